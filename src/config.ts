@@ -1,0 +1,64 @@
+import { z } from 'zod';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((value) => value === 'true' || value === '1' || value === 'yes');
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+/**
+ * Every setting of the hub, read from the environment once at start.
+ * Names are the environment variable names; defaults are production-sane.
+ */
+export const configSchema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+    HOST: z.string().min(1).default('0.0.0.0'),
+    PORT: int(0, 65535).default(8080),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+    DATABASE_URL: z.string().url().optional(),
+    REDIS_URL: z.string().url().optional(),
+    /** Embedded mode (PGlite + in-process index) when no DATABASE_URL is set. */
+    ALLOW_EMBEDDED: bool.optional(),
+    DATA_DIR: z.string().min(1).default('./.data'),
+    /** Prefix for every Redis key, so several hubs or test runs can share one Redis. */
+    REDIS_KEY_PREFIX: z.string().default('hub:'),
+    PG_POOL_SIZE: int(1, 100).default(10),
+
+    BATCH_MAX_FRAMES: int(1, 100_000).default(2000),
+    BATCH_FLUSH_MS: int(1, 10_000).default(50),
+    /** Frames queued or in flight before new ones get `overloaded`. */
+    PENDING_MAX_FRAMES: int(1, 10_000_000).default(100_000),
+
+    REDIS_COMMAND_TIMEOUT_MS: int(10, 60_000).default(250),
+    /** How often a degraded Redis is probed before reads switch back to it. */
+    REDIS_PROBE_INTERVAL_MS: int(50, 60_000).default(250),
+    PROFILE_REFRESH_MS: int(100, 3_600_000).default(2000),
+    RECONCILE_INTERVAL_MS: int(1000, 86_400_000).default(60_000),
+    /** A driver silent for this long is left out of nearby results and dropped from the index. */
+    STALE_AFTER_MS: int(1000, 86_400_000 * 365).default(30_000),
+    SHUTDOWN_DEADLINE_MS: int(100, 600_000).default(10_000),
+
+    WS_MAX_PAYLOAD_BYTES: int(256, 1_048_576).default(4096),
+    WS_IDLE_TIMEOUT_S: int(8, 960).default(60),
+    /** Outbound bytes buffered per socket before results for it are dropped. */
+    WS_MAX_BACKPRESSURE_BYTES: int(1024, 64 * 1_048_576).default(256 * 1024),
+    /** Drivers seeded into an empty embedded database on first start. */
+    EMBEDDED_SEED_DRIVERS: int(0, 1_000_000).default(2000),
+  })
+  .superRefine((config, ctx) => {
+    if (config.REDIS_URL && !config.DATABASE_URL) {
+      ctx.addIssue({ code: 'custom', path: ['REDIS_URL'], message: 'REDIS_URL needs DATABASE_URL as well' });
+    }
+  });
+
+export type Config = z.infer<typeof configSchema>;
+
+/** Parses the environment, throwing one readable error that lists every bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const result = configSchema.safeParse(cleaned);
+  if (result.success) return result.data;
+  const lines = result.error.issues.map((issue) => `  ${issue.path.join('.') || '(config)'}: ${issue.message}`);
+  throw new Error(`Invalid configuration:\n${lines.join('\n')}`);
+}

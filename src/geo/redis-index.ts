@@ -1,0 +1,162 @@
+import { createClient, defineScript, type RedisClientType } from 'redis';
+import type { GeoChanges, GeoIndex, GeoSearch, GeoSearchResult } from './types.ts';
+
+/** GEOADD arguments per command: bounded so one huge batch never blocks Redis for long. */
+const GEOADD_CHUNK = 5000;
+
+// GEOSEARCH and the last-seen lookup in one round trip, so staleness is judged
+// by Redis's shared clock of frames (right for several hubs), not a local cache.
+// Reply: [examined, farthestKm, id1, lng1, lat1, id2, ...].
+const searchFresh = defineScript({
+  NUMBER_OF_KEYS: 2,
+  SCRIPT: `
+    local hits = redis.call('GEOSEARCH', KEYS[1], 'FROMLONLAT', ARGV[1], ARGV[2], 'BYRADIUS', ARGV[3], 'km', 'ASC', 'COUNT', ARGV[4], 'WITHDIST', 'WITHCOORD')
+    local out = { #hits, '0' }
+    if #hits == 0 then return out end
+    out[2] = hits[#hits][2]
+    local members = {}
+    for i, hit in ipairs(hits) do members[i] = hit[1] end
+    local seen = redis.call('ZMSCORE', KEYS[2], unpack(members))
+    local cutoff = tonumber(ARGV[5])
+    for i, hit in ipairs(hits) do
+      local at = seen[i]
+      if at and tonumber(at) >= cutoff then
+        out[#out + 1] = hit[1]
+        out[#out + 1] = hit[3][1]
+        out[#out + 1] = hit[3][2]
+      end
+    end
+    return out
+  `,
+  parseCommand(parser, geoKey: string, seenKey: string, lng: string, lat: string, radiusKm: string, count: string, cutoffMs: string) {
+    parser.pushKeys([geoKey, seenKey]);
+    parser.push(lng, lat, radiusKm, count, cutoffMs);
+  },
+  transformReply: (reply: unknown) => reply as Array<string | number>,
+});
+
+// Stale removal must take members out of both sets together, or a member
+// could be searchable with no last-seen score.
+const removeStale = defineScript({
+  NUMBER_OF_KEYS: 2,
+  SCRIPT: `
+    local stale = redis.call('ZRANGE', KEYS[2], '-inf', ARGV[1], 'BYSCORE', 'LIMIT', 0, 10000)
+    if #stale > 0 then
+      redis.call('ZREM', KEYS[1], unpack(stale))
+      redis.call('ZREM', KEYS[2], unpack(stale))
+    end
+    return stale
+  `,
+  parseCommand(parser, geoKey: string, seenKey: string, cutoffMs: string) {
+    parser.pushKeys([geoKey, seenKey]);
+    parser.push(cutoffMs);
+  },
+  transformReply: (reply: unknown) => reply as string[],
+});
+
+const scripts = { searchFresh, removeStale };
+type HubRedisClient = RedisClientType<Record<string, never>, Record<string, never>, typeof scripts>;
+
+export interface RedisIndexOptions {
+  url: string;
+  keyPrefix: string;
+  commandTimeoutMs: number;
+  onError?: (error: Error) => void;
+}
+
+export interface RedisGeoIndex extends GeoIndex {
+  connect(): Promise<void>;
+  readonly isReady: boolean;
+}
+
+export function createRedisIndex(options: RedisIndexOptions): RedisGeoIndex {
+  const geoKey = `${options.keyPrefix}geo:drivers`;
+  const seenKey = `${options.keyPrefix}geo:seen`;
+  const client = createClient({
+    url: options.url,
+    scripts,
+    // Fail fast while disconnected: the nearby service falls back to SQL instead of waiting.
+    disableOfflineQueue: true,
+    pingInterval: 1000,
+    commandOptions: { timeout: options.commandTimeoutMs },
+    socket: {
+      connectTimeout: Math.max(1000, options.commandTimeoutMs),
+      reconnectStrategy: (retries) => Math.min(50 * 2 ** retries, 1000),
+    },
+  }) as unknown as HubRedisClient;
+  client.on('error', (error: Error) => options.onError?.(error));
+  // A repair writes the whole fleet in one pipeline: its tail legitimately waits
+  // longer than one interactive command may.
+  const bulkClient = client.withCommandOptions({ timeout: Math.max(30_000, options.commandTimeoutMs) });
+
+  return {
+    source: 'redis',
+    get isReady() {
+      return client.isReady;
+    },
+    async connect() {
+      await client.connect();
+    },
+
+    async apply(changes: GeoChanges) {
+      const writer = changes.ids.length + changes.removeIds.length > GEOADD_CHUNK ? bulkClient : client;
+      const pending: Promise<unknown>[] = [];
+      for (let start = 0; start < changes.ids.length; start += GEOADD_CHUNK) {
+        const end = Math.min(start + GEOADD_CHUNK, changes.ids.length);
+        const geoArgs = ['GEOADD', geoKey];
+        const seenArgs = ['ZADD', seenKey];
+        for (let i = start; i < end; i++) {
+          const id = String(changes.ids[i]);
+          geoArgs.push(String(changes.lngs[i]), String(changes.lats[i]), id);
+          seenArgs.push(String(changes.seenAtMs[i]), id);
+        }
+        pending.push(writer.sendCommand(geoArgs), writer.sendCommand(seenArgs));
+      }
+      if (changes.removeIds.length > 0) {
+        const ids = changes.removeIds.map(String);
+        pending.push(writer.sendCommand(['ZREM', geoKey, ...ids]), writer.sendCommand(['ZREM', seenKey, ...ids]));
+      }
+      // Commands issued in one tick share a socket write: node-redis pipelines them.
+      await Promise.all(pending);
+    },
+
+    async search(query: GeoSearch): Promise<GeoSearchResult> {
+      const reply = await client.searchFresh(
+        geoKey,
+        seenKey,
+        String(query.lng),
+        String(query.lat),
+        String(query.radiusKm),
+        String(query.count),
+        String(query.freshSinceMs),
+      );
+      const hits = [];
+      for (let i = 2; i + 2 < reply.length; i += 3) {
+        hits.push({ id: Number(reply[i]), lng: Number(reply[i + 1]), lat: Number(reply[i + 2]) });
+      }
+      return { hits, truncated: Number(reply[0]) >= query.count, farthestKm: Number(reply[1]) };
+    },
+
+    async removeStale(cutoffMs: number) {
+      const removed: number[] = [];
+      for (;;) {
+        const batch = await client.removeStale(geoKey, seenKey, String(cutoffMs));
+        for (const id of batch) removed.push(Number(id));
+        if (batch.length < 10_000) return removed;
+      }
+    },
+
+    async memberIds() {
+      const members = (await client.sendCommand(['ZRANGE', geoKey, '0', '-1'])) as string[];
+      return members.map(Number);
+    },
+
+    async ping() {
+      await client.ping();
+    },
+
+    async close() {
+      if (client.isOpen) await client.close();
+    },
+  };
+}

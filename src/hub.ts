@@ -1,0 +1,219 @@
+import type { Config } from './config.ts';
+import { createMemoryIndex } from './geo/memory-index.ts';
+import { createRedisIndex } from './geo/redis-index.ts';
+import type { GeoIndex } from './geo/types.ts';
+import { IngestService } from './ingest/ingest-service.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { createMetrics, type Metrics } from './metrics.ts';
+import { GeoHealth } from './nearby/geo-health.ts';
+import { NearbyService } from './nearby/nearby-service.ts';
+import { ProfileCache } from './nearby/profile-cache.ts';
+import { generateFleet, TIMES_SQUARE } from './seed/fleet.ts';
+import { openStore } from './store/open-store.ts';
+import type { Store } from './store/types.ts';
+import { repairIndex } from './sync/index-repair.ts';
+import { startTransport, type Transport } from './transport/app.ts';
+import type { StaticAsset } from './transport/http-routes.ts';
+import type { HubServices } from './transport/ports.ts';
+import { FrameRate } from './frame-rate.ts';
+
+export interface Hub {
+  readonly port: number;
+  readonly mode: 'server' | 'embedded';
+  readonly store: Store;
+  readonly geo: GeoIndex;
+  readonly ingest: IngestService;
+  readonly metrics: Metrics;
+  readonly health: GeoHealth;
+  readonly transport: Transport;
+  /** Graceful stop: no new connections, flush and ack, close sockets with 1001, close pools. */
+  close(): Promise<void>;
+}
+
+export interface HubOptions {
+  logger?: Logger;
+  assets?: ReadonlyMap<string, StaticAsset>;
+}
+
+async function openStores(config: Config, logger: Logger, metrics: Metrics): Promise<{ store: Store; geo: GeoIndex; mode: Hub['mode'] }> {
+  if (!config.DATABASE_URL) {
+    if (config.NODE_ENV === 'production' && !config.ALLOW_EMBEDDED) {
+      throw new Error('DATABASE_URL is not set and NODE_ENV=production: refusing embedded mode (set ALLOW_EMBEDDED=true to allow it)');
+    }
+    logger.warn({ dataDir: config.DATA_DIR }, 'EMBEDDED MODE: PGlite database in DATA_DIR and an in-process geo index; set DATABASE_URL and REDIS_URL for production');
+  }
+  const store = await openStore(config, (error) => {
+    metrics.storeErrors.inc({ op: 'pool' });
+    logger.warn({ err: error }, 'postgres client error');
+  });
+  if (!config.DATABASE_URL) return { store, geo: createMemoryIndex(), mode: 'embedded' };
+  if (!config.REDIS_URL) {
+    logger.info('server mode: PostgreSQL with the in-process geo index (REDIS_URL is not set)');
+    return { store, geo: createMemoryIndex(), mode: 'server' };
+  }
+  const redis = createRedisIndex({
+    url: config.REDIS_URL,
+    keyPrefix: config.REDIS_KEY_PREFIX,
+    commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
+    onError: (error) => logger.debug({ err: error }, 'redis client error'),
+  });
+  logger.info('server mode: PostgreSQL with the Redis geo index');
+  return { store, geo: redis, mode: 'server' };
+}
+
+async function seedEmbeddedFleet(store: Store, count: number, logger: Logger): Promise<void> {
+  if (count === 0 || (await store.countDrivers()) > 0) return;
+  const fleet = [...generateFleet({ count, seed: 1, center: TIMES_SQUARE, radiusKm: 8, onlineShare: 0.7 })];
+  await store.insertDrivers(fleet);
+  logger.info({ drivers: count }, 'seeded a demo fleet into the empty embedded database');
+}
+
+export async function startHub(config: Config, options: HubOptions = {}): Promise<Hub> {
+  const logger = options.logger ?? createLogger(config.LOG_LEVEL);
+  const metrics = createMetrics();
+  const { store, geo, mode } = await openStores(config, logger, metrics);
+  await store.migrate();
+  if (mode === 'embedded') await seedEmbeddedFleet(store, config.EMBEDDED_SEED_DRIVERS, logger);
+
+  const repair = () => repairIndex(store, geo, config.STALE_AFTER_MS, logger).then(() => undefined);
+  const health = new GeoHealth({
+    probeIntervalMs: config.REDIS_PROBE_INTERVAL_MS,
+    probe: () => geo.ping(),
+    repair,
+    logger,
+    onChange: (state) => metrics.geoFallback.set(state === 'up' ? 0 : 1),
+  });
+  if ('connect' in geo && typeof geo.connect === 'function') {
+    await (geo.connect as () => Promise<void>)().catch((error: Error) => health.reportFailure(error, 'connect'));
+  }
+  if (health.usable) await repair().catch((error: Error) => health.reportFailure(error, 'startup repair'));
+
+  const profiles = new ProfileCache(store, config.PROFILE_REFRESH_MS, logger);
+  await profiles.start();
+  const nearby = new NearbyService({ geo, store, profiles, health, metrics, logger, staleAfterMs: config.STALE_AFTER_MS });
+
+  let transport: Transport | undefined;
+  const ingest = new IngestService({
+    store,
+    geo,
+    metrics,
+    logger,
+    batchMaxFrames: config.BATCH_MAX_FRAMES,
+    flushMs: config.BATCH_FLUSH_MS,
+    pendingMaxFrames: config.PENDING_MAX_FRAMES,
+    acks: { ack: (driverId, seq) => transport?.drivers.ack(driverId, seq) },
+    onCommitted: (drivers) => {
+      for (const driver of drivers) profiles.setStatus(driver.id, driver.status);
+    },
+    onGeoWriteFailed: (error) => health.reportFailure(error, 'apply'),
+  });
+  const frameRate = new FrameRate();
+
+  const services: HubServices = {
+    async resumePoint(driverId) {
+      const points = await store.resumePoints([driverId]);
+      return points.get(driverId) ?? null;
+    },
+    registerDriver: (driverId, seq) => ingest.registerDriver(driverId, seq),
+    releaseDriver: (driverId) => ingest.releaseDriver(driverId),
+    acceptLocation(driverId, frame, receivedAtMs) {
+      frameRate.count();
+      return ingest.acceptLocation(driverId, frame, receivedAtMs);
+    },
+    acceptStatus: (driverId, status, receivedAtMs) => ingest.acceptStatus(driverId, status, receivedAtMs),
+    findNearby: (criteria) => nearby.find(criteria),
+    async updateLocationNow(driverId, lat, lng) {
+      const driver = await store.updateLocation(driverId, lat, lng);
+      if (!driver) return null;
+      const online = driver.status === 'online';
+      const changes = online
+        ? { ids: [driver.id], lats: [lat], lngs: [lng], seenAtMs: [Date.parse(driver.updatedAt)], removeIds: [] }
+        : { ids: [], lats: [], lngs: [], seenAtMs: [], removeIds: [driver.id] };
+      await geo.apply(changes).catch((error: Error) => {
+        metrics.geoErrors.inc({ op: 'apply' });
+        health.reportFailure(error, 'apply');
+      });
+      return driver;
+    },
+    async readiness() {
+      const postgres = await store.ping().then(
+        () => 'up' as const,
+        () => 'down' as const,
+      );
+      return { ready: postgres === 'up', postgres, geo: { kind: geo.source, state: health.state }, pendingFrames: ingest.pendingCount };
+    },
+    metricsText: () => {
+      metrics.pendingFrames.set(ingest.pendingCount);
+      metrics.storeRoundTrips.set(store.roundTrips);
+      return metrics.registry.metrics();
+    },
+    metricsContentType: metrics.registry.contentType,
+    onConnectionCountChange: (role, delta) => metrics.connections.inc({ role }, delta),
+    onFrameRefused: (reason) => metrics.framesRefused.inc({ reason }),
+    onFrameReceived: (type) => metrics.framesReceived.inc({ type }),
+    stats: () => ({
+      driversOnline: profiles.countByStatus('online'),
+      framesPerSecond: frameRate.perSecond(),
+      connections: transport?.connectionCounts() ?? { drivers: 0, riders: 0 },
+    }),
+  };
+
+  transport = await startTransport(services, {
+    host: config.HOST,
+    port: config.PORT,
+    limits: {
+      maxPayloadBytes: config.WS_MAX_PAYLOAD_BYTES,
+      idleTimeoutSeconds: config.WS_IDLE_TIMEOUT_S,
+      maxBackpressureBytes: config.WS_MAX_BACKPRESSURE_BYTES,
+    },
+    assets: options.assets,
+    logger,
+  });
+
+  const sweeper = setInterval(() => {
+    if (!health.usable) return;
+    geo.removeStale(Date.now() - config.STALE_AFTER_MS).catch((error: Error) => {
+      metrics.geoErrors.inc({ op: 'remove_stale' });
+      health.reportFailure(error, 'remove_stale');
+    });
+  }, Math.min(5000, Math.ceil(config.STALE_AFTER_MS / 3)));
+  const reconciler = setInterval(() => {
+    if (!health.usable) return;
+    repair().catch((error: Error) => health.reportFailure(error, 'reconcile'));
+  }, config.RECONCILE_INTERVAL_MS);
+  sweeper.unref();
+  reconciler.unref();
+
+  logger.info({ port: transport.port, mode, geo: geo.source }, 'hub listening');
+  const startedTransport = transport;
+
+  let closing: Promise<void> | undefined;
+  async function shutdown(): Promise<void> {
+    startedTransport.stopListening();
+    clearInterval(sweeper);
+    clearInterval(reconciler);
+    const drained = await Promise.race([
+      ingest.drain().then(() => true),
+      new Promise<false>((resolve) => setTimeout(() => resolve(false), config.SHUTDOWN_DEADLINE_MS).unref()),
+    ]);
+    if (!drained) logger.error({ pending: ingest.pendingCount }, 'shutdown deadline passed with frames not committed; they were never acked');
+    ingest.stop();
+    startedTransport.closeAll('hub shutting down');
+    profiles.stop();
+    health.stop();
+    await Promise.allSettled([geo.close(), store.close()]);
+    logger.info('hub stopped');
+  }
+
+  return {
+    port: transport.port,
+    mode,
+    store,
+    geo,
+    ingest,
+    metrics,
+    health,
+    transport,
+    close: () => (closing ??= shutdown()),
+  };
+}

@@ -1,0 +1,45 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * Every Prometheus metric of the hub, on a registry of its own so that
+ * several hubs in one test process never collide.
+ */
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'hub_' });
+  const registers = [registry];
+  return {
+    registry,
+    connections: new Gauge({ name: 'hub_connections', help: 'Open WebSocket connections by role', labelNames: ['role'] as const, registers }),
+    framesReceived: new Counter({ name: 'hub_frames_received_total', help: 'Driver frames received, by type', labelNames: ['type'] as const, registers }),
+    framesAcked: new Counter({ name: 'hub_frames_acked_total', help: 'Location frames committed and acknowledged', registers }),
+    framesRefused: new Counter({ name: 'hub_frames_refused_total', help: 'Frames refused, by error code', labelNames: ['reason'] as const, registers }),
+    duplicateFrames: new Counter({ name: 'hub_frames_duplicate_total', help: 'Location frames at or below the committed seq (resends)', registers }),
+    batchSize: new Histogram({
+      name: 'hub_batch_frames',
+      help: 'Frames per flushed batch',
+      buckets: [1, 10, 50, 100, 250, 500, 1000, 2000, 5000, 10000],
+      registers,
+    }),
+    flushDuration: new Histogram({
+      name: 'hub_flush_duration_seconds',
+      help: 'Time to commit one batch to the database',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    }),
+    nearbyLatency: new Histogram({
+      name: 'hub_nearby_duration_seconds',
+      help: 'Nearby query latency inside the hub, by source',
+      labelNames: ['source'] as const,
+      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1],
+      registers,
+    }),
+    storeErrors: new Counter({ name: 'hub_store_errors_total', help: 'PostgreSQL errors, by operation', labelNames: ['op'] as const, registers }),
+    geoErrors: new Counter({ name: 'hub_geo_errors_total', help: 'Geo index (Redis) errors, by operation', labelNames: ['op'] as const, registers }),
+    geoFallback: new Gauge({ name: 'hub_geo_fallback', help: '1 while nearby answers from the SQL fallback', registers }),
+    pendingFrames: new Gauge({ name: 'hub_pending_frames', help: 'Frames queued or in flight to the database', registers }),
+    storeRoundTrips: new Gauge({ name: 'hub_store_round_trips', help: 'Database round trips made since start', registers }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,115 @@
+import { performance } from 'node:perf_hooks';
+import type { GeoIndex } from '../geo/types.ts';
+import { INDEX_DISTANCE_SLACK_KM, INDEX_DISTANCE_SLACK_RATIO } from '../geo/types.ts';
+import type { Logger } from '../logger.ts';
+import type { Metrics } from '../metrics.ts';
+import type { NearbyDriver, NearbyQuery, NearbySource } from '../protocol/messages.ts';
+import type { Store } from '../store/types.ts';
+import type { GeoHealth } from './geo-health.ts';
+import type { ProfileCache } from './profile-cache.ts';
+import { rankWithin, type RankInput } from './rank.ts';
+
+/** Past this many index members per query, the SQL KNN scan is the better tool. */
+const MAX_INDEX_FETCH = 20_000;
+
+/** Only a failing index (not, say, a profile lookup) may switch reads to SQL. */
+class GeoSearchFailed extends Error {
+  constructor(cause: unknown) {
+    super('geo index search failed', { cause });
+  }
+}
+
+export interface NearbyAnswer {
+  drivers: NearbyDriver[];
+  source: NearbySource;
+  ms: number;
+}
+
+export type NearbyCriteria = Omit<NearbyQuery, 't' | 'id'>;
+
+export interface NearbyServiceDeps {
+  geo: GeoIndex;
+  store: Store;
+  profiles: ProfileCache;
+  health: GeoHealth;
+  metrics: Metrics;
+  logger: Logger;
+  staleAfterMs: number;
+}
+
+/**
+ * Answers "who is near" from the geo index, re-ranked with the hub's own
+ * great-circle distance so every source gives the same list, and from the
+ * indexed SQL fallback whenever the index is down.
+ */
+export class NearbyService {
+  constructor(private readonly deps: NearbyServiceDeps) {}
+
+  async find(criteria: NearbyCriteria): Promise<NearbyAnswer> {
+    const started = performance.now();
+    const freshSinceMs = Date.now() - this.deps.staleAfterMs;
+    let drivers: NearbyDriver[] | undefined;
+    let source: NearbySource = this.deps.geo.source;
+    if (this.deps.health.usable) {
+      try {
+        drivers = await this.fromIndex(criteria, freshSinceMs);
+      } catch (error) {
+        if (!(error instanceof GeoSearchFailed)) throw error;
+        this.deps.metrics.geoErrors.inc({ op: 'search' });
+        this.deps.health.reportFailure(error.cause as Error, 'search');
+      }
+    }
+    if (!drivers) {
+      source = 'sql';
+      drivers = await this.fromSql(criteria, freshSinceMs);
+    }
+    const ms = performance.now() - started;
+    this.deps.metrics.nearbyLatency.observe({ source }, ms / 1000);
+    return { drivers, source, ms: Math.round(ms * 100) / 100 };
+  }
+
+  private async fromSql(criteria: NearbyCriteria, freshSinceMs: number): Promise<NearbyDriver[]> {
+    try {
+      const candidates = await this.deps.store.nearestOnline({ ...criteria, freshSinceMs });
+      return rankWithin(criteria, criteria.radiusKm, candidates).slice(0, criteria.limit);
+    } catch (error) {
+      this.deps.metrics.storeErrors.inc({ op: 'nearest' });
+      throw error;
+    }
+  }
+
+  /**
+   * Index distances differ from ours by up to the slack, so a member the
+   * index cut off at `count` could still belong in our top `limit`. The
+   * answer is final only when our limit-th distance is safely below the
+   * index's cut; otherwise fetch more.
+   */
+  private async fromIndex(criteria: NearbyCriteria, freshSinceMs: number): Promise<NearbyDriver[]> {
+    const { geo, profiles } = this.deps;
+    const searchRadiusKm = criteria.radiusKm * (1 + INDEX_DISTANCE_SLACK_RATIO) + INDEX_DISTANCE_SLACK_KM;
+    let count = criteria.limit * 2 + 16;
+    for (;;) {
+      const result = await geo
+        .search({ lat: criteria.lat, lng: criteria.lng, radiusKm: searchRadiusKm, count, freshSinceMs })
+        .catch((error: unknown) => {
+          throw new GeoSearchFailed(error);
+        });
+      await profiles.ensure(result.hits.map((hit) => hit.id));
+      const candidates: RankInput[] = [];
+      for (const hit of result.hits) {
+        const profile = profiles.get(hit.id);
+        if (!profile || profile.status !== 'online') continue;
+        if (criteria.vehicleType && profile.vehicleType !== criteria.vehicleType) continue;
+        if (criteria.minRating !== undefined && profile.rating < criteria.minRating) continue;
+        candidates.push({ id: hit.id, name: profile.name, vehicleType: profile.vehicleType, rating: profile.rating, lat: hit.lat, lng: hit.lng });
+      }
+      const ranked = rankWithin(criteria, criteria.radiusKm, candidates);
+      const cutKm = result.farthestKm * (1 - INDEX_DISTANCE_SLACK_RATIO) - INDEX_DISTANCE_SLACK_KM;
+      const last = ranked[criteria.limit - 1];
+      if (!result.truncated || (last && last.distanceKm < cutKm) || count >= MAX_INDEX_FETCH) {
+        return ranked.slice(0, criteria.limit);
+      }
+      count = Math.min(count * 4, MAX_INDEX_FETCH);
+    }
+  }
+}

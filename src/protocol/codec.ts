@@ -1,0 +1,40 @@
+import { Packr } from 'msgpackr';
+
+export type Encoding = 'json' | 'msgpack';
+
+/** A pluggable wire encoder. Both directions work on whole frames. */
+export interface Codec {
+  readonly encoding: Encoding;
+  encode(message: object): Uint8Array | string;
+  /** Throws on undecodable input; the caller maps that to `bad_frame`. */
+  decode(frame: Uint8Array | string): unknown;
+}
+
+// Records and structured clones are msgpackr extensions that other msgpack
+// implementations cannot read; plain maps keep the wire interoperable.
+// int64AsType 'number' keeps BigInt out of the message objects.
+const packr = new Packr({
+  useRecords: false,
+  structuredClone: false,
+  mapsAsObjects: true,
+  int64AsType: 'number',
+  moreTypes: false,
+});
+
+export const msgpackCodec: Codec = {
+  encoding: 'msgpack',
+  encode: (message) => packr.pack(message),
+  decode: (frame) => packr.unpack(typeof frame === 'string' ? Buffer.from(frame) : frame),
+};
+
+export const jsonCodec: Codec = {
+  encoding: 'json',
+  encode: (message) => JSON.stringify(message),
+  decode: (frame) => JSON.parse(typeof frame === 'string' ? frame : textDecoder.decode(frame)),
+};
+
+const textDecoder = new TextDecoder('utf-8', { fatal: true });
+
+export function codecFor(encoding: Encoding): Codec {
+  return encoding === 'msgpack' ? msgpackCodec : jsonCodec;
+}

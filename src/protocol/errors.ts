@@ -1,0 +1,34 @@
+/**
+ * Stable error codes sent to clients in `{t:"error", code}` frames and used in
+ * REST error bodies. Clients branch on these strings, so never rename one.
+ */
+export const ERROR_CODES = [
+  'bad_frame', // bytes that are not valid JSON / msgpack, or not an object
+  'unknown_type', // `t` missing or not a known message type
+  'invalid_field', // a field is missing, has the wrong type, or is not finite
+  'out_of_range', // lat/lng/radius/limit outside the documented bounds
+  'overloaded', // the hub's pending queue is full; resend later
+  'rate_limited', // the connection exceeded its message budget
+  'unauthorized', // no valid credentials
+  'forbidden', // credentials valid, action not allowed
+  'not_found', // unknown driver
+  'unavailable', // a store needed to answer is down
+  'internal', // a bug on our side; details are logged, not sent
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** An error that carries a stable code. Anything else reaching a client becomes `internal`. */
+export class HubError extends Error {
+  /** The `id` of the request that failed, echoed in the error frame when known. */
+  requestId?: string | number;
+
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+    this.name = 'HubError';
+  }
+}

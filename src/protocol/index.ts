@@ -1,0 +1,6 @@
+export * from './codec.ts';
+export * from './errors.ts';
+export * from './geo-math.ts';
+export * from './limits.ts';
+export * from './messages.ts';
+export * from './parse.ts';

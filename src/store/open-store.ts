@@ -1,0 +1,10 @@
+import type { Config } from '../config.ts';
+import { createPgliteStore } from './pglite.ts';
+import { createPostgresStore } from './postgres.ts';
+import type { Store } from './types.ts';
+
+/** PostgreSQL when DATABASE_URL is set, otherwise the embedded PGlite database in DATA_DIR. */
+export async function openStore(config: Config, onPoolError?: (error: Error) => void): Promise<Store> {
+  if (!config.DATABASE_URL) return createPgliteStore({ dataDir: config.DATA_DIR });
+  return createPostgresStore({ url: config.DATABASE_URL, poolSize: config.PG_POOL_SIZE, onError: onPoolError });
+}

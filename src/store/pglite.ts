@@ -1,0 +1,41 @@
+import { mkdir } from 'node:fs/promises';
+import { PGlite } from '@electric-sql/pglite';
+import { cube } from '@electric-sql/pglite/contrib/cube';
+import { drizzle } from 'drizzle-orm/pglite';
+import { migrate } from 'drizzle-orm/pglite/migrator';
+import { MIGRATIONS_FOLDER } from './migrations.ts';
+import { createSqlStore } from './sql-store.ts';
+import type { Store } from './types.ts';
+
+export interface PgliteStoreOptions {
+  /** Directory PGlite persists to across restarts; undefined keeps the database in memory. */
+  dataDir: string | undefined;
+}
+
+/**
+ * Embedded mode: PostgreSQL compiled to WASM, in process. It runs the same
+ * migrations and the same SQL as server mode, so only the driver differs.
+ */
+export async function createPgliteStore(options: PgliteStoreOptions): Promise<Store> {
+  // PGlite creates only the last path segment itself, so a nested DATA_DIR would fail on first start.
+  if (options.dataDir !== undefined) await mkdir(options.dataDir, { recursive: true });
+  const client = await PGlite.create({ dataDir: options.dataDir, extensions: { cube } });
+  const db = drizzle({ client });
+
+  return createSqlStore({
+    kind: 'pglite',
+    db,
+    // No advisory lock: PGlite has a single connection and its data dir belongs
+    // to this process, so migrators cannot race. The drizzle journal table
+    // makes a second run a no-op.
+    async migrate() {
+      await migrate(db, { migrationsFolder: MIGRATIONS_FOLDER });
+    },
+    async ping() {
+      await client.query('SELECT 1');
+    },
+    async close() {
+      if (!client.closed) await client.close();
+    },
+  });
+}

@@ -1,0 +1,251 @@
+import { sql, type SQL } from 'drizzle-orm';
+import { EARTH_RADIUS_KM } from '../protocol/geo-math.ts';
+import type {
+  Candidate,
+  CandidateQuery,
+  CommittedDriver,
+  DriverPosition,
+  DriverProfile,
+  DriverRecord,
+  LocationBatch,
+  Store,
+} from './types.ts';
+import type { NewDriver } from '../seed/fleet.ts';
+
+/** What a drizzle database (node-postgres or PGlite) must offer: raw execution of a prepared SQL object. */
+export interface SqlExecutor {
+  execute(query: SQL): Promise<{ rows: Record<string, unknown>[] }>;
+}
+
+const RAD = Math.PI / 180;
+
+/** Unit-sphere coordinates, as stored in drivers.pos. */
+function unitVector(lat: number, lng: number): [number, number, number] {
+  const cosLat = Math.cos(lat * RAD);
+  return [cosLat * Math.cos(lng * RAD), cosLat * Math.sin(lng * RAD), Math.sin(lat * RAD)];
+}
+
+/** Straight-line distance on the unit sphere between points `radiusKm` apart along the surface. */
+function chordFor(radiusKm: number): number {
+  return 2 * Math.sin(Math.min(Math.PI / 2, radiusKm / (2 * EARTH_RADIUS_KM)));
+}
+
+const driverColumns = sql.raw(
+  `id, name, phone, vehicle_type, rating, total_rides, status, lat, lng, updated_at, last_seq`,
+);
+
+function toRecord(row: Record<string, unknown>): DriverRecord {
+  return {
+    id: Number(row.id),
+    name: String(row.name),
+    phone: String(row.phone),
+    vehicleType: row.vehicle_type as DriverRecord['vehicleType'],
+    rating: Number(row.rating),
+    totalRides: Number(row.total_rides),
+    status: row.status as DriverRecord['status'],
+    lat: row.lat === null ? null : Number(row.lat),
+    lng: row.lng === null ? null : Number(row.lng),
+    updatedAt: new Date(row.updated_at as string | Date).toISOString(),
+    lastSeq: Number(row.last_seq),
+  };
+}
+
+function toProfile(row: Record<string, unknown>): DriverProfile {
+  return {
+    id: Number(row.id),
+    name: String(row.name),
+    vehicleType: row.vehicle_type as DriverProfile['vehicleType'],
+    rating: Number(row.rating),
+    status: row.status as DriverProfile['status'],
+  };
+}
+
+export interface SqlStoreOptions {
+  kind: Store['kind'];
+  db: SqlExecutor;
+  migrate: () => Promise<void>;
+  ping: () => Promise<void>;
+  close: () => Promise<void>;
+}
+
+/**
+ * The set-based SQL of the hub. It is plain PostgreSQL that PGlite runs
+ * unchanged, so embedded and server mode share every query.
+ *
+ * Arrays are bound through sql.param: drizzle expands a bare array into a
+ * `($1, $2, ...)` row, which no `::int[]` cast accepts, whereas one array
+ * parameter binds on node-postgres and PGlite alike.
+ */
+export function createSqlStore(options: SqlStoreOptions): Store {
+  const { db } = options;
+  let roundTrips = 0;
+
+  async function run(query: SQL): Promise<Record<string, unknown>[]> {
+    roundTrips += 1;
+    const result = await db.execute(query);
+    return result.rows;
+  }
+
+  return {
+    kind: options.kind,
+    get roundTrips() {
+      return roundTrips;
+    },
+    migrate: options.migrate,
+    ping: options.ping,
+    close: options.close,
+
+    async writeBatch(batch: LocationBatch): Promise<CommittedDriver[]> {
+      // One statement, so one round trip and one implicit transaction. Rows are
+      // locked in id order so two hubs writing overlapping batches cannot deadlock,
+      // and a frame is fresh only if its seq is above the locked row's last_seq,
+      // which makes resends and cross-hub duplicates no-ops.
+      const rows = await run(sql`
+        WITH input AS (
+          SELECT * FROM unnest(
+            ${sql.param(batch.driverIds)}::int[], ${sql.param(batch.seqs)}::bigint[], ${sql.param(batch.lats)}::float8[], ${sql.param(batch.lngs)}::float8[],
+            ${sql.param(batch.recordedAtMs)}::float8[], ${sql.param(batch.receivedAtMs)}::float8[]
+          ) AS t(driver_id, seq, lat, lng, recorded_ms, received_ms)
+        ),
+        status_input AS (
+          SELECT * FROM unnest(${sql.param(batch.statusDriverIds)}::int[], ${sql.param(batch.statuses)}::text[]) AS s(driver_id, status)
+        ),
+        touched AS (
+          SELECT driver_id FROM input UNION SELECT driver_id FROM status_input
+        ),
+        locked AS (
+          SELECT d.id, d.last_seq FROM drivers d JOIN touched t ON t.driver_id = d.id ORDER BY d.id FOR UPDATE OF d
+        ),
+        fresh AS (
+          SELECT i.* FROM input i JOIN locked l ON l.id = i.driver_id WHERE i.seq > l.last_seq
+        ),
+        newest AS (
+          SELECT DISTINCT ON (driver_id) driver_id, seq, lat, lng FROM fresh ORDER BY driver_id, seq DESC
+        ),
+        history AS (
+          INSERT INTO driver_locations (driver_id, seq, lat, lng, recorded_at, received_at)
+          SELECT driver_id, seq, lat, lng, to_timestamp(recorded_ms / 1000.0), to_timestamp(received_ms / 1000.0)
+          FROM fresh
+        )
+        UPDATE drivers d SET
+          lat = coalesce(n.lat, d.lat),
+          lng = coalesce(n.lng, d.lng),
+          last_seq = coalesce(n.seq, d.last_seq),
+          status = coalesce(s.status::driver_status, d.status),
+          updated_at = CASE WHEN n.driver_id IS NULL AND s.driver_id IS NULL THEN d.updated_at ELSE now() END
+        FROM locked l
+          LEFT JOIN newest n ON n.driver_id = l.id
+          LEFT JOIN status_input s ON s.driver_id = l.id
+        WHERE d.id = l.id
+        RETURNING d.id, d.last_seq, d.status, d.lat, d.lng, (extract(epoch from d.updated_at) * 1000)::float8 AS updated_ms
+      `);
+      return rows.map((row) => ({
+        id: Number(row.id),
+        lastSeq: Number(row.last_seq),
+        status: row.status as CommittedDriver['status'],
+        lat: row.lat === null ? null : Number(row.lat),
+        lng: row.lng === null ? null : Number(row.lng),
+        updatedAtMs: Number(row.updated_ms),
+      }));
+    },
+
+    async resumePoints(ids: number[]): Promise<Map<number, number>> {
+      const rows = await run(sql`SELECT id, last_seq FROM drivers WHERE id = ANY(${sql.param(ids)}::int[])`);
+      return new Map(rows.map((row) => [Number(row.id), Number(row.last_seq)]));
+    },
+
+    async updateLocation(id: number, lat: number, lng: number): Promise<DriverRecord | null> {
+      const rows = await run(sql`
+        WITH updated AS (
+          UPDATE drivers SET lat = ${lat}, lng = ${lng}, last_seq = last_seq + 1, updated_at = now()
+          WHERE id = ${id}
+          RETURNING ${driverColumns}
+        ),
+        history AS (
+          INSERT INTO driver_locations (driver_id, seq, lat, lng, recorded_at, received_at)
+          SELECT id, last_seq, lat, lng, updated_at, updated_at FROM updated
+        )
+        SELECT * FROM updated
+      `);
+      return rows[0] ? toRecord(rows[0]) : null;
+    },
+
+    async getDriver(id: number): Promise<DriverRecord | null> {
+      const rows = await run(sql`SELECT ${driverColumns} FROM drivers WHERE id = ${id}`);
+      return rows[0] ? toRecord(rows[0]) : null;
+    },
+
+    async getDrivers(ids: number[]): Promise<DriverRecord[]> {
+      const rows = await run(sql`SELECT ${driverColumns} FROM drivers WHERE id = ANY(${sql.param(ids)}::int[])`);
+      return rows.map(toRecord);
+    },
+
+    async nearestOnline(query: CandidateQuery): Promise<Candidate[]> {
+      const [x, y, z] = unitVector(query.lat, query.lng);
+      // A hair of slack on the chord: the hub applies the exact radius afterwards.
+      const chord = chordFor(query.radiusKm) * (1 + 1e-9) + 1e-12;
+      const origin = sql`cube(ARRAY[${x}::float8, ${y}::float8, ${z}::float8])`;
+      const rows = await run(sql`
+        SELECT id, name, vehicle_type, rating, status, lat, lng
+        FROM drivers
+        WHERE status = 'online'
+          AND pos <@ cube_enlarge(${origin}, ${chord}::float8, 3)
+          AND pos <-> ${origin} <= ${chord}::float8
+          AND updated_at >= to_timestamp(${query.freshSinceMs}::float8 / 1000.0)
+          AND (${query.vehicleType ?? null}::vehicle_type IS NULL OR vehicle_type = ${query.vehicleType ?? null}::vehicle_type)
+          AND (${query.minRating ?? null}::float8 IS NULL OR rating >= ${query.minRating ?? null}::float8)
+        ORDER BY pos <-> ${origin}, rating DESC
+        LIMIT ${query.limit}
+      `);
+      return rows.map((row) => ({ ...toProfile(row), lat: Number(row.lat), lng: Number(row.lng) }));
+    },
+
+    async profilesChangedSince(sinceMs: number | null) {
+      const since = sinceMs === null ? sql`TRUE` : sql`profile_updated_at > to_timestamp(${sinceMs}::float8 / 1000.0)`;
+      const rows = await run(sql`
+        SELECT id, name, vehicle_type, rating, status, (extract(epoch from profile_updated_at) * 1000)::float8 AS changed_ms
+        FROM drivers WHERE ${since}
+      `);
+      let highWaterMs = sinceMs;
+      for (const row of rows) highWaterMs = Math.max(highWaterMs ?? 0, Number(row.changed_ms));
+      return { profiles: rows.map(toProfile), highWaterMs };
+    },
+
+    async insertDrivers(newDrivers: NewDriver[]): Promise<number[]> {
+      if (newDrivers.length === 0) return [];
+      const column = <K extends keyof NewDriver>(key: K) => sql.param(newDrivers.map((driver) => driver[key]));
+      const rows = await run(sql`
+        INSERT INTO drivers (name, phone, vehicle_type, rating, total_rides, status, lat, lng, updated_at)
+        SELECT name, phone, vehicle_type::vehicle_type, rating, total_rides, status::driver_status, lat, lng, now()
+        FROM unnest(
+          ${column('name')}::text[], ${column('phone')}::text[], ${column('vehicleType')}::text[], ${column('rating')}::float8[],
+          ${column('totalRides')}::int[], ${column('status')}::text[], ${column('lat')}::float8[], ${column('lng')}::float8[]
+        ) WITH ORDINALITY AS t(name, phone, vehicle_type, rating, total_rides, status, lat, lng, ord)
+        ORDER BY ord
+        RETURNING id
+      `);
+      return rows.map((row) => Number(row.id));
+    },
+
+    async countDrivers(): Promise<number> {
+      const rows = await run(sql`SELECT count(*)::int AS n FROM drivers`);
+      return Number(rows[0]?.n ?? 0);
+    },
+
+    async onlinePositions(freshSinceMs: number): Promise<DriverPosition[]> {
+      const rows = await run(sql`
+        SELECT id, status, lat, lng, (extract(epoch from updated_at) * 1000)::float8 AS updated_ms
+        FROM drivers
+        WHERE status = 'online' AND lat IS NOT NULL AND lng IS NOT NULL
+          AND updated_at >= to_timestamp(${freshSinceMs}::float8 / 1000.0)
+      `);
+      return rows.map((row) => ({
+        id: Number(row.id),
+        status: row.status as DriverPosition['status'],
+        lat: Number(row.lat),
+        lng: Number(row.lng),
+        updatedAtMs: Number(row.updated_ms),
+      }));
+    },
+  };
+}

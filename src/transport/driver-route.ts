@@ -1,0 +1,95 @@
+import type { Logger } from '../logger.ts';
+import { codecFor } from '../protocol/codec.ts';
+import { HubError } from '../protocol/errors.ts';
+import { parseDriverMessage } from '../protocol/parse.ts';
+import { CloseCode } from './close-codes.ts';
+import { resolveIdentity } from './identity.ts';
+import type { HubServices } from './ports.ts';
+import { encodingFromQuery, sendCorked, sendMessage, type DriverSocket, type DriverSocketData } from './socket-data.ts';
+import { upgradeAsync } from './upgrade.ts';
+import type { TemplatedApp } from './uws.ts';
+import type { SocketLimits } from './socket-limits.ts';
+
+export interface DriverRoute {
+  /** Sends an ack to the driver's live socket, if it has one. */
+  ack(driverId: number, seq: number): void;
+  readonly sockets: ReadonlyMap<number, DriverSocket>;
+}
+
+export function registerDriverRoute(app: TemplatedApp, services: HubServices, limits: SocketLimits, logger: Logger): DriverRoute {
+  const sockets = new Map<number, DriverSocket>();
+
+  app.ws<DriverSocketData>('/ws/driver', {
+    ...limits.uwsOptions,
+    upgrade: (res, req, context) =>
+      upgradeAsync<DriverSocketData>(res, req, context, logger, async (query) => {
+        const identity = await resolveIdentity({ role: 'driver', query });
+        if (identity.role !== 'driver') throw new HubError('forbidden', 'not a driver identity');
+        const lastSeq = await services.resumePoint(identity.driverId);
+        if (lastSeq === null) throw new HubError('not_found', `driver ${identity.driverId} does not exist`);
+        return { role: 'driver', driverId: identity.driverId, lastSeq, encoding: encodingFromQuery(query), closed: false, replaced: false };
+      }),
+
+    open: (ws) => {
+      const data = ws.getUserData();
+      const previous = sockets.get(data.driverId);
+      if (previous) {
+        // Frames from the old socket must not interleave with the new one's.
+        previous.getUserData().replaced = true;
+        previous.end(CloseCode.REPLACED, 'replaced by a newer connection');
+      }
+      sockets.set(data.driverId, ws);
+      services.registerDriver(data.driverId, data.lastSeq);
+      services.onConnectionCountChange('driver', 1);
+      sendMessage(ws, { t: 'hello', driverId: data.driverId, lastSeq: data.lastSeq });
+    },
+
+    message: (ws, message, isBinary) => {
+      const data = ws.getUserData();
+      if (data.replaced) return;
+      const codec = codecFor(isBinary ? 'msgpack' : 'json');
+      data.encoding = codec.encoding;
+      const receivedAtMs = Date.now();
+      let frame;
+      try {
+        frame = parseDriverMessage(codec, new Uint8Array(message));
+      } catch (error) {
+        rejectFrame(ws, error);
+        return;
+      }
+      services.onFrameReceived(frame.t);
+      const outcome =
+        frame.t === 'loc'
+          ? services.acceptLocation(data.driverId, frame, receivedAtMs)
+          : services.acceptStatus(data.driverId, frame.status, receivedAtMs);
+      if (outcome === 'overloaded') {
+        services.onFrameRefused('overloaded');
+        sendMessage(ws, { t: 'error', code: 'overloaded', message: 'hub is at its pending-frame bound; resend later', retryAfterMs: 1000 });
+      }
+    },
+
+    close: (ws) => {
+      const data = ws.getUserData();
+      data.closed = true;
+      services.onConnectionCountChange('driver', -1);
+      if (sockets.get(data.driverId) === ws) {
+        sockets.delete(data.driverId);
+        services.releaseDriver(data.driverId);
+      }
+    },
+  });
+
+  function rejectFrame(ws: DriverSocket, error: unknown): void {
+    if (!(error instanceof HubError)) throw error;
+    services.onFrameRefused(error.code);
+    sendMessage(ws, { t: 'error', code: error.code, message: error.message, ...(error.requestId !== undefined && { id: error.requestId }) });
+  }
+
+  return {
+    sockets,
+    ack(driverId, seq) {
+      const ws = sockets.get(driverId);
+      if (ws) sendCorked(ws, { t: 'ack', seq });
+    },
+  };
+}

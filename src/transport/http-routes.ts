@@ -1,0 +1,128 @@
+import { z } from 'zod';
+import type { Logger } from '../logger.ts';
+import { HubError } from '../protocol/errors.ts';
+import { NEARBY_DEFAULT_LIMIT, NEARBY_DEFAULT_RADIUS_KM, NEARBY_MAX_LIMIT, NEARBY_MAX_RADIUS_KM, VEHICLE_TYPES } from '../protocol/limits.ts';
+import { BodyTooLargeError, httpStatusFor, readBody, sendJson, sendText, watchAbort, type ResponseState } from './http-util.ts';
+import type { HubServices } from './ports.ts';
+import type { HttpResponse, TemplatedApp } from './uws.ts';
+
+export interface StaticAsset {
+  contentType: string;
+  body: Buffer;
+}
+
+const MAX_BODY_BYTES = 4096;
+
+const locationBody = z.object({ lat: z.number().min(-90).max(90), lng: z.number().min(-180).max(180) });
+
+// Query strings are text: coerce, then apply the same bounds as the WebSocket protocol.
+const nearbyParams = z.object({
+  lat: z.coerce.number().min(-90).max(90),
+  lng: z.coerce.number().min(-180).max(180),
+  radius: z.coerce.number().gt(0).max(NEARBY_MAX_RADIUS_KM).default(NEARBY_DEFAULT_RADIUS_KM),
+  limit: z.coerce.number().int().min(1).max(NEARBY_MAX_LIMIT).default(NEARBY_DEFAULT_LIMIT),
+  vehicleType: z.enum(VEHICLE_TYPES).optional(),
+  minRating: z.coerce.number().min(1).max(5).optional(),
+});
+
+function zodFailure(error: z.ZodError): HubError {
+  const issue = error.issues[0]!;
+  const range = issue.code === 'too_big' || issue.code === 'too_small';
+  return new HubError(range ? 'out_of_range' : 'invalid_field', `${issue.path.join('.') || 'body'}: ${issue.message}`);
+}
+
+function sendError(res: HttpResponse, state: ResponseState, error: HubError): void {
+  sendJson(res, state, httpStatusFor(error.code), { success: false, error: error.message, code: error.code });
+}
+
+/** Runs an async handler with abort tracking and one place that turns failures into JSON errors. */
+function handle(logger: Logger, work: (res: HttpResponse, state: ResponseState) => Promise<void>) {
+  return (res: HttpResponse, state: ResponseState) => {
+    work(res, state).catch((error: unknown) => {
+      if (error instanceof HubError) return sendError(res, state, error);
+      if (error instanceof BodyTooLargeError) {
+        return sendJson(res, state, '413 Payload Too Large', { success: false, error: error.message, code: 'out_of_range' });
+      }
+      logger.error({ err: error }, 'http handler failed');
+      sendError(res, state, new HubError('internal', 'internal error'));
+    });
+  };
+}
+
+export function registerHttpRoutes(app: TemplatedApp, services: HubServices, assets: ReadonlyMap<string, StaticAsset>, logger: Logger): void {
+  app.post('/api/drivers/:id/location', (res, req) => {
+    const rawId = req.getParameter(0) ?? '';
+    const contentType = req.getHeader('content-type');
+    const state = watchAbort(res);
+    handle(logger, async () => {
+      if (!/^[1-9][0-9]{0,9}$/.test(rawId) || Number(rawId) > 2_147_483_647) {
+        throw new HubError('invalid_field', 'driver id must be a positive integer');
+      }
+      if (!contentType.toLowerCase().startsWith('application/json')) {
+        throw new HubError('invalid_field', 'content-type must be application/json');
+      }
+      const body = await readBody(res, state, MAX_BODY_BYTES);
+      let json: unknown;
+      try {
+        json = JSON.parse(body.toString('utf8'));
+      } catch {
+        throw new HubError('bad_frame', 'body is not valid JSON');
+      }
+      const parsed = locationBody.safeParse(json);
+      if (!parsed.success) throw zodFailure(parsed.error);
+      const driver = await services.updateLocationNow(Number(rawId), parsed.data.lat, parsed.data.lng);
+      if (!driver) throw new HubError('not_found', `driver ${rawId} not found`);
+      sendJson(res, state, '200 OK', { success: true, data: driver });
+    })(res, state);
+  });
+
+  app.get('/api/drivers/nearby', (res, req) => {
+    const params = Object.fromEntries(new URLSearchParams(req.getQuery() ?? ''));
+    const state = watchAbort(res);
+    handle(logger, async () => {
+      const parsed = nearbyParams.safeParse(params);
+      if (!parsed.success) throw zodFailure(parsed.error);
+      const { radius, ...rest } = parsed.data;
+      const answer = await services.findNearby({ ...rest, radiusKm: radius });
+      sendJson(res, state, '200 OK', {
+        success: true,
+        data: answer.drivers.map((driver) => ({ ...driver, distance: driver.distanceKm })),
+        performance: { queryTime: `${answer.ms}ms`, method: answer.source },
+      });
+    })(res, state);
+  });
+
+  app.get('/healthz', (res) => sendJson(res, { aborted: false }, '200 OK', { status: 'ok' }));
+
+  app.get('/readyz', (res) => {
+    const state = watchAbort(res);
+    handle(logger, async () => {
+      const report = await services.readiness();
+      sendJson(res, state, report.ready ? '200 OK' : '503 Service Unavailable', report);
+    })(res, state);
+  });
+
+  app.get('/metrics', (res) => {
+    const state = watchAbort(res);
+    handle(logger, async () => {
+      sendText(res, state, '200 OK', services.metricsContentType, await services.metricsText());
+    })(res, state);
+  });
+
+  app.get('/api/stats', (res) => {
+    sendJson(res, { aborted: false }, '200 OK', services.stats());
+  });
+
+  for (const [path, asset] of assets) {
+    app.get(path, (res) => sendText(res, { aborted: false }, '200 OK', asset.contentType, asset.body, { 'cache-control': 'no-cache' }));
+  }
+
+  const knownPaths = new Set(['/api/drivers/nearby', '/healthz', '/readyz', '/metrics', '/api/stats', ...assets.keys()]);
+  app.any('/*', (res, req) => {
+    const url = req.getUrl();
+    const known = knownPaths.has(url) || /^\/api\/drivers\/[^/]+\/location$/.test(url);
+    const state = { aborted: false };
+    if (known) sendJson(res, state, '405 Method Not Allowed', { success: false, error: `${req.getCaseSensitiveMethod()} not allowed on ${url}`, code: 'invalid_field' });
+    else sendJson(res, state, '404 Not Found', { success: false, error: 'not found', code: 'not_found' });
+  });
+}

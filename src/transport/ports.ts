@@ -1,0 +1,36 @@
+import type { AcceptOutcome } from '../ingest/ingest-service.ts';
+import type { NearbyAnswer, NearbyCriteria } from '../nearby/nearby-service.ts';
+import type { LocationFrame } from '../protocol/messages.ts';
+
+export interface ReadinessReport {
+  ready: boolean;
+  postgres: 'up' | 'down';
+  geo: { kind: 'redis' | 'memory'; state: string };
+  pendingFrames: number;
+}
+
+export interface HubStats {
+  driversOnline: number;
+  framesPerSecond: number;
+  connections: { drivers: number; riders: number };
+}
+
+/** What the transport needs from the domain: nothing here knows about sockets. */
+export interface HubServices {
+  /** The driver's durable seq, or null when no such driver exists. */
+  resumePoint(driverId: number): Promise<number | null>;
+  registerDriver(driverId: number, committedSeq: number): void;
+  releaseDriver(driverId: number): void;
+  acceptLocation(driverId: number, frame: LocationFrame, receivedAtMs: number): AcceptOutcome;
+  acceptStatus(driverId: number, status: 'online' | 'offline', receivedAtMs: number): AcceptOutcome;
+  findNearby(criteria: NearbyCriteria): Promise<NearbyAnswer>;
+  /** The original design's per-request write; null for an unknown driver. */
+  updateLocationNow(driverId: number, lat: number, lng: number): Promise<object | null>;
+  readiness(): Promise<ReadinessReport>;
+  metricsText(): Promise<string>;
+  readonly metricsContentType: string;
+  onConnectionCountChange(role: 'driver' | 'rider', delta: number): void;
+  onFrameRefused(reason: string): void;
+  onFrameReceived(type: string): void;
+  stats(): HubStats;
+}

@@ -1,0 +1,44 @@
+import type { Encoding } from '../protocol/codec.ts';
+import { codecFor } from '../protocol/codec.ts';
+import type { ServerMessage } from '../protocol/messages.ts';
+import type { WebSocket } from './uws.ts';
+
+interface CommonSocketData {
+  /** Set on close; a closed uWS socket must never be touched again. */
+  closed: boolean;
+  /** The encoding of the latest frame: pushes use it. */
+  encoding: Encoding;
+}
+
+export interface DriverSocketData extends CommonSocketData {
+  role: 'driver';
+  driverId: number;
+  lastSeq: number;
+  /** Set when a newer socket for the same driver took over: its frames are ignored from then on. */
+  replaced: boolean;
+}
+
+export interface RiderSocketData extends CommonSocketData {
+  role: 'rider';
+  riderId: string;
+}
+
+export type DriverSocket = WebSocket<DriverSocketData>;
+export type RiderSocket = WebSocket<RiderSocketData>;
+
+/** Encodes and sends one message in the given encoding; false when the socket is closed or the send was dropped. */
+export function sendMessage(ws: WebSocket<CommonSocketData>, message: ServerMessage, encoding = ws.getUserData().encoding): boolean {
+  if (ws.getUserData().closed) return false;
+  const payload = codecFor(encoding).encode(message);
+  return ws.send(payload, encoding === 'msgpack') !== 2;
+}
+
+/** Sends from outside a uWS callback (timers, database callbacks): corked, so the write is one syscall. */
+export function sendCorked(ws: WebSocket<CommonSocketData>, message: ServerMessage): void {
+  if (ws.getUserData().closed) return;
+  ws.cork(() => sendMessage(ws, message));
+}
+
+export function encodingFromQuery(query: URLSearchParams): Encoding {
+  return query.get('encoding') === 'msgpack' ? 'msgpack' : 'json';
+}

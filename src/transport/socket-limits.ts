@@ -1,0 +1,27 @@
+import type { WebSocketBehavior } from 'uWebSockets.js';
+
+export interface SocketLimitSettings {
+  maxPayloadBytes: number;
+  idleTimeoutSeconds: number;
+  maxBackpressureBytes: number;
+}
+
+export interface SocketLimits {
+  readonly uwsOptions: Pick<
+    WebSocketBehavior<unknown>,
+    'compression' | 'maxPayloadLength' | 'idleTimeout' | 'maxBackpressure' | 'closeOnBackpressureLimit' | 'sendPingsAutomatically'
+  >;
+}
+
+export function socketLimits(settings: SocketLimitSettings): SocketLimits {
+  return {
+    uwsOptions: {
+      compression: 0,
+      maxPayloadLength: settings.maxPayloadBytes,
+      idleTimeout: settings.idleTimeoutSeconds,
+      maxBackpressure: settings.maxBackpressureBytes,
+      closeOnBackpressureLimit: 0,
+      sendPingsAutomatically: true,
+    },
+  };
+}

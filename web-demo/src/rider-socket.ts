@@ -1,0 +1,163 @@
+import {
+  nearbyQuerySchema,
+  type NearbyQueryInput,
+  type NearbyResultMessage,
+  type ServerMessage,
+} from '../../src/protocol/messages.ts';
+
+export type ConnectionState =
+  | { kind: 'connecting' }
+  | { kind: 'live' }
+  | { kind: 'reconnecting'; attempt: number; retryAt: number; reason: string };
+
+export type NearbyFilters = Omit<NearbyQueryInput, 't' | 'id'>;
+
+export interface NearbyAnswer {
+  result: NearbyResultMessage;
+  /** Send to receive, measured in the page: what the rider actually waits. */
+  roundTripMs: number;
+}
+
+/** A failed request; `code` is a protocol error code, or `offline` / `timeout` from this side. */
+export class RequestError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+    this.name = 'RequestError';
+  }
+}
+
+interface Pending {
+  resolve: (answer: NearbyAnswer) => void;
+  reject: (error: RequestError) => void;
+  sentAt: number;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+const BACKOFF_BASE_MS = 500;
+const BACKOFF_MAX_MS = 8000;
+const REQUEST_TIMEOUT_MS = 5000;
+
+/**
+ * The rider WebSocket, kept open across hub restarts. JSON text frames only:
+ * msgpack would drag a codec into the page for no gain at demo volumes.
+ */
+export class RiderSocket {
+  private ws: WebSocket | undefined;
+  private nextId = 1;
+  private attempt = 0;
+  private readonly pending = new Map<number, Pending>();
+  private readonly listeners = new Set<(state: ConnectionState) => void>();
+  private currentState: ConnectionState = { kind: 'connecting' };
+
+  constructor(private readonly url: string) {}
+
+  get live(): boolean {
+    return this.currentState.kind === 'live';
+  }
+
+  onState(listener: (state: ConnectionState) => void): void {
+    this.listeners.add(listener);
+    listener(this.currentState);
+  }
+
+  start(): void {
+    this.open();
+  }
+
+  nearby(filters: NearbyFilters): Promise<NearbyAnswer> {
+    const ws = this.ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN) {
+      return Promise.reject(new RequestError('offline', 'not connected to the hub'));
+    }
+    const id = this.nextId++;
+    // The hub's own schema: a query the page builds wrongly fails here, with
+    // the same message the hub would send, instead of costing a round trip.
+    const parsed = nearbyQuerySchema.safeParse({ t: 'nearby', id, ...filters });
+    if (!parsed.success) {
+      return Promise.reject(new RequestError('invalid_field', parsed.error.issues[0]?.message ?? 'invalid query'));
+    }
+    return new Promise<NearbyAnswer>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new RequestError('timeout', `no answer within ${REQUEST_TIMEOUT_MS} ms`));
+      }, REQUEST_TIMEOUT_MS);
+      this.pending.set(id, { resolve, reject, sentAt: performance.now(), timer });
+      ws.send(JSON.stringify(parsed.data));
+    });
+  }
+
+  private open(): void {
+    const ws = new WebSocket(this.url);
+    this.ws = ws;
+    ws.addEventListener('open', () => {
+      this.setState({ kind: 'live' });
+    });
+    ws.addEventListener('message', (event) => {
+      if (typeof event.data === 'string') this.handleFrame(event.data);
+    });
+    ws.addEventListener('close', (event) => {
+      this.ws = undefined;
+      this.failPending(new RequestError('offline', 'connection closed'));
+      this.scheduleReconnect(event.reason || (event.code === 1006 ? 'hub unreachable' : `closed (${event.code})`));
+    });
+  }
+
+  private scheduleReconnect(reason: string): void {
+    const exponential = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** this.attempt);
+    // Jitter so that many open tabs do not hit a restarted hub in lockstep.
+    const delay = exponential * (0.75 + Math.random() * 0.5);
+    this.attempt += 1;
+    this.setState({ kind: 'reconnecting', attempt: this.attempt, retryAt: Date.now() + delay, reason });
+    setTimeout(() => this.open(), delay);
+  }
+
+  private handleFrame(text: string): void {
+    let message: ServerMessage;
+    try {
+      message = JSON.parse(text) as ServerMessage;
+    } catch (error) {
+      console.warn('ignoring an undecodable frame from the hub', error);
+      return;
+    }
+    if (message.t !== 'nearby.result' && message.t !== 'error') return;
+    const id = message.id;
+    const request = typeof id === 'number' ? this.pending.get(id) : undefined;
+    if (!request) return;
+    this.pending.delete(id as number);
+    clearTimeout(request.timer);
+    if (message.t === 'error') {
+      request.reject(new RequestError(message.code, message.message, message.retryAfterMs));
+      return;
+    }
+    // Only an answered query proves the hub usable: a socket that opens and is
+    // closed straight away (a hub still starting, a refused token) keeps backing off.
+    this.attempt = 0;
+    request.resolve({ result: message, roundTripMs: performance.now() - request.sentAt });
+  }
+
+  private failPending(error: RequestError): void {
+    for (const request of this.pending.values()) {
+      clearTimeout(request.timer);
+      request.reject(error);
+    }
+    this.pending.clear();
+  }
+
+  private setState(state: ConnectionState): void {
+    this.currentState = state;
+    for (const listener of this.listeners) listener(state);
+  }
+}
+
+/** `ws://host/ws/rider` beside the page, passing on the page's own `?token=`. */
+export function riderSocketUrl(page: Location): string {
+  const url = new URL('/ws/rider', page.href);
+  url.protocol = page.protocol === 'https:' ? 'wss:' : 'ws:';
+  const token = new URLSearchParams(page.search).get('token');
+  if (token) url.searchParams.set('token', token);
+  return url.toString();
+}

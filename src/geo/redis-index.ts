@@ -4,51 +4,54 @@ import type { GeoChanges, GeoIndex, GeoSearch, GeoSearchResult } from './types.t
 /** GEOADD arguments per command: bounded so one huge batch never blocks Redis for long. */
 const GEOADD_CHUNK = 5000;
 
-// GEOSEARCH and the last-seen lookup in one round trip, so staleness is judged
-// by Redis's shared clock of frames (right for several hubs), not a local cache.
-// Reply: [examined, farthestKm, id1, lng1, lat1, id2, ...].
+// GEOSEARCH, the last-seen lookup and the exact positions in one round trip.
+// Staleness is judged by Redis's shared record of frames (right for several
+// hubs), and positions come from the exact-coordinates hash because GEOADD
+// stores 52-bit geohashes: ranking by those would swap drivers a metre apart.
+// Reply: [examined, farthestKm, id1, "lat,lng", id2, "lat,lng", ...].
 const searchFresh = defineScript({
-  NUMBER_OF_KEYS: 2,
+  NUMBER_OF_KEYS: 3,
   SCRIPT: `
-    local hits = redis.call('GEOSEARCH', KEYS[1], 'FROMLONLAT', ARGV[1], ARGV[2], 'BYRADIUS', ARGV[3], 'km', 'ASC', 'COUNT', ARGV[4], 'WITHDIST', 'WITHCOORD')
+    local hits = redis.call('GEOSEARCH', KEYS[1], 'FROMLONLAT', ARGV[1], ARGV[2], 'BYRADIUS', ARGV[3], 'km', 'ASC', 'COUNT', ARGV[4], 'WITHDIST')
     local out = { #hits, '0' }
     if #hits == 0 then return out end
     out[2] = hits[#hits][2]
     local members = {}
     for i, hit in ipairs(hits) do members[i] = hit[1] end
     local seen = redis.call('ZMSCORE', KEYS[2], unpack(members))
+    local positions = redis.call('HMGET', KEYS[3], unpack(members))
     local cutoff = tonumber(ARGV[5])
-    for i, hit in ipairs(hits) do
+    for i, member in ipairs(members) do
       local at = seen[i]
-      if at and tonumber(at) >= cutoff then
-        out[#out + 1] = hit[1]
-        out[#out + 1] = hit[3][1]
-        out[#out + 1] = hit[3][2]
+      if at and tonumber(at) >= cutoff and positions[i] then
+        out[#out + 1] = member
+        out[#out + 1] = positions[i]
       end
     end
     return out
   `,
-  parseCommand(parser, geoKey: string, seenKey: string, lng: string, lat: string, radiusKm: string, count: string, cutoffMs: string) {
-    parser.pushKeys([geoKey, seenKey]);
+  parseCommand(parser, keys: [string, string, string], lng: string, lat: string, radiusKm: string, count: string, cutoffMs: string) {
+    parser.pushKeys(keys);
     parser.push(lng, lat, radiusKm, count, cutoffMs);
   },
   transformReply: (reply: unknown) => reply as Array<string | number>,
 });
 
-// Stale removal must take members out of both sets together, or a member
-// could be searchable with no last-seen score.
+// Stale removal must take members out of every structure together, or a
+// member could be searchable with no last-seen score or position.
 const removeStale = defineScript({
-  NUMBER_OF_KEYS: 2,
+  NUMBER_OF_KEYS: 3,
   SCRIPT: `
     local stale = redis.call('ZRANGE', KEYS[2], '-inf', ARGV[1], 'BYSCORE', 'LIMIT', 0, 10000)
     if #stale > 0 then
       redis.call('ZREM', KEYS[1], unpack(stale))
       redis.call('ZREM', KEYS[2], unpack(stale))
+      redis.call('HDEL', KEYS[3], unpack(stale))
     end
     return stale
   `,
-  parseCommand(parser, geoKey: string, seenKey: string, cutoffMs: string) {
-    parser.pushKeys([geoKey, seenKey]);
+  parseCommand(parser, keys: [string, string, string], cutoffMs: string) {
+    parser.pushKeys(keys);
     parser.push(cutoffMs);
   },
   transformReply: (reply: unknown) => reply as string[],
@@ -72,6 +75,8 @@ export interface RedisGeoIndex extends GeoIndex {
 export function createRedisIndex(options: RedisIndexOptions): RedisGeoIndex {
   const geoKey = `${options.keyPrefix}geo:drivers`;
   const seenKey = `${options.keyPrefix}geo:seen`;
+  const positionKey = `${options.keyPrefix}geo:pos`;
+  const keys: [string, string, string] = [geoKey, seenKey, positionKey];
   const client = createClient({
     url: options.url,
     scripts,
@@ -105,16 +110,24 @@ export function createRedisIndex(options: RedisIndexOptions): RedisGeoIndex {
         const end = Math.min(start + GEOADD_CHUNK, changes.ids.length);
         const geoArgs = ['GEOADD', geoKey];
         const seenArgs = ['ZADD', seenKey];
+        const positionArgs = ['HSET', positionKey];
         for (let i = start; i < end; i++) {
           const id = String(changes.ids[i]);
-          geoArgs.push(String(changes.lngs[i]), String(changes.lats[i]), id);
+          const lat = String(changes.lats[i]);
+          const lng = String(changes.lngs[i]);
+          geoArgs.push(lng, lat, id);
           seenArgs.push(String(changes.seenAtMs[i]), id);
+          positionArgs.push(id, `${lat},${lng}`);
         }
-        pending.push(writer.sendCommand(geoArgs), writer.sendCommand(seenArgs));
+        pending.push(writer.sendCommand(geoArgs), writer.sendCommand(seenArgs), writer.sendCommand(positionArgs));
       }
       if (changes.removeIds.length > 0) {
         const ids = changes.removeIds.map(String);
-        pending.push(writer.sendCommand(['ZREM', geoKey, ...ids]), writer.sendCommand(['ZREM', seenKey, ...ids]));
+        pending.push(
+          writer.sendCommand(['ZREM', geoKey, ...ids]),
+          writer.sendCommand(['ZREM', seenKey, ...ids]),
+          writer.sendCommand(['HDEL', positionKey, ...ids]),
+        );
       }
       // Commands issued in one tick share a socket write: node-redis pipelines them.
       await Promise.all(pending);
@@ -122,8 +135,7 @@ export function createRedisIndex(options: RedisIndexOptions): RedisGeoIndex {
 
     async search(query: GeoSearch): Promise<GeoSearchResult> {
       const reply = await client.searchFresh(
-        geoKey,
-        seenKey,
+        keys,
         String(query.lng),
         String(query.lat),
         String(query.radiusKm),
@@ -131,8 +143,10 @@ export function createRedisIndex(options: RedisIndexOptions): RedisGeoIndex {
         String(query.freshSinceMs),
       );
       const hits = [];
-      for (let i = 2; i + 2 < reply.length; i += 3) {
-        hits.push({ id: Number(reply[i]), lng: Number(reply[i + 1]), lat: Number(reply[i + 2]) });
+      for (let i = 2; i + 1 < reply.length; i += 2) {
+        const position = String(reply[i + 1]);
+        const comma = position.indexOf(',');
+        hits.push({ id: Number(reply[i]), lat: Number(position.slice(0, comma)), lng: Number(position.slice(comma + 1)) });
       }
       return { hits, truncated: Number(reply[0]) >= query.count, farthestKm: Number(reply[1]) };
     },
@@ -140,7 +154,7 @@ export function createRedisIndex(options: RedisIndexOptions): RedisGeoIndex {
     async removeStale(cutoffMs: number) {
       const removed: number[] = [];
       for (;;) {
-        const batch = await client.removeStale(geoKey, seenKey, String(cutoffMs));
+        const batch = await client.removeStale(keys, String(cutoffMs));
         for (const id of batch) removed.push(Number(id));
         if (batch.length < 10_000) return removed;
       }
@@ -156,7 +170,9 @@ export function createRedisIndex(options: RedisIndexOptions): RedisGeoIndex {
     },
 
     async close() {
-      if (client.isOpen) await client.close();
+      // close() waits for replies a disconnected client will never get.
+      if (client.isReady) await client.close();
+      else if (client.isOpen) client.destroy();
     },
   };
 }

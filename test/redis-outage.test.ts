@@ -1,0 +1,47 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { NearbyResultMessage } from '../src/protocol/messages.ts';
+import { seedFleet } from './support/fleet.ts';
+import { startTestHub, type TestHub } from './support/hub.ts';
+import { startPrivateRedis, type PrivateRedis } from './support/redis.ts';
+import { TestClient } from './support/ws-client.ts';
+
+let redis: PrivateRedis;
+let testHub: TestHub;
+let ids: number[];
+
+beforeAll(async () => {
+  redis = await startPrivateRedis();
+  testHub = await startTestHub('redis-outage', { REDIS_URL: redis.url, REDIS_COMMAND_TIMEOUT_MS: '200' });
+  ids = await seedFleet(testHub, 1000);
+});
+afterAll(async () => {
+  await testHub.close();
+  await redis.stop();
+});
+
+it('answers nearby from SQL with the same drivers, and keeps acking frames, while Redis is down', async () => {
+  const rider = await TestClient.connect(testHub.wsUrl('/ws/rider'));
+  const query = { t: 'nearby', lat: 40.7589, lng: -73.9851, radiusKm: 4, limit: 20 };
+  rider.send({ ...query, id: 'before' });
+  const before = await rider.waitFor<NearbyResultMessage>((m) => m.t === 'nearby.result' && m.id === 'before');
+  expect(before.source).toBe('redis');
+  expect(before.drivers.length).toBe(20);
+
+  await redis.stop();
+  const stoppedAt = Date.now();
+  rider.send({ ...query, id: 'during' });
+  const during = await rider.waitFor<NearbyResultMessage>((m) => m.t === 'nearby.result' && m.id === 'during');
+  expect(Date.now() - stoppedAt).toBeLessThan(1000);
+  expect(during.source).toBe('sql');
+  expect(during.drivers.map((d) => d.id)).toEqual(before.drivers.map((d) => d.id));
+
+  const driver = await TestClient.connect(testHub.wsUrl(`/ws/driver?id=${ids[0]}`));
+  await driver.waitFor((m) => m.t === 'hello');
+  driver.send({ t: 'loc', seq: 1, lat: 40.75, lng: -73.98 });
+  await driver.waitFor((m) => m.t === 'ack' && m.seq === 1);
+
+  const ready = await (await fetch(testHub.httpUrl('/readyz'))).json();
+  expect(ready).toMatchObject({ ready: true, postgres: 'up', geo: { state: 'down' } });
+  driver.close();
+  rider.close();
+});

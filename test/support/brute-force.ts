@@ -1,0 +1,35 @@
+import { haversineKm } from '../../src/protocol/geo-math.ts';
+import type { NearbyDriver } from '../../src/protocol/messages.ts';
+import type { TestHub } from './hub.ts';
+import { withDb } from './fleet.ts';
+
+export interface BruteForceQuery {
+  lat: number;
+  lng: number;
+  radiusKm: number;
+  limit: number;
+  vehicleType?: string;
+  minRating?: number;
+}
+
+/** The reference answer: every fresh online driver in the database, ranked by great-circle distance then rating. */
+export async function bruteForceNearby(testHub: TestHub, query: BruteForceQuery): Promise<NearbyDriver[]> {
+  const rows = await withDb(testHub.db.url, (db) =>
+    db.query(`SELECT id, name, vehicle_type, rating, lat, lng FROM drivers WHERE status = 'online' AND lat IS NOT NULL`),
+  );
+  return rows.rows
+    .map((row) => ({
+      id: row.id as number,
+      name: row.name as string,
+      vehicleType: row.vehicle_type as string,
+      rating: row.rating as number,
+      lat: row.lat as number,
+      lng: row.lng as number,
+      distanceKm: haversineKm(query.lat, query.lng, row.lat, row.lng),
+    }))
+    .filter((d) => d.distanceKm <= query.radiusKm)
+    .filter((d) => !query.vehicleType || d.vehicleType === query.vehicleType)
+    .filter((d) => query.minRating === undefined || d.rating >= query.minRating)
+    .sort((a, b) => a.distanceKm - b.distanceKm || b.rating - a.rating || a.id - b.id)
+    .slice(0, query.limit);
+}

@@ -25,6 +25,14 @@ function unitVector(lat: number, lng: number): [number, number, number] {
   return [cosLat * Math.cos(lng * RAD), cosLat * Math.sin(lng * RAD), Math.sin(lat * RAD)];
 }
 
+/**
+ * Ordering by distance alone keeps the plan a GiST KNN scan that stops after
+ * LIMIT rows (a second sort key would force a sort of every row in the
+ * radius). The hub re-ranks with the rating tie-break, so a few extra rows
+ * cover drivers at exactly the same distance as the last one.
+ */
+const TIE_MARGIN = 8;
+
 /** Straight-line distance on the unit sphere between points `radiusKm` apart along the surface. */
 function chordFor(radiusKm: number): number {
   return 2 * Math.sin(Math.min(Math.PI / 2, radiusKm / (2 * EARTH_RADIUS_KM)));
@@ -194,8 +202,8 @@ export function createSqlStore(options: SqlStoreOptions): Store {
           AND updated_at >= to_timestamp(${query.freshSinceMs}::float8 / 1000.0)
           AND (${query.vehicleType ?? null}::vehicle_type IS NULL OR vehicle_type = ${query.vehicleType ?? null}::vehicle_type)
           AND (${query.minRating ?? null}::float8 IS NULL OR rating >= ${query.minRating ?? null}::float8)
-        ORDER BY pos <-> ${origin}, rating DESC
-        LIMIT ${query.limit}
+        ORDER BY pos <-> ${origin}
+        LIMIT ${query.limit + TIE_MARGIN}
       `);
       return rows.map((row) => ({ ...toProfile(row), lat: Number(row.lat), lng: Number(row.lng) }));
     },

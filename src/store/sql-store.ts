@@ -28,8 +28,8 @@ function unitVector(lat: number, lng: number): [number, number, number] {
 /**
  * Ordering by distance alone keeps the plan a GiST KNN scan that stops after
  * LIMIT rows (a second sort key would force a sort of every row in the
- * radius). The hub re-ranks with the rating tie-break, so a few extra rows
- * cover drivers at exactly the same distance as the last one.
+ * radius). The few extra rows let the rating tie-break, applied here,
+ * reach drivers at exactly the same distance as the last one.
  */
 const TIE_MARGIN = 8;
 
@@ -194,7 +194,7 @@ export function createSqlStore(options: SqlStoreOptions): Store {
       const chord = chordFor(query.radiusKm) * (1 + 1e-9) + 1e-12;
       const origin = sql`cube(ARRAY[${x}::float8, ${y}::float8, ${z}::float8])`;
       const rows = await run(sql`
-        SELECT id, name, vehicle_type, rating, status, lat, lng
+        SELECT id, name, vehicle_type, rating, status, lat, lng, pos <-> ${origin} AS chord
         FROM drivers
         WHERE status = 'online'
           AND pos <@ cube_enlarge(${origin}, ${chord}::float8, 3)
@@ -205,7 +205,10 @@ export function createSqlStore(options: SqlStoreOptions): Store {
         ORDER BY pos <-> ${origin}
         LIMIT ${query.limit + TIE_MARGIN}
       `);
-      return rows.map((row) => ({ ...toProfile(row), lat: Number(row.lat), lng: Number(row.lng) }));
+      return rows
+        .sort((a, b) => Number(a.chord) - Number(b.chord) || Number(b.rating) - Number(a.rating) || Number(a.id) - Number(b.id))
+        .slice(0, query.limit)
+        .map((row) => ({ ...toProfile(row), lat: Number(row.lat), lng: Number(row.lng) }));
     },
 
     async profilesChangedSince(sinceMs: number | null) {

@@ -27,6 +27,12 @@ export interface NearbyAnswer {
 
 export type NearbyCriteria = Omit<NearbyQuery, 't' | 'id'>;
 
+/** The SQL fallback: an indexed nearest-neighbour query, re-ranked like every other source. */
+export async function nearestFromSql(store: Store, criteria: NearbyCriteria, freshSinceMs: number): Promise<NearbyDriver[]> {
+  const candidates = await store.nearestOnline({ ...criteria, freshSinceMs });
+  return rankWithin(criteria, criteria.radiusKm, candidates).slice(0, criteria.limit);
+}
+
 export interface NearbyServiceDeps {
   geo: GeoIndex;
   store: Store;
@@ -70,8 +76,7 @@ export class NearbyService {
 
   private async fromSql(criteria: NearbyCriteria, freshSinceMs: number): Promise<NearbyDriver[]> {
     try {
-      const candidates = await this.deps.store.nearestOnline({ ...criteria, freshSinceMs });
-      return rankWithin(criteria, criteria.radiusKm, candidates).slice(0, criteria.limit);
+      return await nearestFromSql(this.deps.store, criteria, freshSinceMs);
     } catch (error) {
       this.deps.metrics.storeErrors.inc({ op: 'nearest' });
       throw error;

@@ -1,0 +1,233 @@
+// Shared pieces of the k6 load tests: configuration, URLs, frames, the
+// ranking check and the metrics every scenario reports into.
+// Stock k6 has no msgpack, so every frame here is a JSON text frame; the hub
+// answers in the encoding of the frame it replies to.
+import { Counter, Rate, Trend } from 'k6/metrics';
+
+/**
+ * @typedef {{ t: 'loc', seq: number, lat: number, lng: number, ts: number, heading: number, speed: number, accuracy: number }} LocFrame
+ * @typedef {{ t: 'status', status: 'online' | 'offline' }} StatusFrame
+ * @typedef {{ t: 'nearby', id: number, lat: number, lng: number, radiusKm: number, limit: number }} NearbyQuery
+ * @typedef {{ id: number, name: string, vehicleType: string, rating: number, lat: number, lng: number, distanceKm: number }} NearbyDriver
+ * @typedef {{ t: 'hello', driverId: number, lastSeq: number }} HelloMessage
+ * @typedef {{ t: 'ack', seq: number }} AckMessage
+ * @typedef {{ t: 'nearby.result', id: number | string, drivers: NearbyDriver[], source: string, ms: number }} NearbyResultMessage
+ * @typedef {{ t: 'error', code: string, message: string, id?: number | string, retryAfterMs?: number }} ErrorMessage
+ * @typedef {HelloMessage | AckMessage | NearbyResultMessage | ErrorMessage} ServerMessage
+ * @typedef {{ lat: number, lng: number }} LatLng
+ */
+
+/**
+ * Parses "500ms", "30s", "2m", "1h" and combinations such as "1m30s", the
+ * forms k6 itself accepts, so DURATION can be passed to scenarios as is.
+ * @param {string} text
+ * @returns {number} milliseconds
+ */
+export function parseDuration(text) {
+  const units = /** @type {Record<string, number>} */ ({ ms: 1, s: 1000, m: 60000, h: 3600000 });
+  const parts = text.trim().match(/\d+(?:\.\d+)?(?:ms|s|m|h)/g);
+  if (!parts || parts.join('') !== text.trim()) throw new Error(`DURATION: not a duration: "${text}"`);
+  return parts.reduce((total, part) => {
+    const [, value = '0', unit = 's'] = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(part) ?? [];
+    return total + Number(value) * (units[unit] ?? 0);
+  }, 0);
+}
+
+/**
+ * @param {string} name
+ * @param {number} fallback
+ */
+function envNumber(name, fallback) {
+  const raw = __ENV[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number, got "${raw}"`);
+  return value;
+}
+
+export const config = {
+  hubUrl: (__ENV.HUB_URL || 'ws://localhost:8080').replace(/\/+$/, ''),
+  drivers: envNumber('DRIVERS', 100),
+  riders: envNumber('RIDERS', 10),
+  /** Frames per second per driver, and queries per second per rider. */
+  rate: envNumber('RATE', 1),
+  duration: __ENV.DURATION || '30s',
+  durationMs: parseDuration(__ENV.DURATION || '30s'),
+  token: __ENV.TOKEN || '',
+  firstDriverId: envNumber('FIRST_DRIVER_ID', 1),
+};
+
+/**
+ * A scenario in which each VU plays one client for the whole test. The
+ * sessions stop themselves at DURATION; maxDuration is only the safety net
+ * for a hub that never lets a socket close.
+ * @param {number} vus
+ * @param {string} exec
+ * @returns {import('k6/options').Scenario}
+ */
+export function sessionScenario(vus, exec) {
+  return { executor: 'per-vu-iterations', vus, iterations: 1, maxDuration: `${Math.ceil(config.durationMs / 1000) + 60}s`, exec };
+}
+
+export const ackLatency = new Trend('ack_latency', true);
+export const nearbyLatency = new Trend('nearby_latency', true);
+/** Every ack, answer, error frame, timeout and failed connection adds one sample. */
+export const errorRate = new Rate('errors');
+export const rankingViolations = new Counter('ranking_violations');
+export const framesSent = new Counter('loc_frames_sent');
+export const framesAcked = new Counter('loc_frames_acked');
+
+/**
+ * @param {'driver' | 'rider'} role
+ * @param {Record<string, string | number>} params
+ */
+export function socketUrl(role, params) {
+  const query = Object.entries(params).map(([name, value]) => `${name}=${encodeURIComponent(String(value))}`);
+  if (config.token) query.push(`token=${encodeURIComponent(config.token)}`);
+  return `${config.hubUrl}/ws/${role}${query.length > 0 ? `?${query.join('&')}` : ''}`;
+}
+
+/** Times Square, where the hub's seed data puts its drivers. */
+export const CENTRE = { lat: 40.7589, lng: -73.9851 };
+const KM_PER_DEGREE_LAT = 111.226;
+
+/**
+ * A uniformly random point within `radiusKm` of the centre.
+ * @param {number} radiusKm
+ * @returns {LatLng}
+ */
+export function randomPosition(radiusKm) {
+  const distanceKm = radiusKm * Math.sqrt(Math.random());
+  const bearing = Math.random() * 2 * Math.PI;
+  return offset(CENTRE, distanceKm * Math.cos(bearing), distanceKm * Math.sin(bearing));
+}
+
+/**
+ * @param {LatLng} from
+ * @param {number} northKm
+ * @param {number} eastKm
+ * @returns {LatLng}
+ */
+function offset(from, northKm, eastKm) {
+  return {
+    lat: from.lat + northKm / KM_PER_DEGREE_LAT,
+    lng: from.lng + eastKm / (KM_PER_DEGREE_LAT * Math.cos((from.lat * Math.PI) / 180)),
+  };
+}
+
+/**
+ * A car wandering at city speed, turning now and then and kept within
+ * `radiusKm` of the centre. The detailed street-grid model lives in src/sim;
+ * a load test only needs plausible, moving positions.
+ * @param {number} radiusKm
+ */
+export function createWalker(radiusKm) {
+  let position = randomPosition(radiusKm);
+  let headingDeg = Math.random() * 360;
+  let speedKmh = 15 + Math.random() * 35;
+  return {
+    /**
+     * @param {number} dtS
+     * @returns {LatLng & { headingDeg: number, speedKmh: number }}
+     */
+    step(dtS) {
+      if (Math.random() < 0.1) headingDeg = (headingDeg + (Math.random() < 0.5 ? 90 : 270)) % 360;
+      if (Math.random() < 0.1) speedKmh = 15 + Math.random() * 35;
+      const km = (speedKmh * dtS) / 3600;
+      const rad = (headingDeg * Math.PI) / 180;
+      const next = offset(position, km * Math.cos(rad), km * Math.sin(rad));
+      const fromCentreKm = Math.hypot(
+        (next.lat - CENTRE.lat) * KM_PER_DEGREE_LAT,
+        (next.lng - CENTRE.lng) * KM_PER_DEGREE_LAT * Math.cos((CENTRE.lat * Math.PI) / 180),
+      );
+      if (fromCentreKm > radiusKm) {
+        headingDeg = (headingDeg + 180) % 360;
+      } else {
+        position = next;
+      }
+      return { ...position, headingDeg, speedKmh };
+    },
+  };
+}
+
+/**
+ * @param {number} seq
+ * @param {LatLng & { headingDeg: number, speedKmh: number }} fix
+ * @returns {LocFrame}
+ */
+export function locFrame(seq, fix) {
+  // speed in m/s, as the W3C Geolocation API reports it.
+  return { t: 'loc', seq, lat: fix.lat, lng: fix.lng, ts: Date.now(), heading: fix.headingDeg, speed: fix.speedKmh / 3.6, accuracy: 5 };
+}
+
+/**
+ * @param {'online' | 'offline'} status
+ * @returns {StatusFrame}
+ */
+export function statusFrame(status) {
+  return { t: 'status', status };
+}
+
+/**
+ * @param {number} id
+ * @param {LatLng} at
+ * @returns {NearbyQuery}
+ */
+export function nearbyQuery(id, at) {
+  const radii = [1, 2, 3, 5];
+  const limits = [5, 10, 20];
+  return {
+    t: 'nearby',
+    id,
+    lat: at.lat,
+    lng: at.lng,
+    radiusKm: radii[Math.floor(Math.random() * radii.length)] ?? 5,
+    limit: limits[Math.floor(Math.random() * limits.length)] ?? 10,
+  };
+}
+
+/**
+ * Decodes a hub text frame; undefined for anything that is not a message.
+ * @param {string} text
+ * @returns {ServerMessage | undefined}
+ */
+export function parseMessage(text) {
+  let message;
+  try {
+    message = JSON.parse(text);
+  } catch {
+    // Counted by the caller as an error sample; the value itself is useless.
+    return undefined;
+  }
+  return message !== null && typeof message === 'object' && typeof message.t === 'string' ? message : undefined;
+}
+
+/**
+ * Ways an answer breaks its ranking contract: one per neighbouring pair out
+ * of order (distanceKm ascending, equal distanceKm by rating, highest first),
+ * plus one when it holds more drivers than the query's limit.
+ * @param {NearbyDriver[]} drivers
+ * @param {NearbyQuery} query
+ */
+export function countRankingViolations(drivers, query) {
+  let violations = drivers.length > query.limit ? 1 : 0;
+  for (let i = 1; i < drivers.length; i++) {
+    const previous = /** @type {NearbyDriver} */ (drivers[i - 1]);
+    const current = /** @type {NearbyDriver} */ (drivers[i]);
+    const outOfOrder =
+      current.distanceKm !== previous.distanceKm
+        ? current.distanceKm < previous.distanceKm
+        : current.rating > previous.rating;
+    if (outOfOrder) violations += 1;
+  }
+  return violations;
+}
+
+/**
+ * Exponential backoff with jitter between reconnects, in seconds for sleep().
+ * @param {number} attempt
+ */
+export function backoffSeconds(attempt) {
+  const windowS = Math.min(30, 0.5 * 2 ** attempt);
+  return windowS / 2 + (Math.random() * windowS) / 2;
+}

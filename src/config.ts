@@ -43,12 +43,38 @@ export const configSchema = z
     WS_IDLE_TIMEOUT_S: int(8, 960).default(60),
     /** Outbound bytes buffered per socket before results for it are dropped. */
     WS_MAX_BACKPRESSURE_BYTES: int(1024, 64 * 1_048_576).default(256 * 1024),
+    /** Sockets whose outbound buffer stays over WS_MAX_BACKPRESSURE_BYTES this long are closed with 4008. */
+    WS_SLOW_CLOSE_MS: int(100, 600_000).default(10_000),
+
+    /** HS256 secret for access tokens (at least 32 characters). Unset: open mode, refused in production. */
+    AUTH_SECRET: z.string().min(32).optional(),
+    /** The secret before the last rotation: tokens signed with it stay valid until they expire. */
+    AUTH_PREVIOUS_SECRET: z.string().min(32).optional(),
+    /** Per-connection token buckets: sustained rate and burst, in messages. The driver burst lets an app that was offline for minutes send its backlog at once. */
+    DRIVER_FRAMES_PER_S: int(1, 100_000).default(20),
+    DRIVER_FRAME_BURST: int(1, 1_000_000).default(300),
+    RIDER_QUERIES_PER_S: int(1, 100_000).default(10),
+    RIDER_QUERY_BURST: int(1, 1_000_000).default(20),
+    /** A connection refused this many messages per RATE_LIMIT_ABUSE_WINDOW_MS (on average) is closed with 1008. */
+    RATE_LIMIT_ABUSE_REFUSALS: int(1, 1_000_000).default(100),
+    RATE_LIMIT_ABUSE_WINDOW_MS: int(100, 3_600_000).default(10_000),
+    /** Open and opening WebSocket connections per hub; the next upgrade gets 503. */
+    MAX_CONNECTIONS: int(1, 1_000_000).default(15_000),
+    /** Open and opening connections per verified identity; the next gets 429. At least 2, so a reconnecting driver can take over its old socket. */
+    MAX_CONNECTIONS_PER_IDENTITY: int(2, 10_000).default(4),
+
     /** Drivers seeded into an empty embedded database on first start. */
     EMBEDDED_SEED_DRIVERS: int(0, 1_000_000).default(2000),
   })
   .superRefine((config, ctx) => {
     if (config.REDIS_URL && !config.DATABASE_URL) {
       ctx.addIssue({ code: 'custom', path: ['REDIS_URL'], message: 'REDIS_URL needs DATABASE_URL as well' });
+    }
+    if (config.NODE_ENV === 'production' && !config.AUTH_SECRET) {
+      ctx.addIssue({ code: 'custom', path: ['AUTH_SECRET'], message: 'is required when NODE_ENV=production (open mode is for development only)' });
+    }
+    if (config.AUTH_PREVIOUS_SECRET && !config.AUTH_SECRET) {
+      ctx.addIssue({ code: 'custom', path: ['AUTH_PREVIOUS_SECRET'], message: 'needs AUTH_SECRET as well' });
     }
   });
 

@@ -15,6 +15,7 @@ import { repairIndex } from './sync/index-repair.ts';
 import { startTransport, type Transport } from './transport/app.ts';
 import type { StaticAsset } from './transport/http-routes.ts';
 import type { HubServices } from './transport/ports.ts';
+import { securitySettings } from './transport/security-settings.ts';
 import { FrameRate } from './frame-rate.ts';
 
 export interface Hub {
@@ -151,6 +152,9 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
     onConnectionCountChange: (role, delta) => metrics.connections.inc({ role }, delta),
     onFrameRefused: (reason) => metrics.framesRefused.inc({ reason }),
     onFrameReceived: (type) => metrics.framesReceived.inc({ type }),
+    onSocketClosedByHub: (reason) => metrics.socketsClosedByHub.inc({ reason }),
+    onResultCoalesced: () => metrics.resultsCoalesced.inc(),
+    onUpgradeRefused: (code) => metrics.upgradesRefused.inc({ code }),
     stats: () => ({
       driversOnline: profiles.countByStatus('online'),
       framesPerSecond: frameRate.perSecond(),
@@ -166,6 +170,7 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
       idleTimeoutSeconds: config.WS_IDLE_TIMEOUT_S,
       maxBackpressureBytes: config.WS_MAX_BACKPRESSURE_BYTES,
     },
+    security: securitySettings(config),
     assets: options.assets,
     logger,
   });

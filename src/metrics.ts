@@ -14,6 +14,14 @@ export function createMetrics() {
     framesReceived: new Counter({ name: 'hub_frames_received_total', help: 'Driver frames received, by type', labelNames: ['type'] as const, registers }),
     framesAcked: new Counter({ name: 'hub_frames_acked_total', help: 'Location frames committed and acknowledged', registers }),
     framesRefused: new Counter({ name: 'hub_frames_refused_total', help: 'Frames refused, by error code', labelNames: ['reason'] as const, registers }),
+    socketsClosedByHub: new Counter({
+      name: 'hub_sockets_closed_total',
+      help: 'Sockets the hub closed on purpose, by reason (rate_abuse 1008, token_expired 4401, too_slow 4008)',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    resultsCoalesced: new Counter({ name: 'hub_results_coalesced_total', help: 'Nearby results held back because the rider read too slowly', registers }),
+    upgradesRefused: new Counter({ name: 'hub_upgrades_refused_total', help: 'WebSocket upgrades refused, by error code', labelNames: ['code'] as const, registers }),
     duplicateFrames: new Counter({ name: 'hub_frames_duplicate_total', help: 'Location frames at or below the committed seq (resends)', registers }),
     batchSize: new Histogram({
       name: 'hub_batch_frames',

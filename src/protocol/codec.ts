@@ -1,4 +1,5 @@
 import { Packr } from 'msgpackr';
+import { assertPlainMsgpack } from './msgpack-guard.ts';
 
 export type Encoding = 'json' | 'msgpack';
 
@@ -24,7 +25,11 @@ const packr = new Packr({
 export const msgpackCodec: Codec = {
   encoding: 'msgpack',
   encode: (message) => packr.pack(message),
-  decode: (frame) => packr.unpack(typeof frame === 'string' ? Buffer.from(frame) : frame),
+  decode: (frame) => {
+    const bytes = typeof frame === 'string' ? Buffer.from(frame) : frame;
+    assertPlainMsgpack(bytes);
+    return packr.unpack(bytes);
+  },
 };
 
 export const jsonCodec: Codec = {

@@ -8,36 +8,39 @@ import {
 } from './limits.ts';
 
 // z.number() already rejects NaN and ±Infinity; the explicit bounds give out_of_range.
-const latitude = z.number().min(-90).max(90);
-const longitude = z.number().min(-180).max(180);
+// -0 never comes from an honest client (JSON and msgpackr both send 0), so it is refused as a crafted value.
+const num = () => z.number().refine((value) => !Object.is(value, -0), 'negative zero is not a valid value');
+const latitude = num().min(-90).max(90);
+const longitude = num().min(-180).max(180);
 /** Epoch milliseconds between 2000-01-01 and 2100-01-01: anything else is a broken device clock. */
-const epochMs = z.number().int().min(946_684_800_000).max(4_102_444_800_000);
+const epochMs = num().int().min(946_684_800_000).max(4_102_444_800_000);
 
-export const locationFrameSchema = z.object({
+// Client messages are strict: an unknown field (a typo, `__proto__`, `constructor`) is refused, never silently dropped.
+export const locationFrameSchema = z.strictObject({
   t: z.literal('loc'),
-  seq: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+  seq: num().int().min(1).max(Number.MAX_SAFE_INTEGER),
   lat: latitude,
   lng: longitude,
   ts: epochMs.optional(),
-  heading: z.number().min(0).max(360).optional(),
-  speed: z.number().min(0).max(150).optional(),
-  accuracy: z.number().min(0).max(100_000).optional(),
+  heading: num().min(0).max(360).optional(),
+  speed: num().min(0).max(150).optional(),
+  accuracy: num().min(0).max(100_000).optional(),
 });
 
-export const statusFrameSchema = z.object({
+export const statusFrameSchema = z.strictObject({
   t: z.literal('status'),
   status: z.enum(['online', 'offline']),
 });
 
-export const nearbyQuerySchema = z.object({
+export const nearbyQuerySchema = z.strictObject({
   t: z.literal('nearby'),
-  id: z.union([z.string().max(64), z.number().int()]),
+  id: z.union([z.string().max(64), num().int()]),
   lat: latitude,
   lng: longitude,
-  radiusKm: z.number().gt(0).max(NEARBY_MAX_RADIUS_KM).default(NEARBY_DEFAULT_RADIUS_KM),
-  limit: z.number().int().min(1).max(NEARBY_MAX_LIMIT).default(NEARBY_DEFAULT_LIMIT),
+  radiusKm: num().gt(0).max(NEARBY_MAX_RADIUS_KM).default(NEARBY_DEFAULT_RADIUS_KM),
+  limit: num().int().min(1).max(NEARBY_MAX_LIMIT).default(NEARBY_DEFAULT_LIMIT),
   vehicleType: z.enum(VEHICLE_TYPES).optional(),
-  minRating: z.number().min(1).max(5).optional(),
+  minRating: num().min(1).max(5).optional(),
 });
 
 export type LocationFrame = z.infer<typeof locationFrameSchema>;

@@ -5,12 +5,17 @@ import type { HubServices } from './ports.ts';
 import { registerRiderRoute, type RiderRoute } from './rider-route.ts';
 import { socketLimits, type SocketLimitSettings } from './socket-limits.ts';
 import { CloseCode } from './close-codes.ts';
+import { ConnectionCaps } from './connection-caps.ts';
+import { createIdentityResolver } from './identity.ts';
+import type { SecuritySettings } from './security-settings.ts';
+import { startSocketSweeper } from './socket-sweeper.ts';
 import { assertNativeUws, uws, type us_listen_socket } from './uws.ts';
 
 export interface TransportOptions {
   host: string;
   port: number;
   limits: SocketLimitSettings;
+  security: SecuritySettings;
   assets?: ReadonlyMap<string, StaticAsset>;
   logger: Logger;
 }
@@ -31,9 +36,23 @@ export async function startTransport(services: HubServices, options: TransportOp
   assertNativeUws();
   const app = uws.App();
   const limits = socketLimits(options.limits);
-  const drivers = registerDriverRoute(app, services, limits, options.logger);
-  const riders = registerRiderRoute(app, services, limits, options.logger);
-  registerHttpRoutes(app, services, options.assets ?? new Map(), options.logger);
+  const { security, logger } = options;
+  const identities = createIdentityResolver(security.auth);
+  if (identities.open) {
+    logger.warn('AUTH DISABLED (open mode): AUTH_SECRET is not set, so anyone can connect as any driver or rider; never expose this hub');
+  }
+  const caps = new ConnectionCaps(security.caps);
+  const drivers = registerDriverRoute(app, services, { limits, identities, caps, rate: security.driverRate, logger });
+  const riders = registerRiderRoute(app, services, { limits, identities, caps, rate: security.riderRate, logger });
+  registerHttpRoutes(app, services, identities, options.assets ?? new Map(), logger);
+  const sweeper = startSocketSweeper(
+    function* () {
+      yield* drivers.sockets.values();
+      yield* riders.sockets;
+    },
+    { maxBackpressureBytes: options.limits.maxBackpressureBytes, slowCloseMs: security.slowCloseMs },
+    (reason) => services.onSocketClosedByHub(reason),
+  );
 
   const listenSocket = await new Promise<us_listen_socket>((resolve, reject) => {
     app.listen(options.host, options.port, (socket) => {
@@ -54,6 +73,7 @@ export async function startTransport(services: HubServices, options: TransportOp
       uws.us_listen_socket_close(listenSocket);
     },
     closeAll(reason) {
+      sweeper.stop();
       for (const ws of [...drivers.sockets.values()]) {
         if (!ws.getUserData().closed) ws.end(CloseCode.GOING_AWAY, reason);
       }

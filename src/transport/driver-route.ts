@@ -1,14 +1,14 @@
-import type { Logger } from '../logger.ts';
 import { codecFor } from '../protocol/codec.ts';
 import { HubError } from '../protocol/errors.ts';
 import { parseDriverMessage } from '../protocol/parse.ts';
 import { CloseCode } from './close-codes.ts';
-import { resolveIdentity } from './identity.ts';
+import { admitMessage } from './message-budget.ts';
 import type { HubServices } from './ports.ts';
+import { RateGuard } from './rate-guard.ts';
+import type { RouteContext } from './route-context.ts';
 import { encodingFromQuery, sendCorked, sendMessage, type DriverSocket, type DriverSocketData } from './socket-data.ts';
 import { upgradeAsync } from './upgrade.ts';
 import type { TemplatedApp } from './uws.ts';
-import type { SocketLimits } from './socket-limits.ts';
 
 export interface DriverRoute {
   /** Sends an ack to the driver's live socket, if it has one. */
@@ -16,19 +16,45 @@ export interface DriverRoute {
   readonly sockets: ReadonlyMap<number, DriverSocket>;
 }
 
-export function registerDriverRoute(app: TemplatedApp, services: HubServices, limits: SocketLimits, logger: Logger): DriverRoute {
+export function registerDriverRoute(app: TemplatedApp, services: HubServices, route: RouteContext): DriverRoute {
+  const { limits, identities, caps, logger } = route;
   const sockets = new Map<number, DriverSocket>();
 
   app.ws<DriverSocketData>('/ws/driver', {
     ...limits.uwsOptions,
     upgrade: (res, req, context) =>
-      upgradeAsync<DriverSocketData>(res, req, context, logger, async (query) => {
-        const identity = await resolveIdentity({ role: 'driver', query });
-        if (identity.role !== 'driver') throw new HubError('forbidden', 'not a driver identity');
-        const lastSeq = await services.resumePoint(identity.driverId);
-        if (lastSeq === null) throw new HubError('not_found', `driver ${identity.driverId} does not exist`);
-        return { role: 'driver', driverId: identity.driverId, lastSeq, encoding: encodingFromQuery(query), closed: false, replaced: false };
-      }),
+      upgradeAsync<DriverSocketData>(
+        res,
+        req,
+        context,
+        logger,
+        async ({ query, header }) => {
+          const { identity, protocol, expiresAtMs, capKey } = await identities.resolveIdentity({
+            role: 'driver',
+            query,
+            protocolHeader: header('sec-websocket-protocol'),
+          });
+          if (identity.role !== 'driver') throw new HubError('forbidden', 'not a driver identity');
+          return caps.holding(capKey, async () => {
+            const lastSeq = await services.resumePoint(identity.driverId);
+            if (lastSeq === null) throw new HubError('not_found', `driver ${identity.driverId} does not exist`);
+            const userData: DriverSocketData = {
+              role: 'driver',
+              driverId: identity.driverId,
+              lastSeq,
+              encoding: encodingFromQuery(query),
+              closed: false,
+              replaced: false,
+              rate: new RateGuard(route.rate, Date.now()),
+              expiresAtMs,
+              capKey,
+              slowSinceMs: 0,
+            };
+            return { userData, protocol, abandon: () => caps.release(capKey) };
+          });
+        },
+        (code) => services.onUpgradeRefused(code),
+      ),
 
     open: (ws) => {
       const data = ws.getUserData();
@@ -48,6 +74,7 @@ export function registerDriverRoute(app: TemplatedApp, services: HubServices, li
       const data = ws.getUserData();
       if (data.replaced) return;
       const codec = codecFor(isBinary ? 'msgpack' : 'json');
+      if (!admitMessage(ws, codec.encoding, services)) return;
       data.encoding = codec.encoding;
       const receivedAtMs = Date.now();
       let frame;
@@ -71,6 +98,7 @@ export function registerDriverRoute(app: TemplatedApp, services: HubServices, li
     close: (ws) => {
       const data = ws.getUserData();
       data.closed = true;
+      caps.release(data.capKey);
       services.onConnectionCountChange('driver', -1);
       if (sockets.get(data.driverId) === ws) {
         sockets.delete(data.driverId);

@@ -3,6 +3,7 @@ import type { Logger } from '../logger.ts';
 import { HubError } from '../protocol/errors.ts';
 import { NEARBY_DEFAULT_LIMIT, NEARBY_DEFAULT_RADIUS_KM, NEARBY_MAX_LIMIT, NEARBY_MAX_RADIUS_KM, VEHICLE_TYPES } from '../protocol/limits.ts';
 import { BodyTooLargeError, httpStatusFor, readBody, sendJson, sendText, watchAbort, type ResponseState } from './http-util.ts';
+import type { IdentityResolver } from './identity.ts';
 import type { HubServices } from './ports.ts';
 import type { HttpResponse, TemplatedApp } from './uws.ts';
 
@@ -49,15 +50,23 @@ function handle(logger: Logger, work: (res: HttpResponse, state: ResponseState) 
   };
 }
 
-export function registerHttpRoutes(app: TemplatedApp, services: HubServices, assets: ReadonlyMap<string, StaticAsset>, logger: Logger): void {
+export function registerHttpRoutes(
+  app: TemplatedApp,
+  services: HubServices,
+  identities: IdentityResolver,
+  assets: ReadonlyMap<string, StaticAsset>,
+  logger: Logger,
+): void {
   app.post('/api/drivers/:id/location', (res, req) => {
     const rawId = req.getParameter(0) ?? '';
     const contentType = req.getHeader('content-type');
+    const authorization = req.getHeader('authorization');
     const state = watchAbort(res);
     handle(logger, async () => {
       if (!/^[1-9][0-9]{0,9}$/.test(rawId) || Number(rawId) > 2_147_483_647) {
         throw new HubError('invalid_field', 'driver id must be a positive integer');
       }
+      await identities.authorizeDriverWrite(authorization, Number(rawId));
       if (!contentType.toLowerCase().startsWith('application/json')) {
         throw new HubError('invalid_field', 'content-type must be application/json');
       }

@@ -32,5 +32,10 @@ export interface HubServices {
   onConnectionCountChange(role: 'driver' | 'rider', delta: number): void;
   onFrameRefused(reason: string): void;
   onFrameReceived(type: string): void;
+  /** The hub closed a socket on purpose: rate-limit abuse (1008), an expired token (4401) or a slow reader (4008). */
+  onSocketClosedByHub(reason: 'rate_abuse' | 'token_expired' | 'too_slow'): void;
+  /** A nearby result was held back because the rider's outbound buffer was full. */
+  onResultCoalesced(): void;
+  onUpgradeRefused(code: string): void;
   stats(): HubStats;
 }

@@ -1,13 +1,22 @@
 import type { Encoding } from '../protocol/codec.ts';
 import { codecFor } from '../protocol/codec.ts';
-import type { ServerMessage } from '../protocol/messages.ts';
+import type { NearbyQuery, ServerMessage } from '../protocol/messages.ts';
+import type { RateGuard } from './rate-guard.ts';
 import type { WebSocket } from './uws.ts';
 
-interface CommonSocketData {
+export interface CommonSocketData {
   /** Set on close; a closed uWS socket must never be touched again. */
   closed: boolean;
   /** The encoding of the latest frame: pushes use it. */
   encoding: Encoding;
+  /** This connection's message budget. */
+  rate: RateGuard;
+  /** When the token expires (Infinity in open mode): the sweeper closes the socket then. */
+  expiresAtMs: number;
+  /** The connection-cap slot this socket holds, given back on close. */
+  capKey: string | undefined;
+  /** Since when the outbound buffer has been over the bound; 0 while it is not. */
+  slowSinceMs: number;
 }
 
 export interface DriverSocketData extends CommonSocketData {
@@ -21,6 +30,8 @@ export interface DriverSocketData extends CommonSocketData {
 export interface RiderSocketData extends CommonSocketData {
   role: 'rider';
   riderId: string;
+  /** The newest query that arrived (or whose answer was ready) while the buffer was over the bound; answered on drain. */
+  deferred: { query: NearbyQuery; encoding: Encoding } | undefined;
 }
 
 export type DriverSocket = WebSocket<DriverSocketData>;

@@ -7,6 +7,8 @@ export interface SocketLimitSettings {
 }
 
 export interface SocketLimits {
+  /** The outbound bound per socket: uWS drops sends beyond it, the routes hold results back before it. */
+  readonly maxBackpressureBytes: number;
   readonly uwsOptions: Pick<
     WebSocketBehavior<unknown>,
     'compression' | 'maxPayloadLength' | 'idleTimeout' | 'maxBackpressure' | 'closeOnBackpressureLimit' | 'sendPingsAutomatically'
@@ -15,6 +17,7 @@ export interface SocketLimits {
 
 export function socketLimits(settings: SocketLimitSettings): SocketLimits {
   return {
+    maxBackpressureBytes: settings.maxBackpressureBytes,
     uwsOptions: {
       compression: 0,
       maxPayloadLength: settings.maxPayloadBytes,

@@ -1,7 +1,21 @@
 import type { Logger } from '../logger.ts';
-import { HubError } from '../protocol/errors.ts';
+import { HubError, type ErrorCode } from '../protocol/errors.ts';
 import { httpStatusFor } from './http-util.ts';
 import type { HttpRequest, HttpResponse, us_socket_context_t } from 'uWebSockets.js';
+
+export interface UpgradeRequest {
+  query: URLSearchParams;
+  /** A request header by lower-case name, '' when absent. */
+  header(name: string): string;
+}
+
+export interface Admission<UserData> {
+  userData: UserData;
+  /** The subprotocol to answer with: one the client offered, or '' for none. */
+  protocol: string;
+  /** Gives back what admission reserved when the client vanished before the socket opened. */
+  abandon(): void;
+}
 
 /**
  * Runs an async admission check in a uWS upgrade handler. The request's
@@ -13,7 +27,8 @@ export function upgradeAsync<UserData>(
   req: HttpRequest,
   context: us_socket_context_t,
   logger: Logger,
-  admit: (query: URLSearchParams, header: (name: string) => string) => Promise<UserData>,
+  admit: (request: UpgradeRequest) => Promise<Admission<UserData>>,
+  onRefused: (code: ErrorCode) => void,
 ): void {
   const headers = new Map<string, string>();
   req.forEach((key, value) => headers.set(key, value));
@@ -23,22 +38,25 @@ export function upgradeAsync<UserData>(
     state.aborted = true;
   });
   const header = (name: string) => headers.get(name) ?? '';
-  admit(query, header).then(
-    (userData) => {
-      if (state.aborted) return;
+  admit({ query, header }).then(
+    (admission) => {
+      if (state.aborted) {
+        admission.abandon();
+        return;
+      }
       res.cork(() => {
-        res.upgrade(userData, header('sec-websocket-key'), header('sec-websocket-protocol'), header('sec-websocket-extensions'), context);
+        res.upgrade(admission.userData, header('sec-websocket-key'), admission.protocol, header('sec-websocket-extensions'), context);
       });
     },
     (error: unknown) => {
       if (state.aborted) return;
       const hubError = error instanceof HubError ? error : new HubError('internal', 'internal error');
       if (!(error instanceof HubError)) logger.error({ err: error }, 'upgrade failed');
+      onRefused(hubError.code);
       res.cork(() => {
-        res
-          .writeStatus(httpStatusFor(hubError.code))
-          .writeHeader('content-type', 'application/json')
-          .end(JSON.stringify({ success: false, error: hubError.message, code: hubError.code }));
+        res.writeStatus(httpStatusFor(hubError.code)).writeHeader('content-type', 'application/json');
+        if (hubError.retryAfterMs !== undefined) res.writeHeader('retry-after', String(Math.ceil(hubError.retryAfterMs / 1000)));
+        res.end(JSON.stringify({ success: false, error: hubError.message, code: hubError.code }));
       });
     },
   );

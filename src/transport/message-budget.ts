@@ -1,0 +1,28 @@
+import type { Encoding } from '../protocol/codec.ts';
+import { CloseCode } from './close-codes.ts';
+import type { HubServices } from './ports.ts';
+import { sendMessage, type CommonSocketData } from './socket-data.ts';
+import type { WebSocket } from './uws.ts';
+
+/**
+ * Charges one incoming message to its connection's rate limit, before the
+ * message is even decoded. Over the limit the client is told when to retry;
+ * a client that keeps pushing into refusals is closed with 1008.
+ */
+export function admitMessage(
+  ws: WebSocket<CommonSocketData>,
+  encoding: Encoding,
+  services: Pick<HubServices, 'onFrameRefused' | 'onSocketClosedByHub'>,
+): boolean {
+  const data = ws.getUserData();
+  const decision = data.rate.admit(Date.now());
+  if (decision === 'allow') return true;
+  if (decision === 'close') {
+    services.onSocketClosedByHub('rate_abuse');
+    ws.end(CloseCode.POLICY_VIOLATION, 'message rate limit exceeded persistently');
+    return false;
+  }
+  services.onFrameRefused('rate_limited');
+  sendMessage(ws, { t: 'error', code: 'rate_limited', message: 'over this connection\'s message rate; nothing was processed', retryAfterMs: data.rate.retryAfterMs }, encoding);
+  return false;
+}

@@ -24,6 +24,12 @@ export const configSchema = z
     /** Prefix for every Redis key, so several hubs or test runs can share one Redis. */
     REDIS_KEY_PREFIX: z.string().default('hub:'),
     PG_POOL_SIZE: int(1, 100).default(10),
+    /** Longest a database statement may run before it fails (server side, and client side shortly after). */
+    PG_STATEMENT_TIMEOUT_MS: int(100, 600_000).default(5000),
+    /** Longest a new database connection may take to open: an unreachable server fails fast instead of hanging a flush. */
+    PG_CONNECT_TIMEOUT_MS: int(100, 60_000).default(2000),
+    /** Longest /readyz waits on a store before it reports that store down. */
+    READINESS_TIMEOUT_MS: int(50, 60_000).default(1000),
 
     BATCH_MAX_FRAMES: int(1, 100_000).default(2000),
     BATCH_FLUSH_MS: int(1, 10_000).default(50),

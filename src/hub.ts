@@ -17,6 +17,8 @@ import type { StaticAsset } from './transport/http-routes.ts';
 import type { HubServices } from './transport/ports.ts';
 import { securitySettings } from './transport/security-settings.ts';
 import { FrameRate } from './frame-rate.ts';
+import { withDeadline } from './deadline.ts';
+import { HubError } from './protocol/errors.ts';
 
 export interface Hub {
   readonly port: number;
@@ -36,7 +38,12 @@ export interface HubOptions {
   assets?: ReadonlyMap<string, StaticAsset>;
 }
 
-async function openStores(config: Config, logger: Logger, metrics: Metrics): Promise<{ store: Store; geo: GeoIndex; mode: Hub['mode'] }> {
+async function openStores(
+  config: Config,
+  logger: Logger,
+  metrics: Metrics,
+  onGeoConnectionError: (error: Error) => void,
+): Promise<{ store: Store; geo: GeoIndex; mode: Hub['mode'] }> {
   if (!config.DATABASE_URL) {
     if (config.NODE_ENV === 'production' && !config.ALLOW_EMBEDDED) {
       throw new Error('DATABASE_URL is not set and NODE_ENV=production: refusing embedded mode (set ALLOW_EMBEDDED=true to allow it)');
@@ -56,7 +63,10 @@ async function openStores(config: Config, logger: Logger, metrics: Metrics): Pro
     url: config.REDIS_URL,
     keyPrefix: config.REDIS_KEY_PREFIX,
     commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
-    onError: (error) => logger.debug({ err: error }, 'redis client error'),
+    onError: (error) => {
+      logger.debug({ err: error }, 'redis client error');
+      onGeoConnectionError(error);
+    },
   });
   logger.info('server mode: PostgreSQL with the Redis geo index');
   return { store, geo: redis, mode: 'server' };
@@ -69,10 +79,29 @@ async function seedEmbeddedFleet(store: Store, count: number, logger: Logger): P
   logger.info({ drivers: count }, 'seeded a demo fleet into the empty embedded database');
 }
 
+/**
+ * How the shutdown deadline is shared: most of it for committing what is
+ * pending, then up to a fifth (at most a second) each for clients to answer
+ * the 1001 close and for the pools to close, so the whole stop fits in it.
+ */
+function shutdownBudget(deadlineMs: number): { drainMs: number; socketsMs: number; poolsMs: number } {
+  const closeMs = Math.min(1000, Math.floor(deadlineMs / 5));
+  return { drainMs: deadlineMs - 2 * closeMs, socketsMs: closeMs, poolsMs: closeMs };
+}
+
+async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+}
+
 export async function startHub(config: Config, options: HubOptions = {}): Promise<Hub> {
   const logger = options.logger ?? createLogger(config.LOG_LEVEL);
   const metrics = createMetrics();
-  const { store, geo, mode } = await openStores(config, logger, metrics);
+  // A dropped Redis connection may mean a restarted, empty Redis: it must
+  // count as a failure even when no command was running, so that reads switch
+  // back only after a repair. The health monitor exists only after the index.
+  let geoHealth: GeoHealth | undefined;
+  const { store, geo, mode } = await openStores(config, logger, metrics, (error) => geoHealth?.reportFailure(error, 'connection'));
   await store.migrate();
   if (mode === 'embedded') await seedEmbeddedFleet(store, config.EMBEDDED_SEED_DRIVERS, logger);
 
@@ -84,8 +113,14 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
     logger,
     onChange: (state) => metrics.geoFallback.set(state === 'up' ? 0 : 1),
   });
+  geoHealth = health;
   if ('connect' in geo && typeof geo.connect === 'function') {
-    await (geo.connect as () => Promise<void>)().catch((error: Error) => health.reportFailure(error, 'connect'));
+    // node-redis keeps retrying a first connection for as long as it takes: the
+    // hub starts on the SQL fallback instead, and the probe loop sees Redis arrive.
+    const connecting = (geo.connect as () => Promise<void>)();
+    await withDeadline(connecting, Math.max(1000, config.REDIS_COMMAND_TIMEOUT_MS), 'redis connect').catch((error: Error) =>
+      health.reportFailure(error, 'connect'),
+    );
   }
   if (health.usable) await repair().catch((error: Error) => health.reportFailure(error, 'startup repair'));
 
@@ -107,12 +142,20 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
       for (const driver of drivers) profiles.setStatus(driver.id, driver.status);
     },
     onGeoWriteFailed: (error) => health.reportFailure(error, 'apply'),
+    geoWritable: () => health.state !== 'down',
   });
   const frameRate = new FrameRate();
 
   const services: HubServices = {
     async resumePoint(driverId) {
-      const points = await store.resumePoints([driverId]);
+      let points;
+      try {
+        points = await store.resumePoints([driverId]);
+      } catch (error) {
+        metrics.storeErrors.inc({ op: 'resume_point' });
+        logger.warn({ err: error, driverId }, 'resume point unavailable; driver must reconnect later');
+        throw new HubError('unavailable', 'the database is unavailable; reconnect shortly', 1000);
+      }
       return points.get(driverId) ?? null;
     },
     registerDriver: (driverId, seq) => ingest.registerDriver(driverId, seq),
@@ -137,7 +180,8 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
       return driver;
     },
     async readiness() {
-      const postgres = await store.ping().then(
+      // Bounded: a database that stopped answering must turn the probe red, not hang it.
+      const postgres = await withDeadline(store.ping(), config.READINESS_TIMEOUT_MS, 'database ping').then(
         () => 'up' as const,
         () => 'down' as const,
       );
@@ -197,17 +241,25 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
     startedTransport.stopListening();
     clearInterval(sweeper);
     clearInterval(reconciler);
+    const budget = shutdownBudget(config.SHUTDOWN_DEADLINE_MS);
     const drained = await Promise.race([
       ingest.drain().then(() => true),
-      new Promise<false>((resolve) => setTimeout(() => resolve(false), config.SHUTDOWN_DEADLINE_MS).unref()),
+      new Promise<false>((resolve) => setTimeout(() => resolve(false), budget.drainMs).unref()),
     ]);
     if (!drained) logger.error({ pending: ingest.pendingCount }, 'shutdown deadline passed with frames not committed; they were never acked');
     ingest.stop();
     startedTransport.closeAll('hub shutting down');
+    // Closing takes a round trip per socket; leaving before it ends could cut the 1001 off.
+    await waitUntil(() => {
+      const open = startedTransport.connectionCounts();
+      return open.drivers + open.riders === 0;
+    }, budget.socketsMs);
     profiles.stop();
     health.stop();
-    await Promise.allSettled([geo.close(), store.close()]);
-    logger.info('hub stopped');
+    // A pool waits for its busy connections; one stuck on a dead server must not hold the exit past the deadline.
+    const closed = await Promise.allSettled([withDeadline(geo.close(), budget.poolsMs, 'geo close'), withDeadline(store.close(), budget.poolsMs, 'store close')]);
+    for (const result of closed) if (result.status === 'rejected') logger.warn({ err: result.reason }, 'a pool did not close cleanly');
+    logger.info({ drained }, 'hub stopped');
   }
 
   return {

@@ -121,6 +121,8 @@ export function createMemoryIndex(): GeoIndex {
     const latTo = latCell(maxLat);
 
     // The widest longitude offset of a spherical cap; a cap holding a pole spans them all.
+    // The latitude test also catches a cap that reaches a pole only to within
+    // rounding, where sinRatio can land a hair under 1.
     const sinRatio = Math.sin(angular) / Math.cos(query.lat / DEG);
     const allLngs = angular >= Math.PI / 2 || minLat <= -90 || maxLat >= 90 || sinRatio >= 1;
     let lngFrom = 0;
@@ -135,7 +137,7 @@ export function createMemoryIndex(): GeoIndex {
     // Walk whichever is smaller: the box's cells or the occupied cells, so a
     // huge radius over a sparse fleet never costs more than a full scan.
     const boxCells = (latTo - latFrom + 1) * lngCount;
-    if (true) {
+    if (boxCells <= cells.size) {
       for (let latIdx = latFrom; latIdx <= latTo; latIdx++) {
         const row = latIdx * LNG_CELLS;
         for (let k = 0; k < lngCount; k++) {
@@ -145,12 +147,12 @@ export function createMemoryIndex(): GeoIndex {
       }
       return;
     }
-    for (const [key, cell] of cells) {
+    cells.forEach((cell, key) => {
       const latIdx = Math.floor(key / LNG_CELLS);
-      if (latIdx < latFrom || latIdx > latTo) continue;
-      if (wrapLngCell((key % LNG_CELLS) - lngFrom) >= lngCount) continue;
+      if (latIdx < latFrom || latIdx > latTo) return;
+      if (wrapLngCell((key % LNG_CELLS) - lngFrom) >= lngCount) return;
       collect(cell, query);
-    }
+    });
   }
 
   return {
@@ -202,6 +204,10 @@ export function createMemoryIndex(): GeoIndex {
 
     async memberIds() {
       return Array.from(members.keys());
+    },
+
+    async entries() {
+      return Array.from(members.values(), (member) => ({ id: member.id, lat: member.lat, lng: member.lng, seenAtMs: member.seenAtMs }));
     },
 
     // Nothing to reach: the index lives in this process.

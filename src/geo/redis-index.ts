@@ -1,5 +1,6 @@
 import { createClient, defineScript, type RedisClientType } from 'redis';
-import type { GeoChanges, GeoIndex, GeoSearch, GeoSearchResult } from './types.ts';
+import { withDeadline } from '../deadline.ts';
+import type { GeoChanges, GeoEntry, GeoIndex, GeoSearch, GeoSearchResult } from './types.ts';
 
 /** GEOADD arguments per command: bounded so one huge batch never blocks Redis for long. */
 const GEOADD_CHUNK = 5000;
@@ -92,7 +93,12 @@ export function createRedisIndex(options: RedisIndexOptions): RedisGeoIndex {
   client.on('error', (error: Error) => options.onError?.(error));
   // A repair writes the whole fleet in one pipeline: its tail legitimately waits
   // longer than one interactive command may.
-  const bulkClient = client.withCommandOptions({ timeout: Math.max(30_000, options.commandTimeoutMs) });
+  const bulkTimeoutMs = Math.max(30_000, options.commandTimeoutMs);
+  const bulkClient = client.withCommandOptions({ timeout: bulkTimeoutMs });
+  // node-redis drops a command's timeout once the command is written, so a
+  // Redis that accepts bytes but never answers would hang the caller forever.
+  // Every call is bounded here instead; a late reply is simply ignored.
+  const bounded = <T>(work: Promise<T>, what: string, ms = options.commandTimeoutMs) => withDeadline(work, ms, `redis ${what}`);
 
   return {
     source: 'redis',
@@ -104,7 +110,8 @@ export function createRedisIndex(options: RedisIndexOptions): RedisGeoIndex {
     },
 
     async apply(changes: GeoChanges) {
-      const writer = changes.ids.length + changes.removeIds.length > GEOADD_CHUNK ? bulkClient : client;
+      const bulk = changes.ids.length + changes.removeIds.length > GEOADD_CHUNK;
+      const writer = bulk ? bulkClient : client;
       const pending: Promise<unknown>[] = [];
       for (let start = 0; start < changes.ids.length; start += GEOADD_CHUNK) {
         const end = Math.min(start + GEOADD_CHUNK, changes.ids.length);
@@ -130,17 +137,13 @@ export function createRedisIndex(options: RedisIndexOptions): RedisGeoIndex {
         );
       }
       // Commands issued in one tick share a socket write: node-redis pipelines them.
-      await Promise.all(pending);
+      await bounded(Promise.all(pending), 'apply', bulk ? bulkTimeoutMs : options.commandTimeoutMs);
     },
 
     async search(query: GeoSearch): Promise<GeoSearchResult> {
-      const reply = await client.searchFresh(
-        keys,
-        String(query.lng),
-        String(query.lat),
-        String(query.radiusKm),
-        String(query.count),
-        String(query.freshSinceMs),
+      const reply = await bounded(
+        client.searchFresh(keys, String(query.lng), String(query.lat), String(query.radiusKm), String(query.count), String(query.freshSinceMs)),
+        'search',
       );
       const hits = [];
       for (let i = 2; i + 1 < reply.length; i += 2) {
@@ -154,19 +157,45 @@ export function createRedisIndex(options: RedisIndexOptions): RedisGeoIndex {
     async removeStale(cutoffMs: number) {
       const removed: number[] = [];
       for (;;) {
-        const batch = await client.removeStale(keys, String(cutoffMs));
+        const batch = await bounded(client.removeStale(keys, String(cutoffMs)), 'remove stale');
         for (const id of batch) removed.push(Number(id));
         if (batch.length < 10_000) return removed;
       }
     },
 
     async memberIds() {
-      const members = (await client.sendCommand(['ZRANGE', geoKey, '0', '-1'])) as string[];
+      const members = (await bounded(bulkClient.sendCommand(['ZRANGE', geoKey, '0', '-1']), 'member ids', bulkTimeoutMs)) as string[];
       return members.map(Number);
     },
 
+    async entries() {
+      // One MULTI, so the three structures are read at the same instant.
+      const [geoMembers, positions, seen] = (await bounded(
+        bulkClient.multi().zRange(geoKey, 0, -1).hGetAll(positionKey).zRangeWithScores(seenKey, 0, -1).exec(),
+        'entries',
+        bulkTimeoutMs,
+      )) as unknown as [string[], Record<string, string>, Array<{ value: string; score: number }>];
+      const searchable = new Set(geoMembers);
+      const seenAtMs = new Map(seen.map((member) => [member.value, member.score]));
+      const ids = new Set([...geoMembers, ...Object.keys(positions), ...seenAtMs.keys()]);
+      const found: GeoEntry[] = [];
+      for (const id of ids) {
+        const position = positions[id];
+        const comma = position?.indexOf(',') ?? -1;
+        // A member missing from any of the three structures is broken: NaN makes it differ from every real position.
+        const whole = searchable.has(id) && position !== undefined && seenAtMs.has(id);
+        found.push({
+          id: Number(id),
+          lat: whole ? Number(position.slice(0, comma)) : Number.NaN,
+          lng: whole ? Number(position.slice(comma + 1)) : Number.NaN,
+          seenAtMs: seenAtMs.get(id) ?? 0,
+        });
+      }
+      return found;
+    },
+
     async ping() {
-      await client.ping();
+      await bounded(client.ping(), 'ping');
     },
 
     async close() {

@@ -24,6 +24,11 @@ export interface GeoSearchResult {
   farthestKm: number;
 }
 
+/** One member as the index holds it, for reconciliation against PostgreSQL. */
+export interface GeoEntry extends GeoHit {
+  seenAtMs: number;
+}
+
 /** A set of upserts and removals, applied as one pipelined write. */
 export interface GeoChanges {
   ids: number[];
@@ -45,6 +50,8 @@ export interface GeoIndex {
   removeStale(cutoffMs: number): Promise<number[]>;
   /** Every member id, for reconciliation against PostgreSQL. */
   memberIds(): Promise<number[]>;
+  /** Every member with its exact position and last-seen time, for reconciliation against PostgreSQL. */
+  entries(): Promise<GeoEntry[]>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

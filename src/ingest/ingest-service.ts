@@ -24,6 +24,8 @@ export interface IngestOptions {
   onCommitted?: (drivers: CommittedDriver[]) => void;
   /** Called when the index write after a commit fails: the index must be repaired later. */
   onGeoWriteFailed?: (error: Error) => void;
+  /** False while the index is known to be down: writes are skipped, since a repair rebuilds it from the database anyway. */
+  geoWritable?: () => boolean;
 }
 
 export type AcceptOutcome = 'queued' | 'duplicate' | 'overloaded';
@@ -34,6 +36,13 @@ interface DriverSeqs {
   committed: number;
   /** Highest seq accepted into the queue or in flight. */
   accepted: number;
+  /**
+   * The first seq refused as `overloaded`, until the driver resends it. Later
+   * seqs are refused too: committing them would move last_seq past the
+   * refused one, the resend would then count as a duplicate, and the ack of a
+   * later seq would claim a frame that was never written.
+   */
+  resendFrom?: number;
 }
 
 const FIRST_RETRY_MS = 100;
@@ -55,6 +64,7 @@ export class IngestService {
   private retryMs = FIRST_RETRY_MS;
   private drainWaiters: Array<() => void> = [];
   private lastFlushError: Error | undefined;
+  private stopped = false;
 
   constructor(private readonly options: IngestOptions) {}
 
@@ -74,6 +84,8 @@ export class IngestService {
     if (known) {
       known.committed = Math.max(known.committed, committedSeq);
       known.accepted = Math.max(known.accepted, known.committed);
+      // The new socket's hello tells the driver to resend from its durable seq.
+      known.resendFrom = undefined;
     } else {
       this.seqs.set(driverId, { committed: committedSeq, accepted: committedSeq });
     }
@@ -101,7 +113,12 @@ export class IngestService {
       if (frame.seq <= known.committed) this.options.acks.ack(driverId, known.committed);
       return 'duplicate';
     }
-    if (this.pendingCount >= this.options.pendingMaxFrames) return 'overloaded';
+    if (known.resendFrom !== undefined && frame.seq > known.resendFrom) return 'overloaded';
+    if (this.pendingCount >= this.options.pendingMaxFrames) {
+      known.resendFrom ??= frame.seq;
+      return 'overloaded';
+    }
+    if (frame.seq === known.resendFrom) known.resendFrom = undefined;
     known.accepted = frame.seq;
     this.queue.addLocation(driverId, frame.seq, frame.lat, frame.lng, frame.ts ?? receivedAtMs, receivedAtMs);
     this.scheduleFlush();
@@ -125,13 +142,15 @@ export class IngestService {
     });
   }
 
+  /** Stops flushing and retrying: whatever is still pending was never acked and stays the drivers' to resend. */
   stop(): void {
+    this.stopped = true;
     clearTimeout(this.timer);
     this.timer = undefined;
   }
 
   private scheduleFlush(): void {
-    if (this.inFlight) return; // the in-flight flush reschedules when it ends
+    if (this.inFlight || this.stopped) return; // the in-flight flush reschedules when it ends
     if (this.queue.size >= this.options.batchMaxFrames) {
       this.flush();
       return;
@@ -144,7 +163,7 @@ export class IngestService {
   private flush(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
-    if (this.inFlight || this.queue.isEmpty) return;
+    if (this.inFlight || this.queue.isEmpty || this.stopped) return;
     const batch = this.takeBatch();
     this.inFlight = batch;
     void this.commit(batch);
@@ -183,7 +202,9 @@ export class IngestService {
       this.lastFlushError = error as Error;
       this.options.logger.warn({ err: error, frames: batch.frameCount, retryInMs: this.retryMs }, 'batch commit failed; holding frames');
       // Keep the batch in flight and retry it as is: nothing behind it may commit first.
-      setTimeout(() => void this.commit(batch), this.retryMs).unref();
+      // A retry after an ambiguous failure (the commit landed, the reply did not)
+      // is safe: the statement writes only seqs above the committed last_seq.
+      if (!this.stopped) setTimeout(() => void this.commit(batch), this.retryMs).unref();
       this.retryMs = Math.min(this.retryMs * 2, MAX_RETRY_MS);
       return;
     }
@@ -215,6 +236,7 @@ export class IngestService {
   }
 
   private writeIndex(committed: CommittedDriver[]): void {
+    if (this.options.geoWritable?.() === false) return;
     const changes: GeoChanges = { ids: [], lats: [], lngs: [], seenAtMs: [], removeIds: [] };
     for (const driver of committed) {
       if (driver.status === 'online' && driver.lat !== null && driver.lng !== null) {

@@ -22,6 +22,8 @@ export class GeoHealth {
   private current: GeoState = 'up';
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** A failure while a repair ran: that repair may have missed writes, so it cannot end in 'up'. */
+  private failedDuringRepair = false;
 
   constructor(private readonly options: GeoHealthOptions) {}
 
@@ -34,6 +36,7 @@ export class GeoHealth {
   }
 
   reportFailure(error: Error, operation: string): void {
+    if (this.current === 'repairing') this.failedDuringRepair = true;
     if (this.current !== 'up' || this.stopped) return;
     this.options.logger.warn({ err: error, operation }, 'geo index failed; nearby switches to the SQL fallback');
     this.transition('down');
@@ -65,8 +68,10 @@ export class GeoHealth {
       return;
     }
     this.transition('repairing');
+    this.failedDuringRepair = false;
     try {
       await this.options.repair();
+      if (this.failedDuringRepair) throw new Error('the geo index failed again while it was being repaired');
     } catch (error) {
       this.options.logger.warn({ err: error }, 'geo index repair failed; retrying');
       this.transition('down');

@@ -6,5 +6,11 @@ import type { Store } from './types.ts';
 /** PostgreSQL when DATABASE_URL is set, otherwise the embedded PGlite database in DATA_DIR. */
 export async function openStore(config: Config, onPoolError?: (error: Error) => void): Promise<Store> {
   if (!config.DATABASE_URL) return createPgliteStore({ dataDir: config.DATA_DIR });
-  return createPostgresStore({ url: config.DATABASE_URL, poolSize: config.PG_POOL_SIZE, onError: onPoolError });
+  return createPostgresStore({
+    url: config.DATABASE_URL,
+    poolSize: config.PG_POOL_SIZE,
+    statementTimeoutMs: config.PG_STATEMENT_TIMEOUT_MS,
+    connectTimeoutMs: config.PG_CONNECT_TIMEOUT_MS,
+    onError: onPoolError,
+  });
 }

@@ -10,16 +10,23 @@ export interface PostgresStoreOptions {
   poolSize: number;
   /** Per-statement timeout, so a stuck server surfaces as an error instead of a hang. */
   statementTimeoutMs?: number;
+  /** Bound on opening a connection, so an unreachable server surfaces as an error instead of a hang. */
+  connectTimeoutMs?: number;
   onError?: (error: Error) => void;
 }
+
+const CLIENT_TIMEOUT_MARGIN_MS = 1000;
 
 export function createPostgresStore(options: PostgresStoreOptions): Store {
   const pool = new pg.Pool({
     connectionString: options.url,
     max: options.poolSize,
-    connectionTimeoutMillis: 5000,
+    connectionTimeoutMillis: options.connectTimeoutMs,
     statement_timeout: options.statementTimeoutMs,
-    query_timeout: options.statementTimeoutMs,
+    // The client-side bound catches what statement_timeout cannot: a server or
+    // network that stopped answering. It fires a little later, so a merely slow
+    // statement is cancelled by the server and the connection stays usable.
+    query_timeout: options.statementTimeoutMs === undefined ? undefined : options.statementTimeoutMs + CLIENT_TIMEOUT_MARGIN_MS,
     application_name: 'dispatch-hub',
   });
   // An idle client losing its server must not crash the process; the next query reports it.
@@ -29,13 +36,17 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
   return createSqlStore({
     kind: 'postgres',
     db,
+    // A connection of its own, without the statement timeouts: a migration on a
+    // big table, or waiting for another hub's migration lock, may take longer.
     async migrate() {
-      const client = await pool.connect();
+      const client = new pg.Client({ connectionString: options.url, connectionTimeoutMillis: options.connectTimeoutMs, application_name: 'dispatch-hub-migrate' });
+      client.on('error', (error) => options.onError?.(error));
+      await client.connect();
       try {
         await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
         await migrate(drizzle({ client }), { migrationsFolder: MIGRATIONS_FOLDER });
       } finally {
-        await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).finally(() => client.release());
+        await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).finally(() => client.end());
       }
     },
     async ping() {

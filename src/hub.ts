@@ -189,7 +189,7 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
     },
     metricsText: () => {
       metrics.pendingFrames.set(ingest.pendingCount);
-      metrics.storeRoundTrips.set(store.roundTrips);
+      metrics.syncStoreRoundTrips(store.roundTrips);
       return metrics.registry.metrics();
     },
     metricsContentType: metrics.registry.contentType,

@@ -8,6 +8,8 @@ export function createMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'hub_' });
   const registers = [registry];
+  const storeRoundTrips = new Counter({ name: 'hub_store_round_trips_total', help: 'Statements sent to PostgreSQL (one per batch on the ingest path)', registers });
+  let storeRoundTripsSeen = 0;
   return {
     registry,
     connections: new Gauge({ name: 'hub_connections', help: 'Open WebSocket connections by role', labelNames: ['role'] as const, registers }),
@@ -46,7 +48,12 @@ export function createMetrics() {
     geoErrors: new Counter({ name: 'hub_geo_errors_total', help: 'Geo index (Redis) errors, by operation', labelNames: ['op'] as const, registers }),
     geoFallback: new Gauge({ name: 'hub_geo_fallback', help: '1 while nearby answers from the SQL fallback', registers }),
     pendingFrames: new Gauge({ name: 'hub_pending_frames', help: 'Frames queued or in flight to the database', registers }),
-    storeRoundTrips: new Gauge({ name: 'hub_store_round_trips', help: 'Database round trips made since start', registers }),
+    geoPositionsWritten: new Counter({ name: 'hub_geo_positions_written_total', help: 'Driver positions written to the geo index after a commit', registers }),
+    /** The store keeps its own running total of round trips; this carries it into the counter. */
+    syncStoreRoundTrips(total: number): void {
+      if (total > storeRoundTripsSeen) storeRoundTrips.inc(total - storeRoundTripsSeen);
+      storeRoundTripsSeen = Math.max(storeRoundTripsSeen, total);
+    },
   };
 }
 

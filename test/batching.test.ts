@@ -12,7 +12,7 @@ afterAll(() => testHub.close());
 
 async function scrapeRoundTrips(): Promise<number> {
   const text = await (await fetch(testHub.httpUrl('/metrics'))).text();
-  const line = text.split('\n').find((l) => l.startsWith('hub_store_round_trips '));
+  const line = text.split('\n').find((l) => l.startsWith('hub_store_round_trips_total '));
   return Number(line!.split(' ')[1]);
 }
 

@@ -212,7 +212,7 @@ export class IngestService {
     this.lastFlushError = undefined;
     metrics.flushDuration.observe((performance.now() - started) / 1000);
     metrics.batchSize.observe(batch.frameCount);
-    metrics.storeRoundTrips.set(store.roundTrips);
+    metrics.syncStoreRoundTrips(store.roundTrips);
     this.inFlight = undefined;
     this.acknowledge(committed, batch);
     this.options.onCommitted?.(committed);
@@ -248,6 +248,7 @@ export class IngestService {
         changes.removeIds.push(driver.id);
       }
     }
+    this.options.metrics.geoPositionsWritten.inc(changes.ids.length);
     this.options.geo.apply(changes).catch((error: Error) => {
       this.options.metrics.geoErrors.inc({ op: 'apply' });
       this.options.onGeoWriteFailed?.(error);

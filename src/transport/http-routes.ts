@@ -66,11 +66,11 @@ export function registerHttpRoutes(
       if (!/^[1-9][0-9]{0,9}$/.test(rawId) || Number(rawId) > 2_147_483_647) {
         throw new HubError('invalid_field', 'driver id must be a positive integer');
       }
-      await identities.authorizeDriverWrite(authorization, Number(rawId));
       if (!contentType.toLowerCase().startsWith('application/json')) {
         throw new HubError('invalid_field', 'content-type must be application/json');
       }
-      const body = await readBody(res, state, MAX_BODY_BYTES);
+      // The body reader must be attached before the first await: uWS drops body chunks that find no reader.
+      const [, body] = await Promise.all([identities.authorizeDriverWrite(authorization, Number(rawId)), readBody(res, state, MAX_BODY_BYTES)]);
       let json: unknown;
       try {
         json = JSON.parse(body.toString('utf8'));

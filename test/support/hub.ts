@@ -1,6 +1,6 @@
 import { loadConfig } from '../../src/config.ts';
 import { startHub, type Hub } from '../../src/hub.ts';
-import { createLogger } from '../../src/logger.ts';
+import { createLogger, type Logger } from '../../src/logger.ts';
 import { createTestDatabase, type TestDatabase } from './postgres.ts';
 import { dropPrefix, SHARED_REDIS_URL, uniquePrefix } from './redis.ts';
 
@@ -18,7 +18,7 @@ export interface TestHub {
  * A hub in this process on an ephemeral port, with its own database and
  * Redis key prefix. `env` overrides any setting.
  */
-export async function startTestHub(label: string, env: Record<string, string> = {}): Promise<TestHub> {
+export async function startTestHub(label: string, env: Record<string, string> = {}, options: { logger?: Logger } = {}): Promise<TestHub> {
   const db = await createTestDatabase();
   const prefix = uniquePrefix(label);
   const redisUrl = env.REDIS_URL ?? SHARED_REDIS_URL;
@@ -32,7 +32,7 @@ export async function startTestHub(label: string, env: Record<string, string> = 
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ...env,
   });
-  const hub = await startHub(config, { logger: createLogger(config.LOG_LEVEL, { test: label }) });
+  const hub = await startHub(config, { logger: options.logger ?? createLogger(config.LOG_LEVEL, { test: label }) });
   return {
     hub,
     db,

@@ -29,9 +29,9 @@ export class TestClient {
     });
   }
 
-  static connect(url: string, options: WebSocket.ClientOptions = {}): Promise<TestClient> {
+  static connect(url: string, options: WebSocket.ClientOptions = {}, protocols: string[] = []): Promise<TestClient> {
     return new Promise((resolve, reject) => {
-      const socket = new WebSocket(url, options);
+      const socket = new WebSocket(url, protocols, options);
       const client = new TestClient(socket);
       socket.once('open', () => resolve(client));
       socket.once('error', reject);

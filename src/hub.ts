@@ -81,17 +81,12 @@ async function seedEmbeddedFleet(store: Store, count: number, logger: Logger): P
 
 /**
  * How the shutdown deadline is shared: most of it for committing what is
- * pending, then up to a fifth (at most a second) each for clients to answer
+ * pending, then up to a fifth (at most a second) each for clients to read
  * the 1001 close and for the pools to close, so the whole stop fits in it.
  */
 function shutdownBudget(deadlineMs: number): { drainMs: number; socketsMs: number; poolsMs: number } {
   const closeMs = Math.min(1000, Math.floor(deadlineMs / 5));
   return { drainMs: deadlineMs - 2 * closeMs, socketsMs: closeMs, poolsMs: closeMs };
-}
-
-async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
 }
 
 export async function startHub(config: Config, options: HubOptions = {}): Promise<Hub> {
@@ -248,12 +243,13 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
     ]);
     if (!drained) logger.error({ pending: ingest.pendingCount }, 'shutdown deadline passed with frames not committed; they were never acked');
     ingest.stop();
+    const open = startedTransport.connectionCounts();
     startedTransport.closeAll('hub shutting down');
-    // Closing takes a round trip per socket; leaving before it ends could cut the 1001 off.
-    await waitUntil(() => {
-      const open = startedTransport.connectionCounts();
-      return open.drivers + open.riders === 0;
-    }, budget.socketsMs);
+    // uWS forgets a socket as soon as it sends the close frame, but the client
+    // still has to read it. Exiting at once would reset connections whose
+    // clients are still sending, and a reset can discard the unread 1001. The
+    // event loop keeps running meanwhile, so those sockets close cleanly.
+    if (open.drivers + open.riders > 0) await new Promise((resolve) => setTimeout(resolve, budget.socketsMs));
     profiles.stop();
     health.stop();
     // A pool waits for its busy connections; one stuck on a dead server must not hold the exit past the deadline.

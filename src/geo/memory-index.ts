@@ -41,6 +41,7 @@ function cellKeyOf(lat: number, lng: number): number {
 }
 
 const byDistance = (a: Member, b: Member) => a.distKm - b.distKm || a.id - b.id;
+const isCloser = (a: Member, b: Member) => a.distKm < b.distKm || (a.distKm === b.distKm && a.id < b.id);
 
 /**
  * The embedded-mode geo index: a grid of ~1 km cells in process memory.
@@ -51,8 +52,39 @@ const byDistance = (a: Member, b: Member) => a.distKm - b.distKm || a.id - b.id;
 export function createMemoryIndex(): GeoIndex {
   const members = new Map<number, Member>();
   const cells = new Map<number, Member[]>();
-  // Reused by every search so a query allocates only the hits it returns.
-  const inRadius: Member[] = [];
+  // The `count` nearest members seen so far, as a max-heap with the farthest on
+  // top: sorting everything inside a large radius would cost far more than the
+  // haversines. Reused by every search so a query allocates only its hits.
+  const nearest: Member[] = [];
+  let wanted = 0;
+
+  function siftUp(index: number): void {
+    const member = nearest[index] as Member;
+    while (index > 0) {
+      const parent = (index - 1) >> 1;
+      const above = nearest[parent] as Member;
+      if (!isCloser(above, member)) break;
+      nearest[index] = above;
+      index = parent;
+    }
+    nearest[index] = member;
+  }
+
+  function siftDown(index: number): void {
+    const member = nearest[index] as Member;
+    const size = nearest.length;
+    for (;;) {
+      let child = 2 * index + 1;
+      if (child >= size) break;
+      const right = child + 1;
+      if (right < size && isCloser(nearest[child] as Member, nearest[right] as Member)) child = right;
+      const below = nearest[child] as Member;
+      if (!isCloser(member, below)) break;
+      nearest[index] = below;
+      index = child;
+    }
+    nearest[index] = member;
+  }
 
   function detach(member: Member): void {
     const cell = cells.get(member.cellKey) as Member[];
@@ -104,14 +136,19 @@ export function createMemoryIndex(): GeoIndex {
     for (let i = 0; i < cell.length; i++) {
       const member = cell[i] as Member;
       const km = haversineKm(query.lat, query.lng, member.lat, member.lng);
-      if (km <= query.radiusKm) {
-        member.distKm = km;
-        inRadius.push(member);
+      if (km > query.radiusKm) continue;
+      member.distKm = km;
+      if (nearest.length < wanted) {
+        nearest.push(member);
+        siftUp(nearest.length - 1);
+      } else if (isCloser(member, nearest[0] as Member)) {
+        nearest[0] = member;
+        siftDown(0);
       }
     }
   }
 
-  /** Fills `inRadius` with every member within the radius, visiting only cells the circle can touch. */
+  /** Fills `nearest` from the members within the radius, visiting only cells the circle can touch. */
   function gather(query: GeoSearch): void {
     const angular = query.radiusKm / EARTH_RADIUS_KM;
     const latSpan = angular * DEG + BOX_EPSILON_DEG;
@@ -177,17 +214,18 @@ export function createMemoryIndex(): GeoIndex {
       }
       if (!(query.radiusKm >= 0)) throw new RangeError(`radiusKm must be >= 0, got ${query.radiusKm}`);
 
+      wanted = query.count;
       gather(query);
-      inRadius.sort(byDistance);
-      const examined = Math.min(query.count, inRadius.length);
+      nearest.sort(byDistance);
+      const examined = nearest.length;
       const hits: GeoHit[] = [];
       for (let i = 0; i < examined; i++) {
-        const member = inRadius[i] as Member;
+        const member = nearest[i] as Member;
         if (member.seenAtMs >= query.freshSinceMs) hits.push({ id: member.id, lat: member.lat, lng: member.lng });
       }
-      const farthestKm = examined === 0 ? 0 : (inRadius[examined - 1] as Member).distKm;
+      const farthestKm = examined === 0 ? 0 : (nearest[examined - 1] as Member).distKm;
       // Emptied rather than kept, so removed members are not pinned until the next search.
-      inRadius.length = 0;
+      nearest.length = 0;
       return { hits, truncated: examined >= query.count, farthestKm };
     },
 

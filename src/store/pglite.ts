@@ -12,17 +12,22 @@ export interface PgliteStoreOptions {
   dataDir: string | undefined;
 }
 
+/** PGlite allows no second connection, so seeding and maintenance in the same process go through this handle. */
+export interface PgliteStore extends Store {
+  readonly pglite: PGlite;
+}
+
 /**
  * Embedded mode: PostgreSQL compiled to WASM, in process. It runs the same
  * migrations and the same SQL as server mode, so only the driver differs.
  */
-export async function createPgliteStore(options: PgliteStoreOptions): Promise<Store> {
+export async function createPgliteStore(options: PgliteStoreOptions): Promise<PgliteStore> {
   // PGlite creates only the last path segment itself, so a nested DATA_DIR would fail on first start.
   if (options.dataDir !== undefined) await mkdir(options.dataDir, { recursive: true });
   const client = await PGlite.create({ dataDir: options.dataDir, extensions: { cube } });
   const db = drizzle({ client });
 
-  return createSqlStore({
+  const store = createSqlStore({
     kind: 'pglite',
     db,
     // No advisory lock: PGlite has a single connection and its data dir belongs
@@ -38,4 +43,6 @@ export async function createPgliteStore(options: PgliteStoreOptions): Promise<St
       if (!client.closed) await client.close();
     },
   });
+  // Assigned onto the store itself: copying it into a new object would freeze the roundTrips getter.
+  return Object.assign(store, { pglite: client });
 }

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { checkDelivery } from './support/delivery-check.ts';
 import { killHubProcess, startHubProcess, type HubProcess } from './support/hub-process.ts';
 import type { TestDatabase } from './support/postgres.ts';
-import { connectAll, percentile, RecordingDriver, waitUntil } from './support/recording-driver.ts';
+import { connectAll, describeLagging, percentile, RecordingDriver, waitUntil } from './support/recording-driver.ts';
 import { dropPrefix, uniquePrefix } from './support/redis.ts';
 import { createSeededDatabase } from './support/seeded-database.ts';
 
@@ -72,7 +72,7 @@ it('loses no acked frame when the hub is killed with SIGKILL mid-stream, and wri
 
   await new Promise((resolve) => setTimeout(resolve, 1000));
   stopStreaming();
-  await waitUntil(() => drivers.every((driver) => driver.lastAck === driver.lastSent), 20_000, 'every frame to be acked');
+  await waitUntil(() => drivers.every((driver) => driver.lastAck === driver.lastSent), 20_000, 'every frame to be acked', () => describeLagging(drivers));
 
   const report = await checkDelivery(db.url, drivers);
   expect(report.violations).toEqual([]);

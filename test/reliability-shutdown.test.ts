@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { checkDelivery } from './support/delivery-check.ts';
 import { killHubProcess, startHubProcess, type HubProcess } from './support/hub-process.ts';
 import type { TestDatabase } from './support/postgres.ts';
-import { connectAll, RecordingDriver, waitUntil } from './support/recording-driver.ts';
+import { connectAll, describeLagging, RecordingDriver, waitUntil } from './support/recording-driver.ts';
 import { dropPrefix, uniquePrefix } from './support/redis.ts';
 import { createSeededDatabase } from './support/seeded-database.ts';
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.ts';
@@ -92,7 +92,7 @@ it('on SIGINT stops accepting connections at once but holds the sockets open unt
   const drivers = ids.slice(200, 250).map((id) => new RecordingDriver(id));
   await connectAll(drivers, `ws://127.0.0.1:${hub.port}`);
   for (const driver of drivers) driver.sendNext();
-  await waitUntil(() => drivers.every((driver) => driver.lastAck === driver.lastSent), 10_000, 'acks before the stall');
+  await waitUntil(() => drivers.every((driver) => driver.lastAck === driver.lastSent), 10_000, 'acks before the stall', () => describeLagging(drivers));
 
   postgresProxy.hang();
   for (let round = 0; round < 3; round++) for (const driver of drivers) driver.sendNext();

@@ -69,6 +69,7 @@ export class RecordingDriver {
         reject(new Error(`driver ${this.id}: closed ${code} before hello`));
       });
       socket.on('error', (error) => {
+        this.errors.push(`socket: ${error.message}`);
         clearTimeout(timer);
         this.ready = false;
         reject(error);
@@ -125,10 +126,19 @@ export async function connectAll(drivers: RecordingDriver[], baseUrl: string, co
   return hellos;
 }
 
-export async function waitUntil(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
+/** The drivers with frames still unacked, for a failure message. */
+export function describeLagging(drivers: RecordingDriver[]): string {
+  const lagging = drivers.filter((driver) => driver.unacked > 0);
+  const sample = lagging.slice(0, 5).map((driver) =>
+    JSON.stringify({ id: driver.id, lastSent: driver.lastSent, lastAck: driver.lastAck, hellos: driver.hellos, closes: driver.closes, errors: driver.errors.slice(-3) }),
+  );
+  return `${lagging.length} of ${drivers.length} drivers have unacked frames: ${sample.join(' ')}`;
+}
+
+export async function waitUntil(condition: () => boolean, timeoutMs: number, what: string, explain?: () => string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${explain ? `; ${explain()}` : ''}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }

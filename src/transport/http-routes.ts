@@ -14,17 +14,25 @@ export interface StaticAsset {
 
 const MAX_BODY_BYTES = 4096;
 
-const locationBody = z.object({ lat: z.number().min(-90).max(90), lng: z.number().min(-180).max(180) });
+// Strict like the socket protocol: an unknown field is refused, not dropped.
+const locationBody = z.strictObject({ lat: z.number().min(-90).max(90), lng: z.number().min(-180).max(180) });
 
-// Query strings are text: coerce, then apply the same bounds as the WebSocket protocol.
+// Query strings are text. Plain decimals only: a bare coercion would read "" and " " as 0 and "0x10" as 16.
+const DECIMAL = /^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$/;
+const queryNumber = (bounds: z.ZodNumber) => z.string().regex(DECIMAL, 'must be a decimal number').transform(Number).pipe(bounds);
 const nearbyParams = z.object({
-  lat: z.coerce.number().min(-90).max(90),
-  lng: z.coerce.number().min(-180).max(180),
-  radius: z.coerce.number().gt(0).max(NEARBY_MAX_RADIUS_KM).default(NEARBY_DEFAULT_RADIUS_KM),
-  limit: z.coerce.number().int().min(1).max(NEARBY_MAX_LIMIT).default(NEARBY_DEFAULT_LIMIT),
+  lat: queryNumber(z.number().min(-90).max(90)),
+  lng: queryNumber(z.number().min(-180).max(180)),
+  radius: queryNumber(z.number().gt(0).max(NEARBY_MAX_RADIUS_KM)).default(NEARBY_DEFAULT_RADIUS_KM),
+  limit: queryNumber(z.number().int().min(1).max(NEARBY_MAX_LIMIT)).default(NEARBY_DEFAULT_LIMIT),
   vehicleType: z.enum(VEHICLE_TYPES).optional(),
-  minRating: z.coerce.number().min(1).max(5).optional(),
+  minRating: queryNumber(z.number().min(1).max(5)).optional(),
 });
+
+/** `application/json`, optionally with parameters (`; charset=utf-8`); not `application/jsonp` or `application/json-seq`. */
+function isJson(contentType: string): boolean {
+  return contentType.split(';', 1)[0]!.trim().toLowerCase() === 'application/json';
+}
 
 function zodFailure(error: z.ZodError): HubError {
   const issue = error.issues[0]!;
@@ -66,7 +74,7 @@ export function registerHttpRoutes(
       if (!/^[1-9][0-9]{0,9}$/.test(rawId) || Number(rawId) > 2_147_483_647) {
         throw new HubError('invalid_field', 'driver id must be a positive integer');
       }
-      if (!contentType.toLowerCase().startsWith('application/json')) {
+      if (!isJson(contentType)) {
         throw new HubError('invalid_field', 'content-type must be application/json');
       }
       // The body reader must be attached before the first await: uWS drops body chunks that find no reader.
@@ -131,7 +139,10 @@ export function registerHttpRoutes(
     const url = req.getUrl();
     const known = knownPaths.has(url) || /^\/api\/drivers\/[^/]+\/location$/.test(url);
     const state = { aborted: false };
-    if (known) sendJson(res, state, '405 Method Not Allowed', { success: false, error: `${req.getCaseSensitiveMethod()} not allowed on ${url}`, code: 'invalid_field' });
-    else sendJson(res, state, '404 Not Found', { success: false, error: 'not found', code: 'not_found' });
+    const status = known ? '405 Method Not Allowed' : '404 Not Found';
+    // A HEAD answer has no body: one would corrupt the next response on a kept-alive connection.
+    if (req.getMethod() === 'head') res.cork(() => res.writeStatus(status).endWithoutBody());
+    else if (known) sendJson(res, state, status, { success: false, error: `${req.getCaseSensitiveMethod()} not allowed on ${url}`, code: 'invalid_field' });
+    else sendJson(res, state, status, { success: false, error: 'not found', code: 'not_found' });
   });
 }

@@ -1,0 +1,99 @@
+import { createClient } from 'redis';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { withDb } from './support/fleet.ts';
+import { killHubProcess, startHubProcess, type HubProcess } from './support/hub-process.ts';
+import { indexDifferences, readRedisIndex } from './support/index-check.ts';
+import type { TestDatabase } from './support/postgres.ts';
+import { dropPrefix, SHARED_REDIS_URL, uniquePrefix } from './support/redis.ts';
+import { createSeededDatabase } from './support/seeded-database.ts';
+
+const STALE_AFTER_MS = 600_000;
+const RECONCILE_INTERVAL_MS = 1000;
+
+let db: TestDatabase;
+let ids: number[];
+const prefix = uniquePrefix('reconcile');
+const hubs: HubProcess[] = [];
+
+beforeAll(async () => {
+  ({ db, ids } = await createSeededDatabase(100));
+});
+afterAll(async () => {
+  await Promise.all(hubs.map(killHubProcess));
+  await Promise.allSettled([db.drop(), dropPrefix(prefix)]);
+});
+
+async function startHub(label: string, reconcileIntervalMs: number): Promise<HubProcess> {
+  const hub = await startHubProcess(
+    {
+      DATABASE_URL: db.url,
+      REDIS_URL: SHARED_REDIS_URL,
+      REDIS_KEY_PREFIX: prefix,
+      STALE_AFTER_MS: String(STALE_AFTER_MS),
+      RECONCILE_INTERVAL_MS: String(reconcileIntervalMs),
+    },
+    label,
+  );
+  hubs.push(hub);
+  return hub;
+}
+
+async function redis<T>(work: (client: ReturnType<typeof createClient>) => Promise<T>): Promise<T> {
+  const client = createClient({ url: SHARED_REDIS_URL });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.close();
+  }
+}
+
+/**
+ * Four kinds of damage, by hand: a member deleted, a member at a wrong
+ * position, an offline driver left in the index, and a row another writer
+ * moved without telling Redis. Returns the drivers it touched.
+ */
+async function corruptIndex(victims: number[]): Promise<{ deleted: number; misplaced: number; offline: number; movedElsewhere: number }> {
+  const [deleted, misplaced, offline, movedElsewhere] = victims as [number, number, number, number];
+  await redis(async (client) => {
+    await client.zRem(`${prefix}geo:drivers`, String(deleted));
+    await client.geoAdd(`${prefix}geo:drivers`, { longitude: -73.5, latitude: 40.5, member: String(misplaced) });
+    await client.hSet(`${prefix}geo:pos`, String(misplaced), '40.5,-73.5');
+    // Left in the index as if it were still online, and fresh.
+    await client.geoAdd(`${prefix}geo:drivers`, { longitude: -73.9, latitude: 40.7, member: String(offline) });
+    await client.hSet(`${prefix}geo:pos`, String(offline), '40.7,-73.9');
+    await client.zAdd(`${prefix}geo:seen`, { score: Date.now(), value: String(offline) });
+  });
+  await withDb(db.url, async (client) => {
+    await client.query(`UPDATE drivers SET status = 'offline' WHERE id = $1`, [offline]);
+    await client.query(`UPDATE drivers SET lat = 40.8, lng = -73.95, updated_at = now() WHERE id = $1`, [movedElsewhere]);
+  });
+  return { deleted, misplaced, offline, movedElsewhere };
+}
+
+it('repairs a deliberately corrupted index on its periodic pass, and the same repair runs at start', async () => {
+  const periodic = await startHub('reconcile-periodic', RECONCILE_INTERVAL_MS);
+  expect(await indexDifferences(SHARED_REDIS_URL, prefix, db.url, STALE_AFTER_MS)).toEqual([]);
+
+  const damaged = await corruptIndex(ids.slice(0, 4));
+  const differences = await indexDifferences(SHARED_REDIS_URL, prefix, db.url, STALE_AFTER_MS);
+  expect(differences).toHaveLength(4);
+  const corruptedAt = Date.now();
+  while ((await indexDifferences(SHARED_REDIS_URL, prefix, db.url, STALE_AFTER_MS)).length > 0) {
+    if (Date.now() - corruptedAt > 3 * RECONCILE_INTERVAL_MS) throw new Error('the periodic pass did not repair the index');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  const index = await readRedisIndex(SHARED_REDIS_URL, prefix);
+  expect(index.get(damaged.deleted)).toBeDefined();
+  expect(index.get(damaged.misplaced)).not.toMatchObject({ lat: 40.5, lng: -73.5 });
+  expect(index.has(damaged.offline)).toBe(false);
+  expect(index.get(damaged.movedElsewhere)).toMatchObject({ lat: 40.8, lng: -73.95 });
+
+  periodic.signal('SIGTERM');
+  await periodic.exited;
+  await corruptIndex(ids.slice(4, 8));
+  expect(await indexDifferences(SHARED_REDIS_URL, prefix, db.url, STALE_AFTER_MS)).toHaveLength(4);
+  // With the periodic pass an hour away, only the start-up repair can fix it.
+  await startHub('reconcile-startup', 3_600_000);
+  expect(await indexDifferences(SHARED_REDIS_URL, prefix, db.url, STALE_AFTER_MS)).toEqual([]);
+});

@@ -38,8 +38,12 @@ async function startHub(label: string, reconcileIntervalMs: number): Promise<Hub
   return hub;
 }
 
-async function redis<T>(work: (client: ReturnType<typeof createClient>) => Promise<T>): Promise<T> {
-  const client = createClient({ url: SHARED_REDIS_URL });
+function sharedRedisClient() {
+  return createClient({ url: SHARED_REDIS_URL });
+}
+
+async function redis<T>(work: (client: ReturnType<typeof sharedRedisClient>) => Promise<T>): Promise<T> {
+  const client = sharedRedisClient();
   await client.connect();
   try {
     return await work(client);

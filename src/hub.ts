@@ -193,6 +193,7 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
     onFrameReceived: (type) => metrics.framesReceived.inc({ type }),
     onSocketClosedByHub: (reason) => metrics.socketsClosedByHub.inc({ reason }),
     onResultCoalesced: () => metrics.resultsCoalesced.inc(),
+    onSlowSocketCount: (count) => metrics.slowSockets.set(count),
     onUpgradeRefused: (code) => metrics.upgradesRefused.inc({ code }),
     stats: () => ({
       driversOnline: profiles.countByStatus('online'),

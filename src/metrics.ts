@@ -23,6 +23,7 @@ export function createMetrics() {
       registers,
     }),
     resultsCoalesced: new Counter({ name: 'hub_results_coalesced_total', help: 'Nearby results held back because the rider read too slowly', registers }),
+    slowSockets: new Gauge({ name: 'hub_slow_sockets', help: 'Sockets whose outbound buffer is over WS_MAX_BACKPRESSURE_BYTES', registers }),
     upgradesRefused: new Counter({ name: 'hub_upgrades_refused_total', help: 'WebSocket upgrades refused, by error code', labelNames: ['code'] as const, registers }),
     duplicateFrames: new Counter({ name: 'hub_frames_duplicate_total', help: 'Location frames at or below the committed seq (resends)', registers }),
     batchSize: new Histogram({

@@ -11,11 +11,17 @@ import { TestClient } from './support/ws-client.ts';
  * 100 riders that never read and keep asking for the largest answer. The hub
  * runs as its own process so its RSS is its own. Each rider's outbound buffer
  * is bounded (64 KB here); beyond it queries are coalesced, and a rider that
- * stays over the bound for WS_SLOW_CLOSE_MS is closed.
+ * stays over the bound for WS_SLOW_CLOSE_MS (the default, 10 s) is closed.
+ *
+ * Before the hub's buffer sees anything, the kernel absorbs ~4 MB per
+ * connection, 400 MB in all: the riders' rate limit is lifted so that takes
+ * seconds rather than minutes, and while it lasts the hub is saturated by
+ * design. The bounds that matter are measured once every rider is over the
+ * hub's bound.
  */
 const SLOW_RIDERS = 100;
 const MAX_BACKPRESSURE_BYTES = 64 * 1024;
-const SLOW_CLOSE_MS = 4000;
+const SLOW_CLOSE_MS = 10_000;
 const ASK_EVERY_MS = 10;
 
 let db: TestDatabase;
@@ -73,24 +79,23 @@ it('keeps the hub flat while 100 riders read nothing and keep asking, closes the
   }, ASK_EVERY_MS);
 
   // The reading rider keeps asking too, and must keep getting answers.
-  const readerLatencies: number[] = [];
+  const readerAnswers: Array<{ sentAt: number; latencyMs: number }> = [];
   let readerId = 1000;
   const readerAsking = setInterval(() => {
     const id = ++readerId;
     const sentAt = Date.now();
+    void reader.waitFor((m) => m.t === 'nearby.result' && m.id === id, 60_000).then(() => readerAnswers.push({ sentAt, latencyMs: Date.now() - sentAt }));
     reader.send({ t: 'nearby', id, lat: 40.75, lng: -73.98, radiusKm: 2, limit: 10 });
-    void reader.waitFor((m) => m.t === 'nearby.result' && m.id === id, 30_000).then(() => readerLatencies.push(Date.now() - sentAt));
-  }, 200);
+  }, 100);
 
-  const samples: Array<{ at: number; rss: number; coalesced: number; closed: number }> = [];
-  const started = Date.now();
+  const samples: Array<{ at: number; rss: number; slow: number; closed: number; coalesced: number }> = [];
   try {
     for (;;) {
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      await new Promise((resolve) => setTimeout(resolve, 250));
       const closed = await metric('hub_sockets_closed_total', '{reason="too_slow"}');
-      samples.push({ at: Date.now() - started, rss: await rssMb(running.pid), coalesced: await metric('hub_results_coalesced_total'), closed });
+      samples.push({ at: Date.now(), rss: await rssMb(running.pid), slow: await metric('hub_slow_sockets'), closed, coalesced: await metric('hub_results_coalesced_total') });
       if (closed >= SLOW_RIDERS) break;
-      if (Date.now() - started > 90_000) throw new Error(`slow riders not closed in time: ${JSON.stringify(samples.slice(-3))}`);
+      if (samples.length > 360) throw new Error(`slow riders not closed in time: ${JSON.stringify(samples.slice(-3))}`);
     }
   } finally {
     clearInterval(asking);
@@ -98,27 +103,41 @@ it('keeps the hub flat while 100 riders read nothing and keep asking, closes the
   }
   await new Promise((resolve) => setTimeout(resolve, 1000));
   const after = await rssMb(running.pid);
-  const peak = Math.max(...samples.map((sample) => sample.rss));
   const stats = await (await fetch(running.httpUrl('/api/stats'))).json();
 
   // Every slow rider was closed for being slow; the reading rider is the one left.
   expect(stats.connections.riders).toBe(1);
-  expect(samples.at(-1)!.coalesced).toBeGreaterThan(0);
-  // While all of them were over the bound and still asking, memory did not climb.
-  const saturated = samples.filter((sample) => sample.coalesced > 0);
-  const saturatedGrowth = saturated.at(-1)!.rss - saturated[0]!.rss;
-  // Generous: 100 buffers of 64 KB are 6.4 MB; the rest is garbage-collector headroom.
-  expect(peak - before).toBeLessThan(96);
-  expect(saturatedGrowth).toBeLessThan(32);
-  expect(readerLatencies.length).toBeGreaterThan(0);
   expect(reader.closeEvent).toBeUndefined();
   reader.close();
 
-  const sorted = [...readerLatencies].sort((a, b) => a - b);
+  // Saturated: every slow rider over the bound and still asking, none closed yet.
+  const saturated = samples.filter((sample) => sample.slow >= SLOW_RIDERS && sample.closed === 0);
+  expect(saturated.length).toBeGreaterThanOrEqual(2);
+  const [first, last] = [saturated[0]!, saturated.at(-1)!];
+  const saturatedGrowth = last.rss - first.rss;
+  const peak = Math.max(...samples.map((sample) => sample.rss));
+  const readerWhileSaturated = readerAnswers
+    .filter((answer) => answer.sentAt >= first.at && answer.sentAt <= last.at)
+    .map((answer) => answer.latencyMs)
+    .sort((a, b) => a - b);
+  const fillLatencies = readerAnswers
+    .filter((answer) => answer.sentAt < first.at)
+    .map((answer) => answer.latencyMs)
+    .sort((a, b) => a - b);
+  expect(last.coalesced - first.coalesced).toBeGreaterThan(0);
+  // Generous bounds: 100 buffers of 64 KB are 6.4 MB; the rest is garbage-collector headroom.
+  expect(peak - before).toBeLessThan(96);
+  expect(saturatedGrowth).toBeLessThan(16);
+  expect(readerWhileSaturated.length).toBeGreaterThan(0);
+  expect(readerWhileSaturated[Math.floor(readerWhileSaturated.length / 2)]).toBeLessThan(1000);
+
+  const p = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))];
   console.info(
     `backpressure: hub RSS before ${before.toFixed(1)} MB, peak ${peak.toFixed(1)} MB, after ${after.toFixed(1)} MB; ` +
-      `growth while saturated ${saturatedGrowth.toFixed(1)} MB over ${((saturated.at(-1)!.at - saturated[0]!.at) / 1000).toFixed(1)} s; ` +
-      `${samples.at(-1)!.coalesced} results coalesced; ${SLOW_RIDERS} slow riders closed with 4008 after ${(samples.at(-1)!.at / 1000).toFixed(1)} s; ` +
-      `reading rider: ${sorted.length} answers, p50 ${sorted[Math.floor(sorted.length / 2)]} ms, max ${sorted.at(-1)} ms`,
+      `while all ${SLOW_RIDERS} riders were over the bound and asking (${((last.at - first.at) / 1000).toFixed(1)} s): ` +
+      `RSS ${first.rss.toFixed(1)} -> ${last.rss.toFixed(1)} MB, ${last.coalesced - first.coalesced} results coalesced, ` +
+      `reading rider p50 ${p(readerWhileSaturated, 0.5)} ms, max ${readerWhileSaturated.at(-1)} ms (${readerWhileSaturated.length} answers); ` +
+      `while the kernel buffers filled: reading rider p50 ${p(fillLatencies, 0.5)} ms, max ${fillLatencies.at(-1)} ms; ` +
+      `all ${SLOW_RIDERS} closed with 4008 ${((samples.at(-1)!.at - samples[0]!.at) / 1000).toFixed(1)} s after they connected`,
   );
 });

@@ -51,7 +51,7 @@ export async function startTransport(services: HubServices, options: TransportOp
       yield* riders.sockets;
     },
     { maxBackpressureBytes: options.limits.maxBackpressureBytes, slowCloseMs: security.slowCloseMs },
-    (reason) => services.onSocketClosedByHub(reason),
+    { onClose: (reason) => services.onSocketClosedByHub(reason), onSlowCount: (count) => services.onSlowSocketCount(count) },
   );
 
   const listenSocket = await new Promise<us_listen_socket>((resolve, reject) => {

@@ -36,6 +36,8 @@ export interface HubServices {
   onSocketClosedByHub(reason: 'rate_abuse' | 'token_expired' | 'too_slow'): void;
   /** A nearby result was held back because the rider's outbound buffer was full. */
   onResultCoalesced(): void;
+  /** Sockets over the outbound bound at the last sweep. */
+  onSlowSocketCount(count: number): void;
   onUpgradeRefused(code: string): void;
   stats(): HubStats;
 }

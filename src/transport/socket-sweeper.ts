@@ -17,14 +17,17 @@ export interface SweepSettings {
  * long (4008). A slow client may stop sending too, so this cannot wait for
  * its next message.
  */
-export function startSocketSweeper(
-  sockets: () => Iterable<WebSocket<CommonSocketData>>,
-  settings: SweepSettings,
-  onClose: (reason: SweepCloseReason) => void,
-): { stop(): void } {
+export interface SweepHooks {
+  onClose(reason: SweepCloseReason): void;
+  /** After each pass: how many sockets are over the outbound bound right now. */
+  onSlowCount(count: number): void;
+}
+
+export function startSocketSweeper(sockets: () => Iterable<WebSocket<CommonSocketData>>, settings: SweepSettings, hooks: SweepHooks): { stop(): void } {
   const intervalMs = Math.min(1000, Math.max(50, Math.floor(settings.slowCloseMs / 4)));
   const timer = setInterval(() => {
     const now = Date.now();
+    let slow = 0;
     for (const ws of sockets()) {
       const data = ws.getUserData();
       if (data.closed) continue;
@@ -36,14 +39,16 @@ export function startSocketSweeper(
         data.slowSinceMs = 0;
         continue;
       }
+      slow += 1;
       if (data.slowSinceMs === 0) data.slowSinceMs = now;
       else if (now - data.slowSinceMs >= settings.slowCloseMs) close(ws, 'too_slow', CloseCode.TOO_SLOW, 'outbound buffer stayed full: the client reads too slowly');
     }
+    hooks.onSlowCount(slow);
   }, intervalMs);
   timer.unref();
 
   function close(ws: WebSocket<CommonSocketData>, reason: SweepCloseReason, code: number, message: string): void {
-    onClose(reason);
+    hooks.onClose(reason);
     ws.cork(() => ws.end(code, message));
   }
 

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { build, stop as stopEsbuild } from 'esbuild';
 
 export interface DemoAsset {
   contentType: string;
@@ -36,6 +36,10 @@ export async function loadDemoAssets(): Promise<Map<string, DemoAsset>> {
     // The demo draws its own markers, so Leaflet's marker images are never asked for.
     readFile(require.resolve('leaflet/dist/leaflet.css')),
   ]);
+  // Stop esbuild's service process before the hub accepts sockets: left
+  // running, its pipes into this process went with WebSocket connections being
+  // cut (1006, frame unread) in the hub's first seconds, about one start in three.
+  await stopEsbuild();
   const app = bundle.outputFiles[0];
   if (!app) throw new Error('esbuild produced no output for the web demo');
 

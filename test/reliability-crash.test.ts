@@ -51,11 +51,13 @@ it('loses no acked frame when the hub is killed with SIGKILL mid-stream, and wri
   const first = await startHub('crash-first');
   await connectAll(drivers, `ws://127.0.0.1:${first.port}`);
   const stopStreaming = stream(drivers);
-  await new Promise((resolve) => setTimeout(resolve, 2500));
+  // A third into a tick: that tick's frames are in the hub's queue, waiting for the flush.
+  await new Promise((resolve) => setTimeout(resolve, 25 * TICK_MS + TICK_MS / 3));
 
   // The moment of the crash: whatever is sent and not acked is in flight.
   const inFlight = drivers.reduce((sum, driver) => sum + driver.unacked, 0);
   const ackedAtKill = drivers.map((driver) => driver.lastAck);
+  expect(inFlight).toBeGreaterThan(0);
   first.signal('SIGKILL');
   const exit = await first.exited;
   expect(exit.signal).toBe('SIGKILL');

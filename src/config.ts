@@ -41,6 +41,8 @@ export const configSchema = z
     REDIS_PROBE_INTERVAL_MS: int(50, 60_000).default(250),
     PROFILE_REFRESH_MS: int(100, 3_600_000).default(2000),
     RECONCILE_INTERVAL_MS: int(1000, 86_400_000).default(60_000),
+    /** How often the hub vacuums the drivers table, which every batch rewrites; 0 leaves it to autovacuum. */
+    POSITIONS_VACUUM_INTERVAL_MS: int(0, 3_600_000).default(2000),
     /** A driver silent for this long is left out of nearby results and dropped from the index. */
     STALE_AFTER_MS: int(1000, 86_400_000 * 365).default(30_000),
     SHUTDOWN_DEADLINE_MS: int(100, 600_000).default(10_000),

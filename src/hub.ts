@@ -12,6 +12,7 @@ import { generateFleet, TIMES_SQUARE } from './seed/fleet.ts';
 import { openStore } from './store/open-store.ts';
 import type { Store } from './store/types.ts';
 import { repairIndex } from './sync/index-repair.ts';
+import { startPositionVacuum } from './sync/position-vacuum.ts';
 import { startTransport, type Transport } from './transport/app.ts';
 import type { StaticAsset } from './transport/http-routes.ts';
 import type { HubServices } from './transport/ports.ts';
@@ -228,6 +229,7 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
   }, config.RECONCILE_INTERVAL_MS);
   sweeper.unref();
   reconciler.unref();
+  const vacuum = startPositionVacuum(store, config.POSITIONS_VACUUM_INTERVAL_MS, metrics, logger);
 
   logger.info({ port: transport.port, mode, geo: geo.source }, 'hub listening');
   const startedTransport = transport;
@@ -237,6 +239,7 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
     startedTransport.stopListening();
     clearInterval(sweeper);
     clearInterval(reconciler);
+    vacuum.stop();
     const budget = shutdownBudget(config.SHUTDOWN_DEADLINE_MS);
     const drained = await Promise.race([
       ingest.drain().then(() => true),

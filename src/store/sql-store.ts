@@ -243,6 +243,11 @@ export function createSqlStore(options: SqlStoreOptions): Store {
       return Number(rows[0]?.n ?? 0);
     },
 
+    async vacuumPositions(): Promise<void> {
+      // SKIP_LOCKED: with several hubs on one database, whoever is already vacuuming covers the others.
+      await run(sql`VACUUM (SKIP_LOCKED) drivers`);
+    },
+
     async onlinePositions(freshSinceMs: number): Promise<DriverPosition[]> {
       const rows = await run(sql`
         SELECT id, status, lat, lng, (extract(epoch from updated_at) * 1000)::float8 AS updated_ms

@@ -92,6 +92,8 @@ export interface Store {
   /** Inserts drivers in one set-based statement; returns their ids in input order. */
   insertDrivers(drivers: NewDriver[]): Promise<number[]>;
   countDrivers(): Promise<number>;
+  /** Reclaims the dead row versions batches leave in the drivers table and its indexes; a no-op while another vacuum runs. */
+  vacuumPositions(): Promise<void>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

@@ -8,6 +8,7 @@ import type { Store } from '../store/types.ts';
 import type { GeoHealth } from './geo-health.ts';
 import type { ProfileCache } from './profile-cache.ts';
 import { rankWithin, type RankInput } from './rank.ts';
+import { SearchRadius } from './search-radius.ts';
 
 /** Past this many index members per query, the SQL KNN scan is the better tool. */
 const MAX_INDEX_FETCH = 20_000;
@@ -49,6 +50,8 @@ export interface NearbyServiceDeps {
  * indexed SQL fallback whenever the index is down.
  */
 export class NearbyService {
+  private readonly searchRadius = new SearchRadius();
+
   constructor(private readonly deps: NearbyServiceDeps) {}
 
   async find(criteria: NearbyCriteria): Promise<NearbyAnswer> {
@@ -87,13 +90,17 @@ export class NearbyService {
    * Index distances differ from ours by up to the slack, so a member the
    * index cut off at `count` could still belong in our top `limit`. The
    * answer is final only when our limit-th distance is safely below the
-   * index's cut; otherwise fetch more.
+   * index's cut; otherwise fetch more. The first search may cover less than
+   * the rider's radius (see SearchRadius): when it was not cut off at
+   * `count`, every member nearer than its radius was seen, so that radius
+   * is the cut; short of `limit` drivers inside it, the search widens.
    */
   private async fromIndex(criteria: NearbyCriteria, freshSinceMs: number): Promise<NearbyDriver[]> {
     const { geo, profiles } = this.deps;
-    const searchRadiusKm = criteria.radiusKm * (1 + INDEX_DISTANCE_SLACK_RATIO) + INDEX_DISTANCE_SLACK_KM;
+    let radiusKm = this.searchRadius.first(criteria.limit, criteria.radiusKm);
     let count = criteria.limit * 2 + 16;
     for (;;) {
+      const searchRadiusKm = radiusKm * (1 + INDEX_DISTANCE_SLACK_RATIO) + INDEX_DISTANCE_SLACK_KM;
       const result = await geo
         .search({ lat: criteria.lat, lng: criteria.lng, radiusKm: searchRadiusKm, count, freshSinceMs })
         .catch((error: unknown) => {
@@ -109,12 +116,16 @@ export class NearbyService {
         candidates.push({ id: hit.id, name: profile.name, vehicleType: profile.vehicleType, rating: profile.rating, lat: hit.lat, lng: hit.lng });
       }
       const ranked = rankWithin(criteria, criteria.radiusKm, candidates);
-      const cutKm = result.farthestKm * (1 - INDEX_DISTANCE_SLACK_RATIO) - INDEX_DISTANCE_SLACK_KM;
+      const cutKm = result.truncated ? result.farthestKm * (1 - INDEX_DISTANCE_SLACK_RATIO) - INDEX_DISTANCE_SLACK_KM : radiusKm;
       const last = ranked[criteria.limit - 1];
-      if (!result.truncated || (last && last.distanceKm < cutKm) || count >= MAX_INDEX_FETCH) {
+      const wholeRadius = radiusKm >= criteria.radiusKm;
+      if ((last && last.distanceKm < cutKm) || (wholeRadius && !result.truncated) || count >= MAX_INDEX_FETCH) {
+        // Filters thin the fleet out: only plain queries say how dense it is.
+        if (last && !criteria.vehicleType && criteria.minRating === undefined) this.searchRadius.learn(criteria.limit, last.distanceKm);
         return ranked.slice(0, criteria.limit);
       }
-      count = Math.min(count * 4, MAX_INDEX_FETCH);
+      if (result.truncated) count = Math.min(count * 4, MAX_INDEX_FETCH);
+      else radiusKm = Math.min(criteria.radiusKm, radiusKm * 4);
     }
   }
 }

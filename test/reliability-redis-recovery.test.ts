@@ -123,3 +123,29 @@ it('when Redis crashes and restarts empty: nearby falls back to SQL within a sec
   console.log(`[redis-recovery] crashed Redis: nearby from SQL after ${toSql.afterMs} ms (slowest answer ${toSql.slowestMs} ms); back to Redis ${toRedis.afterMs} ms after the empty restart`);
   for (const driver of drivers) driver.close();
 });
+
+it('starts without Redis on the SQL fallback and switches to Redis once it appears', async () => {
+  const lateRedis = await startTcpProxy('127.0.0.1', redis.port);
+  lateRedis.cut();
+  const late = await startHubProcess(
+    { DATABASE_URL: db.url, REDIS_URL: lateRedis.url(redis.url), REDIS_KEY_PREFIX: 'late:', STALE_AFTER_MS: String(STALE_AFTER_MS), REDIS_PROBE_INTERVAL_MS: '250' },
+    'redis-late',
+  );
+  try {
+    const ready = await (await fetch(late.httpUrl('/readyz'))).json();
+    expect(ready).toMatchObject({ ready: true, postgres: 'up', geo: { kind: 'redis', state: 'down' } });
+    const lateRider = await TestClient.connect(late.wsUrl('/ws/rider'));
+    const ask = async (id: string) => {
+      lateRider.send({ t: 'nearby', id, lat: 40.75, lng: -73.96, radiusKm: 20, limit: 20 });
+      return (await lateRider.waitFor<NearbyResultMessage>((m) => m.t === 'nearby.result' && m.id === id, 5000)).source;
+    };
+    expect(await ask('before')).toBe('sql');
+    lateRedis.restore();
+    await expect.poll(() => ask(`after-${Date.now()}`), { timeout: 10_000, interval: 100 }).toBe('redis');
+    expect(await indexDifferences(redis.url, 'late:', db.url, STALE_AFTER_MS)).toEqual([]);
+    lateRider.close();
+  } finally {
+    await killHubProcess(late);
+    await lateRedis.close();
+  }
+});

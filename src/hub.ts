@@ -160,6 +160,7 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
       frameRate.count();
       return ingest.acceptLocation(driverId, frame, receivedAtMs);
     },
+    refuseLocation: (driverId, seq) => ingest.refuseLocation(driverId, seq),
     acceptStatus: (driverId, status, receivedAtMs) => ingest.acceptStatus(driverId, status, receivedAtMs),
     findNearby: (criteria) => nearby.find(criteria),
     async updateLocationNow(driverId, lat, lng) {

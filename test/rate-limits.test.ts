@@ -70,6 +70,29 @@ describe('per-connection rate limits', () => {
     driver.close();
   });
 
+  it('never acks past a rate-limited frame: later seqs wait until it is resent', async () => {
+    const id = ids[3]!;
+    const driver = await connectDriver(testHub, id);
+    for (let seq = 1; seq <= DRIVER_BURST + 1; seq++) driver.send({ t: 'loc', seq, lat: 40.75, lng: -73.98 });
+    await driver.waitFor((m) => m.t === 'ack' && m.seq === DRIVER_BURST);
+    const refused = DRIVER_BURST + 1;
+    await driver.waitFor(isRateLimited);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+
+    // The bucket has refilled, but the next seq would make the ack claim the refused one.
+    const mark = driver.received.length;
+    driver.send({ t: 'loc', seq: refused + 1, lat: 40.75, lng: -73.98 });
+    const error = await driver.waitFor<ErrorMessage>((m) => m.t === 'error', 5000, mark);
+    expect(error.code).toBe('overloaded');
+    expect(await committed(id)).toEqual({ rows: DRIVER_BURST, lastSeq: DRIVER_BURST });
+
+    driver.send({ t: 'loc', seq: refused, lat: 40.75, lng: -73.98 });
+    driver.send({ t: 'loc', seq: refused + 1, lat: 40.75, lng: -73.98 });
+    await driver.waitFor((m) => m.t === 'ack' && m.seq === refused + 1);
+    expect(await committed(id)).toEqual({ rows: refused + 1, lastSeq: refused + 1 });
+    driver.close();
+  });
+
   it('refuses rider queries over the bucket without running them', async () => {
     const rider = await TestClient.connect(testHub.wsUrl(`/ws/rider?token=${await riderToken('rate-rider')}`));
     for (let id = 1; id <= 6; id++) rider.send({ t: 'nearby', id, lat: 40.75, lng: -73.98 }, 'msgpack');

@@ -101,6 +101,13 @@ export class IngestService {
     return this.seqs.get(driverId)?.committed ?? 0;
   }
 
+  /** A location frame refused before ingest saw it (rate limit): later seqs wait for its resend, as after `overloaded`. */
+  refuseLocation(driverId: number, seq: number): void {
+    const known = this.seqs.get(driverId);
+    if (!known || seq <= known.accepted) return;
+    known.resendFrom = Math.min(known.resendFrom ?? seq, seq);
+  }
+
   acceptLocation(driverId: number, frame: LocationFrame, receivedAtMs: number): AcceptOutcome {
     let known = this.seqs.get(driverId);
     if (!known) {

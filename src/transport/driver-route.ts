@@ -74,16 +74,21 @@ export function registerDriverRoute(app: TemplatedApp, services: HubServices, ro
       const data = ws.getUserData();
       if (data.replaced) return;
       const codec = codecFor(isBinary ? 'msgpack' : 'json');
-      if (!admitMessage(ws, codec.encoding, services)) return;
-      data.encoding = codec.encoding;
       const receivedAtMs = Date.now();
+      // Decoded before the rate check, so a refused location's seq is known:
+      // ingest must hold later seqs back until that one is resent.
       let frame;
       try {
         frame = parseDriverMessage(codec, new Uint8Array(message));
       } catch (error) {
-        rejectFrame(ws, error);
+        if (admitMessage(ws, codec.encoding, services)) rejectFrame(ws, error);
         return;
       }
+      if (!admitMessage(ws, codec.encoding, services)) {
+        if (frame.t === 'loc') services.refuseLocation(data.driverId, frame.seq);
+        return;
+      }
+      data.encoding = codec.encoding;
       services.onFrameReceived(frame.t);
       const outcome =
         frame.t === 'loc'

@@ -6,7 +6,7 @@ import type { WebSocket } from './uws.ts';
 
 /**
  * Charges one incoming message to its connection's rate limit, before the
- * message is even decoded. Over the limit the client is told when to retry;
+ * message is processed (nothing queued, queried or written). Over the limit the client is told when to retry;
  * a client that keeps pushing into refusals is closed with 1008.
  */
 export function admitMessage(

@@ -22,6 +22,8 @@ export interface HubServices {
   registerDriver(driverId: number, committedSeq: number): void;
   releaseDriver(driverId: number): void;
   acceptLocation(driverId: number, frame: LocationFrame, receivedAtMs: number): AcceptOutcome;
+  /** A location frame the transport refused (rate limit): the driver must resend it before anything later commits. */
+  refuseLocation(driverId: number, seq: number): void;
   acceptStatus(driverId: number, status: 'online' | 'offline', receivedAtMs: number): AcceptOutcome;
   findNearby(criteria: NearbyCriteria): Promise<NearbyAnswer>;
   /** The original design's per-request write; null for an unknown driver. */

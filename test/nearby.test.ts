@@ -64,6 +64,23 @@ describe('nearby over the rider socket', () => {
     expect((await ask({ lat: 40.7589, lng: -73.9851, limit: 3 }, 'json')).binary).toBe(false);
   });
 
+  it('serves drivers beyond Redis geohash latitudes (±85.05°) from SQL without taking the index down', async () => {
+    const [polarId] = await testHub.hub.store.insertDrivers([
+      { name: 'Polar Pat', phone: '+1-212-555-0000', vehicleType: 'xl', rating: 4.9, totalRides: 0, status: 'online', lat: 89.5, lng: 10 },
+    ]);
+    const driver = await TestClient.connect(testHub.wsUrl(`/ws/driver?id=${polarId}`));
+    await driver.waitFor((m) => m.t === 'hello');
+    driver.send({ t: 'loc', seq: 1, lat: 89.6, lng: 11 });
+    await driver.waitFor((m) => m.t === 'ack' && m.seq === 1);
+    const polar = await ask({ lat: 89.59, lng: 11, radiusKm: 10 });
+    expect(polar.answer.source).toBe('sql');
+    expect(polar.answer.drivers.map((d) => d.id)).toEqual([polarId]);
+    const city = await ask({ lat: 40.7589, lng: -73.9851 });
+    expect(city.answer.source).toBe('redis');
+    expect(testHub.hub.health.state).toBe('up');
+    driver.close();
+  });
+
   it('lists only online drivers and puts a driver who went offline out of the answer', async () => {
     const { answer } = await ask({ lat: 40.7589, lng: -73.9851, limit: 1 });
     const nearest = answer.drivers[0]!;

@@ -194,6 +194,7 @@ export function createMemoryIndex(): GeoIndex {
 
   return {
     source: 'memory',
+    maxAbsLatitude: 90,
 
     async apply(changes: GeoChanges) {
       for (let i = 0; i < changes.ids.length; i++) {

@@ -2,6 +2,9 @@ import { createClient, defineScript, type RedisClientType } from 'redis';
 import { withDeadline } from '../deadline.ts';
 import type { GeoChanges, GeoEntry, GeoIndex, GeoSearch, GeoSearchResult } from './types.ts';
 
+/** Redis's geohash covers latitudes up to this (Web Mercator's limit). */
+const REDIS_MAX_ABS_LATITUDE = 85.05112878;
+
 /** GEOADD arguments per command: bounded so one huge batch never blocks Redis for long. */
 const GEOADD_CHUNK = 5000;
 
@@ -102,6 +105,7 @@ export function createRedisIndex(options: RedisIndexOptions): RedisGeoIndex {
 
   return {
     source: 'redis',
+    maxAbsLatitude: REDIS_MAX_ABS_LATITUDE,
     get isReady() {
       return client.isReady;
     },
@@ -113,6 +117,7 @@ export function createRedisIndex(options: RedisIndexOptions): RedisGeoIndex {
       const bulk = changes.ids.length + changes.removeIds.length > GEOADD_CHUNK;
       const writer = bulk ? bulkClient : client;
       const pending: Promise<unknown>[] = [];
+      const polar: string[] = [];
       for (let start = 0; start < changes.ids.length; start += GEOADD_CHUNK) {
         const end = Math.min(start + GEOADD_CHUNK, changes.ids.length);
         const geoArgs = ['GEOADD', geoKey];
@@ -120,16 +125,21 @@ export function createRedisIndex(options: RedisIndexOptions): RedisGeoIndex {
         const positionArgs = ['HSET', positionKey];
         for (let i = start; i < end; i++) {
           const id = String(changes.ids[i]);
+          // GEOADD would fail the whole command for one polar position.
+          if (Math.abs(changes.lats[i]!) > REDIS_MAX_ABS_LATITUDE) {
+            polar.push(id);
+            continue;
+          }
           const lat = String(changes.lats[i]);
           const lng = String(changes.lngs[i]);
           geoArgs.push(lng, lat, id);
           seenArgs.push(String(changes.seenAtMs[i]), id);
           positionArgs.push(id, `${lat},${lng}`);
         }
-        pending.push(writer.sendCommand(geoArgs), writer.sendCommand(seenArgs), writer.sendCommand(positionArgs));
+        if (geoArgs.length > 2) pending.push(writer.sendCommand(geoArgs), writer.sendCommand(seenArgs), writer.sendCommand(positionArgs));
       }
-      if (changes.removeIds.length > 0) {
-        const ids = changes.removeIds.map(String);
+      if (changes.removeIds.length > 0 || polar.length > 0) {
+        const ids = [...changes.removeIds.map(String), ...polar];
         pending.push(
           writer.sendCommand(['ZREM', geoKey, ...ids]),
           writer.sendCommand(['ZREM', seenKey, ...ids]),

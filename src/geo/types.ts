@@ -44,9 +44,15 @@ export interface GeoChanges {
  */
 export interface GeoIndex {
   readonly source: 'redis' | 'memory';
+  /**
+   * The highest |latitude| the index can hold. Redis's geohash stops at
+   * ±85.05112878°: positions beyond it are left out of the index, and a
+   * search that could reach them goes to SQL instead.
+   */
+  readonly maxAbsLatitude: number;
   apply(changes: GeoChanges): Promise<void>;
   search(query: GeoSearch): Promise<GeoSearchResult>;
-  /** Removes members last seen before `cutoffMs` and returns their ids. */
+  /** Removes members last seen at or before `cutoffMs` and returns their ids. */
   removeStale(cutoffMs: number): Promise<number[]>;
   /** Every member id, for reconciliation against PostgreSQL. */
   memberIds(): Promise<number[]>;

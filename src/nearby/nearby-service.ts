@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { EARTH_RADIUS_KM } from '../protocol/geo-math.ts';
 import type { GeoIndex } from '../geo/types.ts';
 import { INDEX_DISTANCE_SLACK_KM, INDEX_DISTANCE_SLACK_RATIO } from '../geo/types.ts';
 import type { Logger } from '../logger.ts';
@@ -12,6 +13,8 @@ import { SearchRadius } from './search-radius.ts';
 
 /** Past this many index members per query, the SQL KNN scan is the better tool. */
 const MAX_INDEX_FETCH = 20_000;
+
+const KM_PER_DEGREE_LATITUDE = (Math.PI * EARTH_RADIUS_KM) / 180;
 
 /** Only a failing index (not, say, a profile lookup) may switch reads to SQL. */
 class GeoSearchFailed extends Error {
@@ -59,7 +62,7 @@ export class NearbyService {
     const freshSinceMs = Date.now() - this.deps.staleAfterMs;
     let drivers: NearbyDriver[] | undefined;
     let source: NearbySource = this.deps.geo.source;
-    if (this.deps.health.usable) {
+    if (this.deps.health.usable && this.indexCovers(criteria)) {
       try {
         drivers = await this.fromIndex(criteria, freshSinceMs);
       } catch (error) {
@@ -75,6 +78,12 @@ export class NearbyService {
     const ms = performance.now() - started;
     this.deps.metrics.nearbyLatency.observe({ source }, ms / 1000);
     return { drivers, source, ms: Math.round(ms * 100) / 100 };
+  }
+
+  /** Whether every driver the query could reach can be in the index (Redis holds no polar positions). */
+  private indexCovers(criteria: NearbyCriteria): boolean {
+    const reachDeg = criteria.radiusKm / KM_PER_DEGREE_LATITUDE;
+    return Math.abs(criteria.lat) + reachDeg < this.deps.geo.maxAbsLatitude;
   }
 
   private async fromSql(criteria: NearbyCriteria, freshSinceMs: number): Promise<NearbyDriver[]> {

@@ -396,6 +396,8 @@ describe('pglite data dir', () => {
 
       const second = await createPgliteStore({ dataDir });
       try {
+        // One process per data dir: a second opener is refused while the first holds it.
+        await expect(createPgliteStore({ dataDir })).rejects.toThrow(/in use by process/);
         await second.migrate();
         expect(await second.getDriver(1)).toMatchObject({ name: 'Persisted', vehicleType: 'xl', lastSeq: 4, ...northOf(1) });
         expect(await second.resumePoints([1])).toEqual(new Map([[1, 4]]));

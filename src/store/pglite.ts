@@ -3,6 +3,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { cube } from '@electric-sql/pglite/contrib/cube';
 import { drizzle } from 'drizzle-orm/pglite';
 import { migrate } from 'drizzle-orm/pglite/migrator';
+import { lockDataDir } from './data-dir-lock.ts';
 import { MIGRATIONS_FOLDER } from './migrations.ts';
 import { createSqlStore } from './sql-store.ts';
 import type { Store } from './types.ts';
@@ -24,14 +25,15 @@ export interface PgliteStore extends Store {
 export async function createPgliteStore(options: PgliteStoreOptions): Promise<PgliteStore> {
   // PGlite creates only the last path segment itself, so a nested DATA_DIR would fail on first start.
   if (options.dataDir !== undefined) await mkdir(options.dataDir, { recursive: true });
+  const unlock = options.dataDir === undefined ? async () => undefined : await lockDataDir(options.dataDir);
   const client = await PGlite.create({ dataDir: options.dataDir, extensions: { cube } });
   const db = drizzle({ client });
 
   const store = createSqlStore({
     kind: 'pglite',
     db,
-    // No advisory lock: PGlite has a single connection and its data dir belongs
-    // to this process, so migrators cannot race. The drizzle journal table
+    // No advisory lock: PGlite has a single connection and the data dir lock
+    // keeps other processes out, so migrators cannot race. The drizzle journal table
     // makes a second run a no-op.
     async migrate() {
       await migrate(db, { migrationsFolder: MIGRATIONS_FOLDER });
@@ -41,6 +43,7 @@ export async function createPgliteStore(options: PgliteStoreOptions): Promise<Pg
     },
     async close() {
       if (!client.closed) await client.close();
+      await unlock();
     },
   });
   // Assigned onto the store itself: copying it into a new object would freeze the roundTrips getter.

@@ -184,18 +184,8 @@ export class IngestService {
       this.queue = new PendingBatch();
       return whole;
     }
-    const head = new PendingBatch();
-    const rest = new PendingBatch();
-    for (let i = 0; i < whole.frameCount; i++) {
-      const target = i < max ? head : rest;
-      target.addLocation(whole.driverIds[i]!, whole.seqs[i]!, whole.lats[i]!, whole.lngs[i]!, whole.recordedAtMs[i]!, whole.receivedAtMs[i]!);
-    }
-    // Statuses ride with the head batch: they are final states, not ordered frames.
-    for (const [driverId, status] of whole.statuses) head.statuses.set(driverId, status);
-    head.firstAtMs = whole.firstAtMs;
-    rest.firstAtMs = whole.firstAtMs;
-    this.queue = rest;
-    return head;
+    // The rest stays queued, still dated by the oldest frame it ever held.
+    return whole.takeHead(max);
   }
 
   private async commit(batch: PendingBatch): Promise<void> {

@@ -2,16 +2,19 @@ import type { LocationBatch } from '../store/types.ts';
 
 /** Frames waiting for the next flush, kept as parallel arrays that bind straight to the batch statement. */
 export class PendingBatch {
-  readonly driverIds: number[] = [];
-  readonly seqs: number[] = [];
-  readonly lats: number[] = [];
-  readonly lngs: number[] = [];
-  readonly recordedAtMs: number[] = [];
-  readonly receivedAtMs: number[] = [];
   /** Latest status per driver: a later status overrides an earlier one in the same batch. */
   readonly statuses = new Map<number, 'online' | 'offline'>();
   /** When the oldest entry arrived, for the time-based flush. */
   firstAtMs = 0;
+
+  constructor(
+    readonly driverIds: number[] = [],
+    readonly seqs: number[] = [],
+    readonly lats: number[] = [],
+    readonly lngs: number[] = [],
+    readonly recordedAtMs: number[] = [],
+    readonly receivedAtMs: number[] = [],
+  ) {}
 
   get frameCount(): number {
     return this.driverIds.length;
@@ -39,6 +42,27 @@ export class PendingBatch {
   addStatus(driverId: number, status: 'online' | 'offline', receivedAtMs: number): void {
     if (this.isEmpty) this.firstAtMs = receivedAtMs;
     this.statuses.set(driverId, status);
+  }
+
+  /**
+   * Moves the first `count` frames, and every status, into a new batch; the
+   * rest stay here. Statuses ride with the head: they are final states, not
+   * ordered frames. splice shifts the rest in native code: copying frame by
+   * frame made every flush of a deep queue cost as much as the whole queue.
+   */
+  takeHead(count: number): PendingBatch {
+    const head = new PendingBatch(
+      this.driverIds.splice(0, count),
+      this.seqs.splice(0, count),
+      this.lats.splice(0, count),
+      this.lngs.splice(0, count),
+      this.recordedAtMs.splice(0, count),
+      this.receivedAtMs.splice(0, count),
+    );
+    for (const [driverId, status] of this.statuses) head.statuses.set(driverId, status);
+    this.statuses.clear();
+    head.firstAtMs = this.firstAtMs;
+    return head;
   }
 
   toLocationBatch(): LocationBatch {

@@ -38,6 +38,16 @@ function chordFor(radiusKm: number): number {
   return 2 * Math.sin(Math.min(Math.PI / 2, radiusKm / (2 * EARTH_RADIUS_KM)));
 }
 
+/**
+ * A numeric array as a PostgreSQL array literal, bound as one text parameter
+ * and cast in the statement. node-postgres's generic array serialiser
+ * escapes element by element, about four times slower than a join, which on
+ * a batch of thousands of frames is time the event loop spends on nothing.
+ */
+function numberArray(values: number[]): string {
+  return `{${values.join(',')}}`;
+}
+
 const driverColumns = sql.raw(
   `id, name, phone, vehicle_type, rating, total_rides, status, lat, lng, updated_at, last_seq`,
 );
@@ -111,8 +121,8 @@ export function createSqlStore(options: SqlStoreOptions): Store {
       const rows = await run(sql`
         WITH input AS (
           SELECT * FROM unnest(
-            ${sql.param(batch.driverIds)}::int[], ${sql.param(batch.seqs)}::bigint[], ${sql.param(batch.lats)}::float8[], ${sql.param(batch.lngs)}::float8[],
-            ${sql.param(batch.recordedAtMs)}::float8[], ${sql.param(batch.receivedAtMs)}::float8[]
+            ${numberArray(batch.driverIds)}::int[], ${numberArray(batch.seqs)}::bigint[], ${numberArray(batch.lats)}::float8[], ${numberArray(batch.lngs)}::float8[],
+            ${numberArray(batch.recordedAtMs)}::float8[], ${numberArray(batch.receivedAtMs)}::float8[]
           ) AS t(driver_id, seq, lat, lng, recorded_ms, received_ms)
         ),
         status_input AS (

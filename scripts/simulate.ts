@@ -9,6 +9,7 @@
  */
 import { execFile } from 'node:child_process';
 import { parseArgs } from 'node:util';
+import { signToken } from '../src/auth/tokens.ts';
 import {
   DEFAULT_OFFLINE,
   formatStatusLine,
@@ -23,7 +24,8 @@ const USAGE = `usage: npm run simulate -- --drivers N [--url ws://localhost:8080
        [--seed S] [--first-id 1] [--duration 30s] [--rider-rate 1] [--offline-per-min 0.05] [--token-cmd CMD]
 
   --token-cmd  run through sh before every connection; stdout is the token. It sees SIM_ROLE
-               (driver|rider) and SIM_DRIVER_ID or SIM_RIDER_INDEX in its environment.`;
+               (driver|rider) and SIM_DRIVER_ID or SIM_RIDER_INDEX in its environment.
+  Without --token-cmd, AUTH_SECRET in the environment (the hub's secret) signs a token per connection.`;
 
 /** Token commands spawn a shell each: a fleet reconnecting at once must not fork hundreds together. */
 const TOKEN_CMD_CONCURRENCY = 8;
@@ -117,6 +119,20 @@ function commandTokenProvider(command: string): TokenProvider {
   };
 }
 
+/**
+ * With AUTH_SECRET in the environment (the hub's own secret, as in development
+ * and tests), each connection signs its own short-lived token in process.
+ */
+function secretTokenProvider(secret: string): TokenProvider {
+  return (subject) =>
+    signToken({
+      role: subject.role,
+      subject: subject.role === 'driver' ? subject.driverId : `sim-rider-${subject.riderIndex}`,
+      ttl: '1h',
+      secret,
+    });
+}
+
 async function main(): Promise<number> {
   let cli: ReturnType<typeof parseCli>;
   try {
@@ -129,7 +145,11 @@ async function main(): Promise<number> {
   try {
     simulation = runSimulation({
       ...cli,
-      ...(cli.tokenCommand ? { tokenProvider: commandTokenProvider(cli.tokenCommand) } : {}),
+      ...(cli.tokenCommand
+        ? { tokenProvider: commandTokenProvider(cli.tokenCommand) }
+        : process.env.AUTH_SECRET
+          ? { tokenProvider: secretTokenProvider(process.env.AUTH_SECRET) }
+          : {}),
     });
   } catch (error) {
     console.error(`${(error as Error).message}\n\n${USAGE}`);

@@ -4,6 +4,7 @@
 // from send to the ack that covers it.
 //
 //   k6 run -e HUB_URL=ws://localhost:8080 -e DRIVERS=500 -e RATE=1 -e DURATION=1m load-tests/driver-stream.js
+//   With auth on, add -e AUTH_SECRET=<the hub's secret> (each connection signs its own token) or -e TOKEN=<jwt>.
 import { check, sleep } from 'k6';
 import exec from 'k6/execution';
 import ws from 'k6/ws';
@@ -59,7 +60,7 @@ export function driverSession(driverId, endAt) {
   sleep((Math.random() * intervalMs) / 1000);
 
   while (Date.now() < endAt) {
-    const response = ws.connect(socketUrl('driver', { id: driverId }), null, (socket) => {
+    const response = ws.connect(socketUrl('driver', { id: driverId }, String(driverId)), null, (socket) => {
       let ready = false;
       let heldUntil = 0;
       /** Past endAt: no new frames, waiting for the last acks. */

@@ -2,6 +2,8 @@
 // ranking check and the metrics every scenario reports into.
 // Stock k6 has no msgpack, so every frame here is a JSON text frame; the hub
 // answers in the encoding of the frame it replies to.
+import { hmac } from 'k6/crypto';
+import { b64encode } from 'k6/encoding';
 import { Counter, Rate, Trend } from 'k6/metrics';
 
 /**
@@ -53,7 +55,10 @@ export const config = {
   rate: envNumber('RATE', 1),
   duration: __ENV.DURATION || '30s',
   durationMs: parseDuration(__ENV.DURATION || '30s'),
+  /** One token for every connection: fine for riders, or for a single driver. */
   token: __ENV.TOKEN || '',
+  /** The hub's AUTH_SECRET: each connection then signs its own token, as each driver's must name its id. */
+  authSecret: __ENV.AUTH_SECRET || '',
   firstDriverId: envNumber('FIRST_DRIVER_ID', 1),
 };
 
@@ -78,12 +83,29 @@ export const framesSent = new Counter('loc_frames_sent');
 export const framesAcked = new Counter('loc_frames_acked');
 
 /**
+ * An HS256 JWT as the hub verifies it ({role, sub, iat, exp}), built from
+ * k6's own HMAC because stock k6 has no JWT library.
+ * @param {'driver' | 'rider'} role
+ * @param {string} subject
+ * @param {string} secret
+ */
+export function signToken(role, subject, secret) {
+  const now = Math.floor(Date.now() / 1000);
+  const header = b64encode(JSON.stringify({ alg: 'HS256', typ: 'JWT' }), 'rawurl');
+  const claims = b64encode(JSON.stringify({ role, sub: subject, iat: now, exp: now + 3600 }), 'rawurl');
+  const signature = b64encode(hmac('sha256', secret, `${header}.${claims}`, 'binary'), 'rawurl');
+  return `${header}.${claims}.${signature}`;
+}
+
+/**
  * @param {'driver' | 'rider'} role
  * @param {Record<string, string | number>} params
+ * @param {string} subject the driver id, or a rider name
  */
-export function socketUrl(role, params) {
+export function socketUrl(role, params, subject) {
   const query = Object.entries(params).map(([name, value]) => `${name}=${encodeURIComponent(String(value))}`);
-  if (config.token) query.push(`token=${encodeURIComponent(config.token)}`);
+  const token = config.authSecret ? signToken(role, subject, config.authSecret) : config.token;
+  if (token) query.push(`token=${encodeURIComponent(token)}`);
   return `${config.hubUrl}/ws/${role}${query.length > 0 ? `?${query.join('&')}` : ''}`;
 }
 

@@ -4,6 +4,7 @@
 // single-role test shows.
 //
 //   k6 run -e HUB_URL=ws://localhost:8080 -e DRIVERS=1000 -e RIDERS=50 -e DURATION=2m load-tests/mixed.js
+//   With auth on, add -e AUTH_SECRET=<the hub's secret> (each connection signs its own token) or -e TOKEN=<jwt>.
 import exec from 'k6/execution';
 import { driverSession } from './driver-stream.js';
 import { config, sessionScenario } from './lib.js';

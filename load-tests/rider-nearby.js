@@ -4,6 +4,7 @@
 // to the higher rating.
 //
 //   k6 run -e HUB_URL=ws://localhost:8080 -e RIDERS=50 -e RATE=2 -e DURATION=1m load-tests/rider-nearby.js
+//   With auth on, add -e AUTH_SECRET=<the hub's secret> (each connection signs its own token) or -e TOKEN=<jwt>.
 import { check, sleep } from 'k6';
 import ws from 'k6/ws';
 import {
@@ -50,7 +51,7 @@ export function riderSession(endAt) {
   sleep((Math.random() * intervalMs) / 1000);
 
   while (Date.now() < endAt) {
-    const response = ws.connect(socketUrl('rider', {}), null, (socket) => {
+    const response = ws.connect(socketUrl('rider', {}, `k6-rider-${__VU}`), null, (socket) => {
       /** @type {Map<number, { query: import('./lib.js').NearbyQuery, sentAt: number }>} */
       const pending = new Map();
 

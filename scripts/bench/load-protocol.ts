@@ -39,11 +39,13 @@ export type LoadTask =
   | { kind: 'disconnect-riders' }
   | { kind: 'query-rate'; perSecond: number; durationMs: number; warmupMs: number; shape: QueryShape; seed: number }
   /**
-   * The ceiling: every rider keeps one query in flight, sending the next as
-   * soon as the answer is in but never more often than `perSocketHz`, so no
-   * socket goes over the hub's per-connection rate limit.
+   * The ceiling: `inFlight` queries outstanding at all times across this
+   * worker's riders, each rider asking at most `perSocketHz` times a second
+   * so none goes over the hub's per-connection rate limit. A fixed number in
+   * flight measures throughput at saturation without queueing the hub into
+   * its timeouts.
    */
-  | { kind: 'query-paced'; perSocketHz: number; durationMs: number; warmupMs: number; shape: QueryShape; seed: number }
+  | { kind: 'query-paced'; perSocketHz: number; inFlight: number; durationMs: number; warmupMs: number; shape: QueryShape; seed: number }
   /**
    * Plain HTTP requests: `post-location` is the original design's write (one
    * POST per update), `get-nearby` its read. Closed loop with `concurrency`

@@ -36,6 +36,8 @@ export interface BenchPlan {
   ceilingRidersPerWorker: number;
   /** Queries per second per ceiling socket at most: under the hub's default of 10. */
   ceilingQueryHz: number;
+  /** Nearby queries each generator keeps outstanding at the ceiling. */
+  ceilingQueriesInFlight: number;
   ceilingDrivers: number;
   ceilingFrameWindow: number;
   restConcurrencies: number[];
@@ -73,6 +75,7 @@ export const FULL_PLAN: BenchPlan = {
   riders: 200,
   ceilingRidersPerWorker: 1_500,
   ceilingQueryHz: 9,
+  ceilingQueriesInFlight: 64,
   ceilingDrivers: 10_000,
   ceilingFrameWindow: 8,
   restConcurrencies: [8, 32, 128],
@@ -103,6 +106,7 @@ export const QUICK_PLAN: BenchPlan = {
   riders: 4,
   ceilingRidersPerWorker: 50,
   ceilingQueryHz: 9,
+  ceilingQueriesInFlight: 8,
   ceilingDrivers: 300,
   ceilingFrameWindow: 2,
   restConcurrencies: [4, 16],

@@ -9,14 +9,14 @@ import type { LocationBatch } from '../../src/store/types.ts';
  * own ceiling for the hub's work: no seq guard, no row locks taken ahead,
  * no status handling, no RETURNING to the client.
  */
-const PLAIN_BATCH_SQL = `
+const plainBatchSql = (drivers: string, history: string) => `
   WITH input AS (SELECT * FROM unnest($1::int[], $2::float8[], $3::float8[]) AS t(id, lat, lng)),
   moved AS (
-    UPDATE drivers d SET lat = i.lat, lng = i.lng, last_seq = d.last_seq + 1, updated_at = now()
+    UPDATE ${drivers} d SET lat = i.lat, lng = i.lng, last_seq = d.last_seq + 1, updated_at = now()
     FROM input i WHERE d.id = i.id
     RETURNING d.id, d.last_seq, d.lat, d.lng
   )
-  INSERT INTO driver_locations (driver_id, seq, lat, lng, recorded_at, received_at)
+  INSERT INTO ${history} (driver_id, seq, lat, lng, recorded_at, received_at)
   SELECT id, last_seq, lat, lng, now(), now() FROM moved`;
 
 export interface PostgresCeilingOptions {
@@ -36,6 +36,12 @@ export interface PostgresCeilings {
   plainTwoConnectionsRowsPerS: number;
   /** The hub's own writeBatch statement, called straight (no sockets, no batcher), one connection. */
   hubStatementRowsPerS: number;
+  /**
+   * The plain statement, one connection, on copies of the two tables with
+   * only their btree indexes: no GiST position index, no history foreign
+   * key, no profile trigger. What the schema's extras cost.
+   */
+  plainWithoutExtrasRowsPerS: number;
 }
 
 function arrayLiteral(values: number[]): string {
@@ -56,14 +62,15 @@ function plainBatches(firstId: number, drivers: number, batchRows: number, cente
   return batches;
 }
 
-async function runPlain(url: string, batches: string[][], durationMs: number, batchRows: number): Promise<number> {
+async function runPlain(url: string, batches: string[][], durationMs: number, batchRows: number, tables = { drivers: 'drivers', history: 'driver_locations' }): Promise<number> {
   const client = new pg.Client({ connectionString: url, application_name: 'bench-ceiling' });
   await client.connect();
   try {
     const started = performance.now();
     let rows = 0;
+    const text = plainBatchSql(tables.drivers, tables.history);
     for (let i = 0; performance.now() - started < durationMs; i++) {
-      await client.query({ name: 'bench_plain_batch', text: PLAIN_BATCH_SQL, values: batches[i % batches.length] });
+      await client.query({ name: `bench_plain_${tables.drivers}`, text, values: batches[i % batches.length] });
       rows += batchRows;
     }
     return (rows / (performance.now() - started)) * 1000;
@@ -107,6 +114,28 @@ async function runHubStatement(options: PostgresCeilingOptions): Promise<number>
   }
 }
 
+/** Copies of drivers and driver_locations with their btree indexes only, dropped after `work`. */
+async function withoutExtras<T>(url: string, work: (tables: { drivers: string; history: string }) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ name: string }>(
+      `SELECT column_name AS name FROM information_schema.columns WHERE table_name = 'drivers' AND is_generated = 'NEVER' ORDER BY ordinal_position`,
+    );
+    const columns = rows.map((row) => `"${row.name}"`).join(', ');
+    await client.query(`
+      CREATE TABLE bench_plain_drivers (LIKE drivers INCLUDING DEFAULTS INCLUDING GENERATED);
+      ALTER TABLE bench_plain_drivers ADD PRIMARY KEY (id);
+      INSERT INTO bench_plain_drivers (${columns}) SELECT ${columns} FROM drivers;
+      CREATE TABLE bench_plain_history (LIKE driver_locations INCLUDING DEFAULTS INCLUDING INDEXES);`);
+    await client.query('VACUUM ANALYZE bench_plain_drivers');
+    return await work({ drivers: 'bench_plain_drivers', history: 'bench_plain_history' });
+  } finally {
+    await client.query('DROP TABLE IF EXISTS bench_plain_drivers, bench_plain_history');
+    await client.end();
+  }
+}
+
 /**
  * PostgreSQL's own batched-write ceiling on this machine, measured on the
  * run's database with the hub idle: the same tables, indexes and triggers
@@ -121,11 +150,13 @@ export async function measurePostgresCeilings(options: PostgresCeilingOptions): 
     runPlain(options.url, batches.length > 1 ? batches.slice(half) : batches, options.durationMs, options.batchRows),
   ]);
   const hub = await runHubStatement(options);
+  const bare = await withoutExtras(options.url, (tables) => runPlain(options.url, batches, options.durationMs, options.batchRows, tables));
   const round = (value: number) => Math.round(value);
   return {
     batchRows: options.batchRows,
     plainOneConnectionRowsPerS: round(one),
     plainTwoConnectionsRowsPerS: round(left + right),
     hubStatementRowsPerS: round(hub),
+    plainWithoutExtrasRowsPerS: round(bare),
   };
 }

@@ -139,6 +139,7 @@ export function renderReport(result: BenchResult, chartFile: string, command: st
     '|---|---:|---:|---:|',
     `| PostgreSQL: batched UPDATE + history INSERT, rows/s (batches of ${n(storeCeilings.postgres.batchRows)}) | ${n(pgCeiling)} (1 connection ${n(storeCeilings.postgres.plainOneConnectionRowsPerS)}, 2 connections ${n(storeCeilings.postgres.plainTwoConnectionsRowsPerS)}) | ${n(ingest.perS)} acked frames/s | ${ratio(ingest.perS, pgCeiling)} |`,
     `| PostgreSQL: the hub's own writeBatch statement, called straight | ${n(storeCeilings.postgres.hubStatementRowsPerS)} | ${n(ingest.perS)} | ${ratio(ingest.perS, storeCeilings.postgres.hubStatementRowsPerS)} |`,
+    `| PostgreSQL: the plain statement on copies of the tables without the GiST position index, history foreign key and profile trigger (1 connection) | ${n(storeCeilings.postgres.plainWithoutExtrasRowsPerS)} | | |`,
     `| Redis: GEOADD members/s (${n(storeCeilings.redis.geoaddMembersPerCommand)} per command, pipelined) | ${n(storeCeilings.redis.geoaddMembersPerS)} | ${geoWrites === undefined ? 'n/a' : n(geoWrites / ((ingest.usage?.wallMs ?? 1) / 1000))} positions/s at the ingest ceiling | ${geoWrites === undefined ? 'n/a' : ratio(geoWrites / ((ingest.usage?.wallMs ?? 1) / 1000), storeCeilings.redis.geoaddMembersPerS)} |`,
     `| Redis: GEOSEARCH/s (\`${storeCeilings.redis.geosearchCommand}\`) | ${n(storeCeilings.redis.geosearchPerS)} | ${n(nearbyCeiling.perS)} nearby answers/s | ${ratio(nearbyCeiling.perS, storeCeilings.redis.geosearchPerS)} |`,
     '',

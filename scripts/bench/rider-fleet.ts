@@ -36,6 +36,8 @@ export class RiderFleet {
   private waiting: Rider[] = [];
   private minGapMs = 0;
   private pacing = false;
+  private maxInFlight = 0;
+  private inFlight = 0;
   private prepared: Array<{ lat: number; lng: number }> = [];
   private shape: QueryShape | undefined;
   private cursor = 0;
@@ -112,6 +114,8 @@ export class RiderFleet {
   async queryPaced(task: QueryPaced, progress: ProgressSink): Promise<TaskResult> {
     const run = this.begin(task.warmupMs, task.shape, task.seed, progress);
     this.minGapMs = 1000 / task.perSocketHz;
+    this.maxInFlight = task.inFlight;
+    this.inFlight = 0;
     this.pacing = true;
     // Spread the first queries over one gap so the sockets do not march in step.
     this.waiting = [...this.riders];
@@ -126,15 +130,17 @@ export class RiderFleet {
     return this.end(run);
   }
 
-  /** Sends for every waiting rider whose gap has passed; the queue is in order of readiness. */
+  /** Sends for waiting riders whose gap has passed, oldest first, while fewer than `maxInFlight` queries are out. */
   private releaseWaiting(): void {
     const now = performance.now();
     let released = 0;
-    while (released < this.waiting.length) {
+    while (released < this.waiting.length && this.inFlight < this.maxInFlight) {
       const rider = this.waiting[released]!;
       if (rider.lastSentAt + this.minGapMs > now) break;
       released += 1;
-      if (rider.socket.isOpen) this.sendQuery(rider);
+      if (!rider.socket.isOpen) continue;
+      this.inFlight += 1;
+      this.sendQuery(rider);
     }
     if (released > 0) this.waiting.splice(0, released);
   }
@@ -190,7 +196,11 @@ export class RiderFleet {
         this.check(run, message);
       }
     }
-    if (this.pacing && rider.pending.size === 0) this.waiting.push(rider);
+    if (this.pacing && rider.pending.size === 0) {
+      this.inFlight -= 1;
+      this.waiting.push(rider);
+      this.releaseWaiting();
+    }
   }
 
   private check(run: TaskRun, answer: NearbyResultMessage): void {

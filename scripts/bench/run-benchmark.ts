@@ -356,11 +356,11 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchResult> 
       await pool.runAll({ kind: 'disconnect-riders' });
       await pool.runAll({ kind: 'connect-riders', hub: hubAddress(hub), count: plan.ceilingRidersPerWorker, token });
       const { value, usage } = await observe({}, warmupMs, plan.shortMeasureMs, () =>
-        pool.runAll({ kind: 'query-paced', perSocketHz: plan.ceilingQueryHz, durationMs: warmupMs + plan.shortMeasureMs, warmupMs, shape: plan.query, seed: 21 }, (totals) =>
+        pool.runAll({ kind: 'query-paced', perSocketHz: plan.ceilingQueryHz, inFlight: plan.ceilingQueriesInFlight, durationMs: warmupMs + plan.shortMeasureMs, warmupMs, shape: plan.query, seed: 21 }, (totals) =>
           progress.update(`ceiling ${formatLive(totals, 'answered')}`),
         ),
       );
-      phases.nearbyCeiling = toPhase('Nearby ceiling, WebSocket, Redis index', 'hub', `${riders.toLocaleString('en-US')} sockets, 1 query in flight each, ≤ ${plan.ceilingQueryHz}/s each`, value, usage);
+      phases.nearbyCeiling = toPhase('Nearby ceiling, WebSocket, Redis index', 'hub', `${riders.toLocaleString('en-US')} sockets, ${plan.ceilingQueriesInFlight * plan.workers} queries in flight, ≤ ${plan.ceilingQueryHz}/s per socket`, value, usage);
       await pool.runAll({ kind: 'disconnect-riders' });
 
       const perWorker = Math.max(1, Math.floor(plan.httpReadConcurrency / plan.workers));

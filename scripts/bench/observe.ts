@@ -1,5 +1,5 @@
 import type { HubProcess } from './hub-process.ts';
-import { metricDeltas, parsePrometheus } from './metrics-scrape.ts';
+import { metricDeltas, parsePrometheus, sumMetric } from './metrics-scrape.ts';
 import { cpus, loadavg } from 'node:os';
 import { MachineWindow, UsageWindow, type UsageSummary } from './proc-stats.ts';
 import { readRedisStats, redisWindow, type RedisWindow } from './redis-stats.ts';
@@ -18,6 +18,7 @@ export const WATCHED_METRICS = [
   'hub_nearby_duration_seconds_count',
   'hub_geo_positions_written_total',
   'hub_upgrades_refused_total',
+  'hub_nodejs_gc_duration_seconds_sum',
 ] as const;
 
 export interface MachineUsage {
@@ -32,6 +33,13 @@ export interface MachineUsage {
   machineCpuPercent: number;
   /** The 1-minute load average at the end of the window. */
   loadAverage: number;
+  /**
+   * The main hub's event-loop delay over the window (prom-client resets its
+   * monitor at every scrape, and the window opens with one): how long work
+   * waited for the hub's single thread, whether for its own work, garbage
+   * collection, or a core.
+   */
+  hubEventLoopLagMs: { p99: number; max: number };
 }
 
 export interface ObserveTargets {
@@ -62,6 +70,10 @@ export async function observeWindow<T>(targets: ObserveTargets, warmupMs: number
       redis: redisWindow(redisBefore, redisAfter, wallMs),
       hubMetrics: metricDeltas(metricsBefore, metricsAfter, WATCHED_METRICS),
       machineCpuPercent: machine.finish(cpus().length),
+      hubEventLoopLagMs: {
+        p99: Math.round(sumMetric(metricsAfter, 'hub_nodejs_eventloop_lag_p99_seconds') * 1e4) / 10,
+        max: Math.round(sumMetric(metricsAfter, 'hub_nodejs_eventloop_lag_max_seconds') * 1e4) / 10,
+      },
       loadAverage: Math.round(loadavg()[0]! * 100) / 100,
     };
   });

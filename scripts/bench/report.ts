@@ -47,8 +47,8 @@ function batchStats(phase: LoadPhase | undefined): string {
 
 function phaseTable(result: BenchResult): string[] {
   const lines = [
-    '| Phase | Offered load | Done/s | p50 ms | p95 ms | p99 ms | max ms | Errors | Hub CPU | Hub RSS | PostgreSQL CPU | Redis CPU | Generators CPU | Machine CPU (load avg) |',
-    '|---|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|',
+    '| Phase | Offered load | Done/s | p50 ms | p95 ms | p99 ms | max ms | Errors | Hub CPU | Hub RSS | Hub GC | Hub event-loop lag p99 / max ms | PostgreSQL CPU | Redis CPU | Generators CPU | Machine CPU (load avg) |',
+    '|---|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const [key] of PHASE_ORDER) {
     const phase = result.phases[key];
@@ -57,7 +57,7 @@ function phaseTable(result: BenchResult): string[] {
     const answering = usage?.processes['fallback hub'] ?? usage?.processes['original-design server'];
     const hubCpu = usage ? `${pct(usage.processes.hub?.cpuPercent)}${answering ? ` (+${pct(answering.cpuPercent)} ${phase.target})` : ''}` : '';
     lines.push(
-      `| ${phase.label} | ${phase.offered} | ${n(phase.perS)} | ${ms(phase.latencyMs.p50)} | ${ms(phase.latencyMs.p95)} | ${ms(phase.latencyMs.p99)} | ${ms(phase.latencyMs.max)} | ${errorText(phase)} | ${hubCpu} | ${usage ? mb(usage.processes.hub?.rssMaxBytes) : ''} | ${usage ? pct(usage.processes.postgres?.cpuPercent) : ''} | ${usage ? pct(usage.redis.cpuPercent) : ''} | ${usage ? pct(usage.processes.generators?.cpuPercent) : ''} | ${usage ? `${pct(usage.machineCpuPercent)} (${usage.loadAverage})` : ''} |`,
+      `| ${phase.label} | ${phase.offered} | ${n(phase.perS)} | ${ms(phase.latencyMs.p50)} | ${ms(phase.latencyMs.p95)} | ${ms(phase.latencyMs.p99)} | ${ms(phase.latencyMs.max)} | ${errorText(phase)} | ${hubCpu} | ${usage ? mb(usage.processes.hub?.rssMaxBytes) : ''} | ${usage ? pct(((usage.hubMetrics.hub_nodejs_gc_duration_seconds_sum ?? 0) * 1000 * 100) / usage.wallMs) : ''} | ${usage ? `${usage.hubEventLoopLagMs.p99} / ${usage.hubEventLoopLagMs.max}` : ''} | ${usage ? pct(usage.processes.postgres?.cpuPercent) : ''} | ${usage ? pct(usage.redis.cpuPercent) : ''} | ${usage ? pct(usage.processes.generators?.cpuPercent) : ''} | ${usage ? `${pct(usage.machineCpuPercent)} (${usage.loadAverage})` : ''} |`,
     );
   }
   return lines;
@@ -108,7 +108,7 @@ export function renderReport(result: BenchResult, chartFile: string, command: st
     '',
     `- PostgreSQL round trips per 1,000 frames: ${roundTripsPer1000(phases.drivers)} at the steady rate (${batchStats(phases.drivers)}); ${roundTripsPer1000(ingest)} at the ingest ceiling (${batchStats(ingest)}).`,
     `- Accepted frames/s (received minus refused, hub counters): ${n(((phases.drivers?.usage?.hubMetrics.hub_frames_received_total ?? 0) - (phases.drivers?.usage?.hubMetrics.hub_frames_refused_total ?? 0)) / ((phases.drivers?.usage?.wallMs ?? 1) / 1000))} at the steady rate, ${n(((ingest.usage?.hubMetrics.hub_frames_received_total ?? 0) - (ingest.usage?.hubMetrics.hub_frames_refused_total ?? 0)) / ((ingest.usage?.wallMs ?? 1) / 1000))} at the ceiling.`,
-    `- Idle connections: ${n(idle.connected)} sockets took the hub from ${mb(idle.baselineRssBytes)} to ${mb(idle.loadedRssBytes)} RSS: **${(idle.bytesPerConnection / 1024).toFixed(2)} KB per connection** (connect p99 ${ms(idle.connectP99Ms)} ms).`,
+    `- Idle connections: ${n(idle.connected)} sockets took the hub from ${mb(idle.baselineRssBytes)} to ${mb(idle.loadedRssBytes)} RSS: **${(idle.bytesPerConnection / 1024).toFixed(2)} KB per connection**, of which ${(idle.heapBytesPerConnection / 1024).toFixed(2)} KB on the JavaScript heap; both readings after a full garbage collection (connect p99 ${ms(idle.connectP99Ms)} ms).`,
     '',
     '## Against the original design (same run)',
     '',

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import WebSocket from 'ws';
 import { freePort } from './free-port.ts';
 
 const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
@@ -14,6 +15,12 @@ export interface HubProcessOptions {
   cpuProfileDir?: string;
   /** The hub's whole log (stdout and stderr) is appended here. */
   logFile?: string;
+  /**
+   * Opens the V8 inspector on a loopback port of the kernel's choosing, so
+   * the benchmark can ask for a full garbage collection before it reads the
+   * hub's memory (see collectGarbage).
+   */
+  inspector?: boolean;
 }
 
 /**
@@ -23,6 +30,7 @@ export interface HubProcessOptions {
  */
 export class HubProcess {
   private readonly logTail: string[] = [];
+  private inspectorUrl: string | undefined;
 
   private constructor(
     private readonly child: ChildProcess,
@@ -33,6 +41,7 @@ export class HubProcess {
     child.once('exit', () => log?.end());
     const keep = (chunk: Buffer) => {
       log?.write(chunk);
+      this.inspectorUrl ??= /Debugger listening on (ws:\/\/\S+)/.exec(chunk.toString('utf8'))?.[1];
       for (const line of chunk.toString('utf8').split('\n')) {
         if (line.trim() === '') continue;
         this.logTail.push(line);
@@ -46,7 +55,8 @@ export class HubProcess {
   static async start(options: HubProcessOptions): Promise<HubProcess> {
     const port = await freePort();
     const profiling = options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : [];
-    const child = spawn(process.execPath, ['--import', 'tsx', ...profiling, MAIN], {
+    const inspector = options.inspector ? ['--inspect=127.0.0.1:0'] : [];
+    const child = spawn(process.execPath, ['--import', 'tsx', ...profiling, ...inspector, MAIN], {
       env: { ...process.env, ...options.env, HOST: '127.0.0.1', PORT: String(port) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -66,6 +76,24 @@ export class HubProcess {
   /** The last lines the hub logged: shown when something goes wrong. */
   get recentLog(): string {
     return this.logTail.join('\n');
+  }
+
+  /** A full garbage collection in the hub, through the V8 inspector: what is left is what the hub really holds. */
+  async collectGarbage(): Promise<void> {
+    const url = this.inspectorUrl;
+    if (!url) throw new Error('the hub was started without its inspector');
+    const socket = new WebSocket(url);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        socket.once('open', () => socket.send(JSON.stringify({ id: 1, method: 'HeapProfiler.collectGarbage' })));
+        socket.on('message', (data: Buffer) => {
+          if ((JSON.parse(data.toString('utf8')) as { id?: number }).id === 1) resolve();
+        });
+        socket.once('error', reject);
+      });
+    } finally {
+      socket.close();
+    }
   }
 
   async fetchText(path: string): Promise<string> {

@@ -27,7 +27,10 @@ export interface IdleMemory {
   connected: number;
   baselineRssBytes: number;
   loadedRssBytes: number;
+  /** RSS growth per connection, both readings after a full GC. */
   bytesPerConnection: number;
+  /** The part of it on the V8 heap: JavaScript objects; the rest is uWS and the kernel's socket bookkeeping in the process. */
+  heapBytesPerConnection: number;
   connectP99Ms: number | null;
 }
 

@@ -13,6 +13,7 @@ import { mainThreadProfile, summarizeProfile } from './cpu-profile.ts';
 import { explainNearest, explainWriteBatch } from './explain.ts';
 import { HubProcess } from './hub-process.ts';
 import { WORKER_MAX_SOCKETS, type LoadTask, type QueryShape, type TokenSpec } from './load-protocol.ts';
+import { parsePrometheus, sumMetric } from './metrics-scrape.ts';
 import { observeWindow, type MachineUsage } from './observe.ts';
 import type { BenchPlan } from './plan.ts';
 import { measurePostgresCeilings } from './postgres-ceiling.ts';
@@ -146,7 +147,7 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchResult> 
       RECONCILE_INTERVAL_MS: String(BENCH_RECONCILE_MS),
       AUTH_SECRET: token.secret,
     };
-    const hub = await HubProcess.start({ env: hubEnv, cpuProfileDir: options.cpuProfileDir, logFile: `${options.logPrefix}-hub.log` });
+    const hub = await HubProcess.start({ env: hubEnv, cpuProfileDir: options.cpuProfileDir, logFile: `${options.logPrefix}-hub.log`, inspector: true });
     cleanups.push(() => hub.stop());
     const privateRedis = await startPrivateRedis();
     cleanups.push(() => privateRedis.stop());
@@ -241,22 +242,25 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchResult> 
     };
 
     // ---- 2. idle connections: memory per connection ----
-    // A first round warms the hub up (code paths compiled, heap grown to its working size),
-    // so the baseline is a hub that has served this many sockets before, as in production.
+    // Both readings follow a full garbage collection, so garbage left by the
+    // upgrades (token checks, headers) is not counted as connection state.
     progress.phase(2, `idle connections: ${plan.idleConnections.toLocaleString('en-US')} sockets`);
-    await connectDrivers(online.firstId, plan.idleConnections, allWorkers);
-    await disconnectDrivers(allWorkers);
-    await sleep(plan.idleSettleMs);
-    const baselineRss = readProcess(hub.pid)!.rssBytes;
+    const settledMemory = async () => {
+      await sleep(plan.idleSettleMs);
+      await hub.collectGarbage();
+      const heap = sumMetric(parsePrometheus(await hub.fetchText('/metrics')), 'hub_nodejs_heap_size_used_bytes');
+      return { rss: readProcess(hub.pid)!.rssBytes, heap };
+    };
+    const baseline = await settledMemory();
     const idleConnect = await connectDrivers(online.firstId, plan.idleConnections, allWorkers);
-    await sleep(plan.idleSettleMs);
-    const loadedRss = readProcess(hub.pid)!.rssBytes;
+    const loaded = await settledMemory();
     const idle: IdleMemory = {
       connections: plan.idleConnections,
       connected: idleConnect.completed,
-      baselineRssBytes: baselineRss,
-      loadedRssBytes: loadedRss,
-      bytesPerConnection: Math.round((loadedRss - baselineRss) / Math.max(1, idleConnect.completed)),
+      baselineRssBytes: baseline.rss,
+      loadedRssBytes: loaded.rss,
+      bytesPerConnection: Math.round((loaded.rss - baseline.rss) / Math.max(1, idleConnect.completed)),
+      heapBytesPerConnection: Math.round((loaded.heap - baseline.heap) / Math.max(1, idleConnect.completed)),
       connectP99Ms: idleConnect.latency.percentile(99),
     };
     await disconnectDrivers(allWorkers);

@@ -7,7 +7,8 @@ import { connectAll, describeLagging, RecordingDriver, waitUntil } from './suppo
 import { startPrivateRedis, type PrivateRedis } from './support/redis.ts';
 import { createSeededDatabase } from './support/seeded-database.ts';
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.ts';
-import { TestClient } from './support/ws-client.ts';
+import { connectSteadily } from './support/steady-connect.ts';
+import type { TestClient } from './support/ws-client.ts';
 
 const STALE_AFTER_MS = 600_000;
 const PREFIX = 'hub:';
@@ -40,7 +41,7 @@ beforeAll(async () => {
     },
     'redis-recovery',
   );
-  rider = await TestClient.connect(hub.wsUrl('/ws/rider'));
+  rider = await connectSteadily(hub.wsUrl('/ws/rider'));
 });
 afterAll(async () => {
   rider?.close();
@@ -75,7 +76,7 @@ async function untilSource(source: string, since: number, timeoutMs: number): Pr
 async function changeFleetDuringOutage(drivers: RecordingDriver[], goingOffline: RecordingDriver): Promise<void> {
   for (let round = 0; round < 3; round++) for (const driver of drivers) driver.sendNext();
   await waitUntil(() => drivers.every((driver) => driver.lastAck === driver.lastSent), 10_000, 'acks while Redis is out', () => describeLagging(drivers));
-  const statusSocket = await TestClient.connect(hub.wsUrl(`/ws/driver?id=${goingOffline.id}`));
+  const statusSocket = await connectSteadily(hub.wsUrl(`/ws/driver?id=${goingOffline.id}`));
   await statusSocket.waitFor((m) => m.t === 'hello');
   const mark = statusSocket.received.length;
   statusSocket.send({ t: 'status', status: 'offline' });
@@ -134,7 +135,7 @@ it('starts without Redis on the SQL fallback and switches to Redis once it appea
   try {
     const ready = await (await fetch(late.httpUrl('/readyz'))).json();
     expect(ready).toMatchObject({ ready: true, postgres: 'up', geo: { kind: 'redis', state: 'down' } });
-    const lateRider = await TestClient.connect(late.wsUrl('/ws/rider'));
+    const lateRider = await connectSteadily(late.wsUrl('/ws/rider'));
     const ask = async (id: string) => {
       lateRider.send({ t: 'nearby', id, lat: 40.75, lng: -73.96, radiusKm: 20, limit: 20 });
       return (await lateRider.waitFor<NearbyResultMessage>((m) => m.t === 'nearby.result' && m.id === id, 5000)).source;

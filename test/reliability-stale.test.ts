@@ -9,7 +9,8 @@ import { framePosition, RecordingDriver, waitUntil } from './support/recording-d
 import { dropPrefix, SHARED_REDIS_URL, uniquePrefix } from './support/redis.ts';
 import { createSeededDatabase } from './support/seeded-database.ts';
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.ts';
-import { TestClient } from './support/ws-client.ts';
+import { connectSteadily } from './support/steady-connect.ts';
+import type { TestClient } from './support/ws-client.ts';
 
 const STALE_AFTER_MS = 1000;
 
@@ -37,7 +38,7 @@ beforeAll(async () => {
     },
     'stale',
   );
-  rider = await TestClient.connect(hub.wsUrl('/ws/rider'));
+  rider = await connectSteadily(hub.wsUrl('/ws/rider'));
 });
 afterAll(async () => {
   rider?.close();

@@ -1,5 +1,6 @@
 import WebSocket from 'ws';
 import type { ServerMessage } from '../../src/protocol/messages.ts';
+import { MAX_OPEN_ATTEMPTS, SETTLE_MS } from './steady-connect.ts';
 
 /** Where a test driver is at a given seq: a pure function, so the database can be checked against it. */
 export function framePosition(driverId: number, seq: number): { lat: number; lng: number } {
@@ -20,6 +21,8 @@ export class RecordingDriver {
   readonly hellos: number[] = [];
   readonly closes: Array<{ code: number; reason: string }> = [];
   readonly errors: string[] = [];
+  /** Sockets shut right after their hello and opened again (see SETTLE_MS). */
+  droppedAtOpen = 0;
   private socket: WebSocket | undefined;
   private ready = false;
   private readonly firstSentAt = new Map<number, number>();
@@ -39,11 +42,27 @@ export class RecordingDriver {
     return this.lastSent - this.lastAck;
   }
 
-  /** Opens a socket, waits for hello and resends every frame above its lastSeq; resolves with that lastSeq. */
-  connect(baseUrl: string, timeoutMs = 15_000): Promise<number> {
+  /**
+   * Opens a socket, waits for hello and resends every frame above its
+   * lastSeq; resolves with that lastSeq once the socket has stayed open for
+   * SETTLE_MS. A socket shut right after its hello is opened again, as a
+   * driver app would (see SETTLE_MS for why that happens).
+   */
+  async connect(baseUrl: string, timeoutMs = 15_000): Promise<number> {
+    for (let attempt = 1; ; attempt++) {
+      const opened = await this.openOnce(baseUrl, timeoutMs);
+      if (opened.settled) return opened.lastSeq;
+      this.droppedAtOpen += 1;
+      if (attempt >= MAX_OPEN_ATTEMPTS) throw new Error(`driver ${this.id}: shut right after hello ${attempt} times in a row`);
+    }
+  }
+
+  private openOnce(baseUrl: string, timeoutMs: number): Promise<{ settled: boolean; lastSeq: number }> {
     return new Promise((resolve, reject) => {
       const socket = new WebSocket(`${baseUrl}/ws/driver?id=${this.id}`);
       this.socket = socket;
+      let hello: number | undefined;
+      let settling: NodeJS.Timeout | undefined;
       const timer = setTimeout(() => {
         socket.terminate();
         reject(new Error(`driver ${this.id}: no hello within ${timeoutMs} ms`));
@@ -54,8 +73,12 @@ export class RecordingDriver {
           clearTimeout(timer);
           this.hellos.push(message.lastSeq);
           this.ready = true;
+          hello = message.lastSeq;
           for (let seq = message.lastSeq + 1; seq <= this.lastSent; seq++) this.sendFrame(seq);
-          resolve(message.lastSeq);
+          settling = setTimeout(() => {
+            settling = undefined;
+            resolve({ settled: true, lastSeq: message.lastSeq });
+          }, SETTLE_MS);
         } else if (message.t === 'ack') {
           this.recordAck(message.seq);
         } else if (message.t === 'error') {
@@ -65,6 +88,11 @@ export class RecordingDriver {
       socket.on('close', (code, reason) => {
         clearTimeout(timer);
         this.ready = false;
+        if (settling && hello !== undefined) {
+          clearTimeout(settling);
+          resolve({ settled: false, lastSeq: hello });
+          return;
+        }
         this.closes.push({ code, reason: reason.toString() });
         reject(new Error(`driver ${this.id}: closed ${code} before hello`));
       });

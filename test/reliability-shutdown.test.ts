@@ -138,4 +138,5 @@ it('exits within the deadline when the database never returns, acking nothing it
   expect(drivers.every((driver) => driver.lastAck === 0 && driver.closes[0]?.code === 1001)).toBe(true);
   const report = await checkDelivery(db.url, drivers);
   expect(report.violations).toEqual([]);
+  console.log(`[shutdown] database gone: exit 0 ${exit.at - signalledAt} ms after SIGTERM with SHUTDOWN_DEADLINE_MS=${deadlineMs}`);
 });

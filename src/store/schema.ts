@@ -7,7 +7,6 @@ import {
   integer,
   pgEnum,
   pgTable,
-  primaryKey,
   text,
   timestamp,
 } from 'drizzle-orm/pg-core';
@@ -38,12 +37,15 @@ export const drivers = pgTable(
     /** Bumped by a trigger when name, phone, vehicle, rating or status change, so caches can refresh incrementally. */
     profileUpdatedAt: timestamp('profile_updated_at', { withTimezone: true }).notNull().defaultNow(),
     /**
-     * The position as a unit vector. Chord distance orders points exactly as
-     * great-circle distance does, so a GiST KNN scan on it ranks drivers
-     * without the earthdistance extension or a sequential scan.
+     * The position snapped to a 0.001° grid, as a unit vector, for the GiST
+     * nearest-neighbour index of the SQL fallback. Chord distance orders
+     * points exactly as great-circle distance does. Snapping means a moving
+     * driver changes `pos` only when it crosses a grid line (every ~100 m),
+     * so most position updates touch no index and stay HOT; the fallback
+     * query corrects for the snap (POSITION_SNAP_KM) with the exact lat/lng.
      */
     pos: cube('pos').generatedAlwaysAs(
-      sql`CASE WHEN lat IS NULL OR lng IS NULL THEN NULL ELSE cube(ARRAY[cos(radians(lat)) * cos(radians(lng)), cos(radians(lat)) * sin(radians(lng)), sin(radians(lat))]) END`,
+      sql`CASE WHEN lat IS NULL OR lng IS NULL THEN NULL ELSE cube(ARRAY[cos(radians(round(lat * 1000.0) / 1000.0)) * cos(radians(round(lng * 1000.0) / 1000.0)), cos(radians(round(lat * 1000.0) / 1000.0)) * sin(radians(round(lng * 1000.0) / 1000.0)), sin(radians(round(lat * 1000.0) / 1000.0))]) END`,
     ),
   },
   (table) => [
@@ -54,9 +56,10 @@ export const drivers = pgTable(
 export const driverLocations = pgTable(
   'driver_locations',
   {
-    driverId: integer('driver_id')
-      .notNull()
-      .references(() => drivers.id, { onDelete: 'cascade' }),
+    // No foreign key and no (driver_id, seq) key: the batch statement only
+    // inserts seqs above the driver's locked last_seq, which already makes
+    // history exactly-once, and each extra check or index costs every frame.
+    driverId: integer('driver_id').notNull(),
     seq: bigint('seq', { mode: 'number' }).notNull(),
     lat: doublePrecision('lat').notNull(),
     lng: doublePrecision('lng').notNull(),
@@ -64,8 +67,6 @@ export const driverLocations = pgTable(
     receivedAt: timestamp('received_at', { withTimezone: true }).notNull(),
   },
   (table) => [
-    // (driver_id, seq) is the exactly-once guard for history rows.
-    primaryKey({ columns: [table.driverId, table.seq] }),
     index('driver_locations_track').on(table.driverId, table.recordedAt),
   ],
 );

@@ -26,12 +26,16 @@ function unitVector(lat: number, lng: number): [number, number, number] {
 }
 
 /**
- * Ordering by distance alone keeps the plan a GiST KNN scan that stops after
- * LIMIT rows (a second sort key would force a sort of every row in the
- * radius). The few extra rows let the rating tie-break, applied here,
- * reach drivers at exactly the same distance as the last one.
+ * How far drivers.pos (snapped to a 0.001° grid, see schema.ts) can be from
+ * the exact position: half a grid cell along each axis, 78.6 m at most.
  */
-const TIE_MARGIN = 8;
+const POSITION_SNAP_KM = 0.079;
+/** Past this many candidates a query has already read most of its radius. */
+const MAX_FALLBACK_FETCH = 20_000;
+
+function chordBetween(a: [number, number, number], b: [number, number, number]): number {
+  return Math.hypot(a[0] - b[0], a[1] - b[1], a[2] - b[2]);
+}
 
 /** Straight-line distance on the unit sphere between points `radiusKm` apart along the surface. */
 function chordFor(radiusKm: number): number {
@@ -199,26 +203,39 @@ export function createSqlStore(options: SqlStoreOptions): Store {
     },
 
     async nearestOnline(query: CandidateQuery): Promise<Candidate[]> {
-      const [x, y, z] = unitVector(query.lat, query.lng);
-      // A hair of slack on the chord: the hub applies the exact radius afterwards.
-      const chord = chordFor(query.radiusKm) * (1 + 1e-9) + 1e-12;
-      const origin = sql`cube(ARRAY[${x}::float8, ${y}::float8, ${z}::float8])`;
-      const rows = await run(sql`
-        SELECT id, name, vehicle_type, rating, status, lat, lng, pos <-> ${origin} AS chord
-        FROM drivers
-        WHERE status = 'online'
-          AND pos <@ cube_enlarge(${origin}, ${chord}::float8, 3)
-          AND pos <-> ${origin} <= ${chord}::float8
-          AND updated_at >= to_timestamp(${query.freshSinceMs}::float8 / 1000.0)
-          AND (${query.vehicleType ?? null}::vehicle_type IS NULL OR vehicle_type = ${query.vehicleType ?? null}::vehicle_type)
-          AND (${query.minRating ?? null}::float8 IS NULL OR rating >= ${query.minRating ?? null}::float8)
-        ORDER BY pos <-> ${origin}
-        LIMIT ${query.limit + TIE_MARGIN}
-      `);
-      return rows
-        .sort((a, b) => Number(a.chord) - Number(b.chord) || Number(b.rating) - Number(a.rating) || Number(a.id) - Number(b.id))
-        .slice(0, query.limit)
-        .map((row) => ({ ...toProfile(row), lat: Number(row.lat), lng: Number(row.lng) }));
+      const origin = unitVector(query.lat, query.lng);
+      const originCube = sql`cube(ARRAY[${origin[0]}::float8, ${origin[1]}::float8, ${origin[2]}::float8])`;
+      // The index holds snapped positions: its box and order are widened by the
+      // snap, and the radius itself is applied to the exact lat/lng.
+      const snapChord = POSITION_SNAP_KM / EARTH_RADIUS_KM;
+      const exactChord = chordFor(query.radiusKm) * (1 + 1e-9) + 1e-12;
+      const boxChord = exactChord + snapChord;
+      const exactPos = sql.raw(`cube(ARRAY[cos(radians(lat)) * cos(radians(lng)), cos(radians(lat)) * sin(radians(lng)), sin(radians(lat))])`);
+      for (let fetch = query.limit * 2 + 16; ; fetch = Math.min(fetch * 4, MAX_FALLBACK_FETCH)) {
+        const rows = await run(sql`
+          SELECT id, name, vehicle_type, rating, status, lat, lng, pos <-> ${originCube} AS snapped_chord
+          FROM drivers
+          WHERE status = 'online'
+            AND pos <@ cube_enlarge(${originCube}, ${boxChord}::float8, 3)
+            AND ${exactPos} <-> ${originCube} <= ${exactChord}::float8
+            AND updated_at >= to_timestamp(${query.freshSinceMs}::float8 / 1000.0)
+            AND (${query.vehicleType ?? null}::vehicle_type IS NULL OR vehicle_type = ${query.vehicleType ?? null}::vehicle_type)
+            AND (${query.minRating ?? null}::float8 IS NULL OR rating >= ${query.minRating ?? null}::float8)
+          ORDER BY pos <-> ${originCube}
+          LIMIT ${fetch}
+        `);
+        const ranked = rows
+          .map((row) => ({ row, chord: chordBetween(unitVector(Number(row.lat), Number(row.lng)), origin) }))
+          .sort((a, b) => a.chord - b.chord || Number(b.row.rating) - Number(a.row.rating) || Number(a.row.id) - Number(b.row.id));
+        // The KNN scan ran in snapped order: a driver it did not reach is at
+        // least the last snapped distance away, minus the snap. The answer is
+        // final once the limit-th exact distance is below that.
+        const last = ranked[query.limit - 1];
+        const unreachedFrom = Number(rows.at(-1)?.snapped_chord ?? 0) - snapChord;
+        if (rows.length < fetch || (last && last.chord < unreachedFrom) || fetch >= MAX_FALLBACK_FETCH) {
+          return ranked.slice(0, query.limit).map(({ row }) => ({ ...toProfile(row), lat: Number(row.lat), lng: Number(row.lng) }));
+        }
+      }
     },
 
     async profilesChangedSince(sinceMs: number | null) {

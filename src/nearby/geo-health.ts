@@ -1,6 +1,14 @@
+import { DeadlineExceededError } from '../deadline.ts';
 import type { Logger } from '../logger.ts';
 
 export type GeoState = 'up' | 'down' | 'repairing';
+
+/** Timeouts in a row that mark the index down; any other failure does at once. */
+export const TIMEOUTS_BEFORE_DOWN = 3;
+
+function isTimeout(error: Error): boolean {
+  return error instanceof DeadlineExceededError || error.name === 'TimeoutError';
+}
 
 export interface GeoHealthOptions {
   probeIntervalMs: number;
@@ -13,7 +21,8 @@ export interface GeoHealthOptions {
 }
 
 /**
- * Whether nearby reads may use the geo index. One failed call marks it down;
+ * Whether nearby reads may use the geo index. A failed call (or a few
+ * timeouts in a row) marks it down;
  * reads then go to SQL without waiting on the index, a probe loop watches
  * for its return, and the index is repaired from PostgreSQL (it may have
  * restarted empty or missed writes) before reads switch back.
@@ -24,6 +33,7 @@ export class GeoHealth {
   private stopped = false;
   /** A failure while a repair ran: that repair may have missed writes, so it cannot end in 'up'. */
   private failedDuringRepair = false;
+  private consecutiveTimeouts = 0;
 
   constructor(private readonly options: GeoHealthOptions) {}
 
@@ -35,9 +45,20 @@ export class GeoHealth {
     return this.current === 'up';
   }
 
+  /** A call that worked: the run of timeouts is broken. */
+  reportSuccess(): void {
+    this.consecutiveTimeouts = 0;
+  }
+
   reportFailure(error: Error, operation: string): void {
     if (this.current === 'repairing') this.failedDuringRepair = true;
     if (this.current !== 'up' || this.stopped) return;
+    // A lone timeout is as often this process being busy as the index being
+    // down; flipping on it would push every rider onto PostgreSQL (and force
+    // a full repair) exactly when the hub is most loaded. The timed-out query
+    // itself is still answered from SQL.
+    if (isTimeout(error) && ++this.consecutiveTimeouts < TIMEOUTS_BEFORE_DOWN) return;
+    this.consecutiveTimeouts = 0;
     this.options.logger.warn({ err: error, operation }, 'geo index failed; nearby switches to the SQL fallback');
     this.transition('down');
     this.scheduleProbe();

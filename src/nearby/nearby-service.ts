@@ -65,6 +65,7 @@ export class NearbyService {
     if (this.deps.health.usable && this.indexCovers(criteria)) {
       try {
         drivers = await this.fromIndex(criteria, freshSinceMs);
+        this.deps.health.reportSuccess();
       } catch (error) {
         if (!(error instanceof GeoSearchFailed)) throw error;
         this.deps.metrics.geoErrors.inc({ op: 'search' });

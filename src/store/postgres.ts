@@ -17,25 +17,39 @@ export interface PostgresStoreOptions {
 
 const CLIENT_TIMEOUT_MARGIN_MS = 1000;
 
-export function createPostgresStore(options: PostgresStoreOptions): Store {
+/**
+ * Ingest keeps one batch in flight, so one connection serves it; the second
+ * stands in while a connection that hit a timeout is being replaced.
+ */
+const WRITE_POOL_SIZE = 2;
+
+function createPool(options: PostgresStoreOptions, size: number, applicationName: string): pg.Pool {
   const pool = new pg.Pool({
     connectionString: options.url,
-    max: options.poolSize,
+    max: size,
     connectionTimeoutMillis: options.connectTimeoutMs,
     statement_timeout: options.statementTimeoutMs,
     // The client-side bound catches what statement_timeout cannot: a server or
     // network that stopped answering. It fires a little later, so a merely slow
     // statement is cancelled by the server and the connection stays usable.
     query_timeout: options.statementTimeoutMs === undefined ? undefined : options.statementTimeoutMs + CLIENT_TIMEOUT_MARGIN_MS,
-    application_name: 'dispatch-hub',
+    application_name: applicationName,
   });
   // An idle client losing its server must not crash the process; the next query reports it.
   pool.on('error', (error) => options.onError?.(error));
-  const db = drizzle({ client: pool });
+  return pool;
+}
+
+export function createPostgresStore(options: PostgresStoreOptions): Store {
+  const pool = createPool(options, options.poolSize, 'dispatch-hub');
+  // Writes get connections of their own: when reads saturate `pool` (every
+  // rider on the SQL fallback), batches still commit and acks still flow.
+  const writePool = createPool(options, WRITE_POOL_SIZE, 'dispatch-hub-ingest');
 
   return createSqlStore({
     kind: 'postgres',
-    db,
+    db: drizzle({ client: pool }),
+    writeDb: drizzle({ client: writePool }),
     // A connection of its own, without the statement timeouts: a migration on a
     // big table, or waiting for another hub's migration lock, may take longer.
     async migrate() {
@@ -52,6 +66,8 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
     async ping() {
       await pool.query('SELECT 1');
     },
-    close: () => pool.end(),
+    close: async () => {
+      await Promise.all([pool.end(), writePool.end()]);
+    },
   });
 }

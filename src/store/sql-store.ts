@@ -85,6 +85,11 @@ function toProfile(row: Record<string, unknown>): DriverProfile {
 export interface SqlStoreOptions {
   kind: Store['kind'];
   db: SqlExecutor;
+  /**
+   * Where batch writes run; `db` when absent. A connection of their own means
+   * a flood of reads (every rider on the SQL fallback) can never make acks wait.
+   */
+  writeDb?: SqlExecutor;
   migrate: () => Promise<void>;
   ping: () => Promise<void>;
   close: () => Promise<void>;
@@ -102,9 +107,11 @@ export function createSqlStore(options: SqlStoreOptions): Store {
   const { db } = options;
   let roundTrips = 0;
 
-  async function run(query: SQL): Promise<Record<string, unknown>[]> {
+  const writeDb = options.writeDb ?? db;
+
+  async function run(query: SQL, executor: SqlExecutor = db): Promise<Record<string, unknown>[]> {
     roundTrips += 1;
-    const result = await db.execute(query);
+    const result = await executor.execute(query);
     return result.rows;
   }
 
@@ -122,7 +129,8 @@ export function createSqlStore(options: SqlStoreOptions): Store {
       // locked in id order so two hubs writing overlapping batches cannot deadlock,
       // and a frame is fresh only if its seq is above the locked row's last_seq,
       // which makes resends and cross-hub duplicates no-ops.
-      const rows = await run(sql`
+      const rows = await run(
+        sql`
         WITH input AS (
           SELECT * FROM unnest(
             ${numberArray(batch.driverIds)}::int[], ${numberArray(batch.seqs)}::bigint[], ${numberArray(batch.lats)}::float8[], ${numberArray(batch.lngs)}::float8[],
@@ -160,7 +168,9 @@ export function createSqlStore(options: SqlStoreOptions): Store {
           LEFT JOIN status_input s ON s.driver_id = l.id
         WHERE d.id = l.id
         RETURNING d.id, d.last_seq, d.status, d.lat, d.lng, (extract(epoch from d.updated_at) * 1000)::float8 AS updated_ms
-      `);
+      `,
+        writeDb,
+      );
       return rows.map((row) => ({
         id: Number(row.id),
         lastSeq: Number(row.last_seq),

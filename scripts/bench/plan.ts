@@ -27,6 +27,12 @@ export interface BenchPlan {
   shortMeasureMs: number;
   driverHz: number;
   nearbyPerS: number;
+  /**
+   * The SQL fallback's fixed rate. It is the degraded mode (Redis down), a
+   * fraction of the index's capacity on two shared cores: measured where it
+   * is not saturated, so its latency is the query's and not a queue's.
+   */
+  fallbackPerS: number;
   riders: number;
   /**
    * Ceilings: sockets and what each keeps in flight. The hub's per-connection
@@ -72,6 +78,7 @@ export const FULL_PLAN: BenchPlan = {
   shortMeasureMs: 8_000,
   driverHz: 1,
   nearbyPerS: 1_000,
+  fallbackPerS: 200,
   riders: 200,
   ceilingRidersPerWorker: 1_500,
   ceilingQueryHz: 9,
@@ -103,6 +110,7 @@ export const QUICK_PLAN: BenchPlan = {
   shortMeasureMs: 800,
   driverHz: 2,
   nearbyPerS: 20,
+  fallbackPerS: 10,
   riders: 4,
   ceilingRidersPerWorker: 50,
   ceilingQueryHz: 9,

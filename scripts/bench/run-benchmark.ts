@@ -302,9 +302,9 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchResult> 
     }
 
     // ---- 5–7. nearby at a fixed rate while the fleet moves: hub (Redis), original design, SQL fallback ----
-    const nearbyRate = (seed: number): LoadTask => ({
+    const nearbyRate = (seed: number, perSecond = plan.nearbyPerS): LoadTask => ({
       kind: 'query-rate',
-      perSecond: plan.nearbyPerS,
+      perSecond,
       durationMs: Math.min(plan.warmupMs, 3000) + plan.shortMeasureMs,
       warmupMs: Math.min(plan.warmupMs, 3000),
       shape: plan.query,
@@ -342,7 +342,8 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchResult> 
 
     progress.phase(7, `SQL fallback nearby at ${plan.onlineDrivers.toLocaleString('en-US')} drivers`);
     await connectRiders(fallbackHub);
-    await readersWhileDriving('fallbackSmall', `Nearby, SQL fallback, ${plan.onlineDrivers.toLocaleString('en-US')} drivers`, 'fallback hub', { 'fallback hub': () => [fallbackHub.pid] }, nearbyRate(12), nearbyOffered);
+    const fallbackOffered = `${plan.fallbackPerS.toLocaleString('en-US')} queries/s over ${plan.riders} sockets, radius ${plan.query.radiusKm} km, limit ${plan.query.limit}`;
+    await readersWhileDriving('fallbackSmall', `Nearby, SQL fallback, ${plan.onlineDrivers.toLocaleString('en-US')} drivers`, 'fallback hub', { 'fallback hub': () => [fallbackHub.pid] }, nearbyRate(12, plan.fallbackPerS), fallbackOffered);
     explain.fallbackSmall = await explainNearest(database.url, {
       lat: TIMES_SQUARE.lat,
       lng: TIMES_SQUARE.lng,
@@ -464,20 +465,20 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchResult> 
       limit: plan.query.limit,
       freshSinceMs: Date.now() - BENCH_STALE_AFTER_MS,
     });
-    const largeNearby = async (key: string, label: string, target: HubProcess, targetName: string, seed: number) => {
+    const largeNearby = async (key: string, label: string, target: HubProcess, targetName: string, seed: number, perSecond = plan.nearbyPerS) => {
       await connectRiders(target);
       const warmupMs = Math.min(plan.warmupMs, 3000);
       const extra: Record<string, () => number[]> = target === hub ? {} : { 'fallback hub': () => [target.pid] };
       const { value, usage } = await observe(extra, warmupMs, plan.shortMeasureMs, () =>
-        pool.run(allWorkers.map((index) => (index === readerWorker ? { ...nearbyRate(seed), durationMs: warmupMs + plan.shortMeasureMs, warmupMs } : undefined)), (totals) =>
+        pool.run(allWorkers.map((index) => (index === readerWorker ? { ...nearbyRate(seed, perSecond), durationMs: warmupMs + plan.shortMeasureMs, warmupMs } : undefined)), (totals) =>
           progress.update(formatLive(totals, 'answered')),
         ),
       );
-      phases[key] = toPhase(label, targetName, nearbyOffered, value, usage);
+      phases[key] = toPhase(label, targetName, perSecond === plan.nearbyPerS ? nearbyOffered : fallbackOffered, value, usage);
     };
     progress.phase(11, `large fleet: nearby at ${largeLabel} drivers (Redis, SQL fallback, original design)`);
     await largeNearby('nearbyRedisLarge', `Nearby, WebSocket, Redis index, ${largeLabel} drivers`, hub, 'hub', 31);
-    await largeNearby('fallbackLarge', `Nearby, SQL fallback, ${largeLabel} drivers`, fallbackHub, 'fallback hub', 32);
+    await largeNearby('fallbackLarge', `Nearby, SQL fallback, ${largeLabel} drivers`, fallbackHub, 'fallback hub', 32, plan.fallbackPerS);
     {
       const warmupMs = Math.min(plan.warmupMs, 3000);
       const { value, usage } = await observe({ 'original-design server': () => [original.child.pid!] }, warmupMs, plan.shortMeasureMs, () =>

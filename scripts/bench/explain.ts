@@ -35,13 +35,35 @@ export async function explainHubStatements(url: string, work: (store: ReturnType
   return plans;
 }
 
-/** The SQL fallback's nearest-driver search, explained on a warm cache (the second of two runs). */
+/**
+ * The SQL fallback's nearest-driver search, explained on a warm cache (the
+ * second of two runs). It runs inside the hub_nearest_online function, whose
+ * plan plain EXPLAIN does not show, so auto_explain logs the nested statement
+ * to this session as a notice.
+ */
 export async function explainNearest(url: string, query: CandidateQuery): Promise<string> {
-  const plans = await explainHubStatements(url, async (store) => {
+  const client = new pg.Client({ connectionString: url, application_name: 'bench-explain' });
+  const notices: string[] = [];
+  client.on('notice', (notice) => notices.push(notice.message ?? ''));
+  await client.connect();
+  try {
+    await client.query(`LOAD 'auto_explain'`);
+    await client.query(`SET auto_explain.log_min_duration = 0; SET auto_explain.log_analyze = on; SET auto_explain.log_buffers = on;
+      SET auto_explain.log_timing = on; SET auto_explain.log_nested_statements = on; SET client_min_messages = log`);
+    const store = createSqlStore({
+      kind: 'postgres',
+      db: drizzle({ client }),
+      migrate: async () => undefined,
+      ping: async () => undefined,
+      close: async () => undefined,
+    });
     await store.nearestOnline(query);
+    notices.length = 0;
     await store.nearestOnline(query);
-  });
-  return plans.at(-1) ?? '';
+    return notices.find((notice) => notice.includes('drivers_online_pos_gist')) ?? notices.join('\n');
+  } finally {
+    await client.end();
+  }
 }
 
 /** One full batch through the hub's writeBatch statement. */

@@ -214,25 +214,19 @@ export function createSqlStore(options: SqlStoreOptions): Store {
 
     async nearestOnline(query: CandidateQuery): Promise<Candidate[]> {
       const origin = unitVector(query.lat, query.lng);
-      const originCube = sql`cube(ARRAY[${origin[0]}::float8, ${origin[1]}::float8, ${origin[2]}::float8])`;
       // The index holds snapped positions: its box and order are widened by the
       // snap, and the radius itself is applied to the exact lat/lng.
       const snapChord = POSITION_SNAP_KM / EARTH_RADIUS_KM;
       const exactChord = chordFor(query.radiusKm) * (1 + 1e-9) + 1e-12;
-      const boxChord = exactChord + snapChord;
-      const exactPos = sql.raw(`cube(ARRAY[cos(radians(lat)) * cos(radians(lng)), cos(radians(lat)) * sin(radians(lng)), sin(radians(lat))])`);
       for (let fetch = query.limit * 2 + 16; ; fetch = Math.min(fetch * 4, MAX_FALLBACK_FETCH)) {
+        // hub_nearest_online (drizzle/0004) pins the GiST KNN plan the planner would otherwise miss.
         const rows = await run(sql`
-          SELECT id, name, vehicle_type, rating, status, lat, lng, pos <-> ${originCube} AS snapped_chord
-          FROM drivers
-          WHERE status = 'online'
-            AND pos <@ cube_enlarge(${originCube}, ${boxChord}::float8, 3)
-            AND ${exactPos} <-> ${originCube} <= ${exactChord}::float8
-            AND updated_at >= to_timestamp(${query.freshSinceMs}::float8 / 1000.0)
-            AND (${query.vehicleType ?? null}::vehicle_type IS NULL OR vehicle_type = ${query.vehicleType ?? null}::vehicle_type)
-            AND (${query.minRating ?? null}::float8 IS NULL OR rating >= ${query.minRating ?? null}::float8)
-          ORDER BY pos <-> ${originCube}
-          LIMIT ${fetch}
+          SELECT * FROM hub_nearest_online(
+            ${origin[0]}::float8, ${origin[1]}::float8, ${origin[2]}::float8,
+            ${exactChord + snapChord}::float8, ${exactChord}::float8,
+            to_timestamp(${query.freshSinceMs}::float8 / 1000.0), ${query.vehicleType ?? null}::text, ${query.minRating ?? null}::float8,
+            ${fetch}::int
+          )
         `);
         const ranked = rows
           .map((row) => ({ row, chord: chordBetween(unitVector(Number(row.lat), Number(row.lng)), origin) }))

@@ -251,6 +251,12 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchResult> 
       const heap = sumMetric(parsePrometheus(await hub.fetchText('/metrics')), 'hub_nodejs_heap_size_used_bytes');
       return { rss: readProcess(hub.pid)!.rssBytes, heap };
     };
+    // A first round of connections, closed again, grows the allocator and the
+    // heap to their working size: without it the first round's one-time growth
+    // (or the startup garbage it replaces) made the per-connection figure swing
+    // from run to run, even below zero.
+    await connectDrivers(online.firstId, plan.idleConnections, allWorkers);
+    await disconnectDrivers(allWorkers);
     const baseline = await settledMemory();
     const idleConnect = await connectDrivers(online.firstId, plan.idleConnections, allWorkers);
     const loaded = await settledMemory();

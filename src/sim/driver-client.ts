@@ -1,4 +1,5 @@
 import { msgpackCodec } from '../protocol/codec.ts';
+import { DrainSignal } from './drain-signal.ts';
 import type { LocationFrame, ServerMessage, StatusFrame } from '../protocol/messages.ts';
 import type { BackoffOptions } from './backoff.ts';
 import { hubSocketUrl, type TokenProvider } from './endpoints.ts';
@@ -57,7 +58,7 @@ export class DriverClient {
   private tickTimer: NodeJS.Timeout | undefined;
   private holdTimer: NodeJS.Timeout | undefined;
   private awayTimer: NodeJS.Timeout | undefined;
-  private onDrained: (() => void) | undefined;
+  private readonly drain = new DrainSignal();
 
   constructor(private readonly options: DriverClientOptions) {
     const { hubUrl, driverId } = options;
@@ -88,7 +89,7 @@ export class DriverClient {
   async stop(drainMs: number): Promise<void> {
     clearInterval(this.tickTimer);
     clearTimeout(this.awayTimer);
-    if (this.phase === 'ready' && this.frames.size > 0 && drainMs > 0) await this.drained(drainMs);
+    if (this.phase === 'ready' && this.frames.size > 0 && drainMs > 0) await this.drain.wait(drainMs);
     clearTimeout(this.holdTimer);
     if (this.phase === 'ready') this.sendStatus('offline');
     this.setPhase('stopped');
@@ -154,7 +155,7 @@ export class DriverClient {
 
   private handleAck(seq: number): void {
     this.frames.acked(seq, performance.now());
-    if (this.frames.size === 0) this.onDrained?.();
+    if (this.frames.size === 0) this.drain.fire();
     else this.flush();
   }
 
@@ -193,7 +194,7 @@ export class DriverClient {
     this.holdTimer = undefined;
     if (this.phase === 'syncing' || this.phase === 'ready') this.setPhase('disconnected');
     // Nothing more will be acked on this socket, so a pending drain is over.
-    this.onDrained?.();
+    this.drain.fire();
   }
 
   private sendStatus(status: StatusFrame['status']): void {
@@ -201,16 +202,6 @@ export class DriverClient {
     if (this.socket.send(msgpackCodec.encode(frame))) this.options.stats.counters.statusSent += 1;
   }
 
-  private drained(timeoutMs: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => this.onDrained?.(), timeoutMs);
-      this.onDrained = () => {
-        clearTimeout(timer);
-        this.onDrained = undefined;
-        resolve();
-      };
-    });
-  }
 
   /** Keeps the fleet-wide gauges equal to the number of drivers in each phase. */
   private setPhase(next: Phase): void {

@@ -1,4 +1,5 @@
 import { codecFor, type Codec, type Encoding } from '../protocol/codec.ts';
+import { DrainSignal } from './drain-signal.ts';
 import { VEHICLE_TYPES } from '../protocol/limits.ts';
 import type { NearbyQueryInput, ServerMessage } from '../protocol/messages.ts';
 import { checkNearbyAnswer } from './answer-check.ts';
@@ -43,7 +44,7 @@ export class RiderClient {
   private nextId = 1;
   private connected = false;
   private tickTimer: NodeJS.Timeout | undefined;
-  private onDrained: (() => void) | undefined;
+  private readonly drain = new DrainSignal();
 
   constructor(private readonly options: RiderClientOptions) {
     const { hubUrl, riderIndex } = options;
@@ -71,7 +72,7 @@ export class RiderClient {
 
   async stop(drainMs: number): Promise<void> {
     clearInterval(this.tickTimer);
-    if (this.pending.size > 0 && drainMs > 0) await this.drained(drainMs);
+    if (this.pending.size > 0 && drainMs > 0) await this.drain.wait(drainMs);
     await this.socket.close(1000, 'simulation ended');
   }
 
@@ -138,7 +139,7 @@ export class RiderClient {
 
   private settle(id: number): void {
     this.pending.delete(id);
-    if (this.pending.size === 0) this.onDrained?.();
+    if (this.pending.size === 0) this.drain.fire();
   }
 
   private expireQueries(): void {
@@ -159,16 +160,6 @@ export class RiderClient {
     }
   }
 
-  private drained(timeoutMs: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => this.onDrained?.(), timeoutMs);
-      this.onDrained = () => {
-        clearTimeout(timer);
-        this.onDrained = undefined;
-        resolve();
-      };
-    });
-  }
 
   private setConnected(connected: boolean): void {
     if (connected === this.connected) return;

@@ -3,9 +3,13 @@ import type { DriverStatus } from '../protocol/limits.ts';
 import type { DriverProfile, Store } from '../store/types.ts';
 
 /**
- * Clock skew between the database's commit order and its timestamps: a row
- * stamped just before the last high-water mark may commit just after it,
- * so every refresh re-reads a small window.
+ * A row is stamped when its statement runs but becomes visible when it
+ * commits, up to a statement timeout later: one stamped just before the
+ * high-water mark may commit just after a refresh. So refreshes re-read this
+ * window below the mark until one has started this long after the mark was
+ * first seen; by then every such row has committed and been read, and
+ * re-reading the window again (after a bulk import, tens of thousands of
+ * rows every refresh) would only stall the event loop.
  */
 const REFRESH_OVERLAP_MS = 5000;
 
@@ -18,6 +22,8 @@ const REFRESH_OVERLAP_MS = 5000;
 export class ProfileCache {
   private readonly profiles = new Map<number, DriverProfile>();
   private highWaterMs: number | null = null;
+  /** This process's clock when the current high-water mark was first seen. */
+  private highWaterSeenAt = 0;
   private timer: NodeJS.Timeout | undefined;
   private refreshing: Promise<void> | undefined;
 
@@ -83,9 +89,15 @@ export class ProfileCache {
   }
 
   private async loadChanges(): Promise<void> {
-    const since = this.highWaterMs === null ? null : this.highWaterMs - REFRESH_OVERLAP_MS;
+    const startedAt = Date.now();
+    const settled = startedAt - this.highWaterSeenAt > REFRESH_OVERLAP_MS;
+    // Settled, the window shrinks to the mark's own millisecond: rows stamped in it may still be arriving.
+    const since = this.highWaterMs === null ? null : this.highWaterMs - (settled ? 1 : REFRESH_OVERLAP_MS);
     const { profiles, highWaterMs } = await this.store.profilesChangedSince(since);
     for (const profile of profiles) this.profiles.set(profile.id, profile);
-    if (highWaterMs !== null) this.highWaterMs = Math.max(this.highWaterMs ?? 0, highWaterMs);
+    if (highWaterMs !== null && highWaterMs > (this.highWaterMs ?? Number.NEGATIVE_INFINITY)) {
+      this.highWaterMs = highWaterMs;
+      this.highWaterSeenAt = startedAt;
+    }
   }
 }

@@ -114,7 +114,8 @@ describe('injection strings in every parameter', () => {
   it('each query parameter of GET /api/drivers/nearby', async () => {
     const params = ['lat', 'lng', 'radius', 'limit', 'vehicleType', 'minRating'] as const;
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom(...params), injection, async (param, value) => {
+      // Random text around an empty injection can spell a plain number ("0"), which is a valid query value, not an attack.
+      fc.asyncProperty(fc.constantFrom(...params), injection.filter((value) => !/^-?\d+(\.\d+)?$/.test(value)), async (param, value) => {
         const query = new URLSearchParams({ lat: '40.75', lng: '-73.98', radius: '3', limit: '5', [param]: value });
         await expectRefused(await fetch(testHub.httpUrl(`/api/drivers/nearby?${query}`)));
       }),

@@ -108,7 +108,7 @@ export function renderReport(result: BenchResult, chartFile: string, command: st
     '',
     `- PostgreSQL round trips per 1,000 frames: ${roundTripsPer1000(phases.drivers)} at the steady rate (${batchStats(phases.drivers)}); ${roundTripsPer1000(ingest)} at the ingest ceiling (${batchStats(ingest)}).`,
     `- Accepted frames/s (received minus refused, hub counters): ${n(((phases.drivers?.usage?.hubMetrics.hub_frames_received_total ?? 0) - (phases.drivers?.usage?.hubMetrics.hub_frames_refused_total ?? 0)) / ((phases.drivers?.usage?.wallMs ?? 1) / 1000))} at the steady rate, ${n(((ingest.usage?.hubMetrics.hub_frames_received_total ?? 0) - (ingest.usage?.hubMetrics.hub_frames_refused_total ?? 0)) / ((ingest.usage?.wallMs ?? 1) / 1000))} at the ceiling.`,
-    `- Idle connections: ${n(idle.connected)} sockets took the hub from ${mb(idle.baselineRssBytes)} to ${mb(idle.loadedRssBytes)} RSS: **${(idle.bytesPerConnection / 1024).toFixed(2)} KB per connection**, of which ${(idle.heapBytesPerConnection / 1024).toFixed(2)} KB on the JavaScript heap; both readings after a full garbage collection, the baseline after a first round of as many connections opened and closed (connect p99 ${ms(idle.connectP99Ms)} ms).`,
+    `- Idle connections: going from a third to all ${n(idle.connected)} open sockets took the hub from ${mb(idle.baselineRssBytes)} to ${mb(idle.loadedRssBytes)} RSS: **${(idle.bytesPerConnection / 1024).toFixed(2)} KB per connection**, of which ${(idle.heapBytesPerConnection / 1024).toFixed(2)} KB on the JavaScript heap; both readings after a full garbage collection (connect p99 ${ms(idle.connectP99Ms)} ms).`,
     '',
     '## Against the original design (same run)',
     '',

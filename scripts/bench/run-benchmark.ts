@@ -251,18 +251,19 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchResult> 
       const heap = sumMetric(parsePrometheus(await hub.fetchText('/metrics')), 'hub_nodejs_heap_size_used_bytes');
       return { rss: readProcess(hub.pid)!.rssBytes, heap };
     };
-    // A first round of connections, closed again, grows the allocator and the
-    // heap to their working size: without it the first round's one-time growth
-    // (or the startup garbage it replaces) made the per-connection figure swing
-    // from run to run, even below zero.
-    await connectDrivers(online.firstId, plan.idleConnections, allWorkers);
-    await disconnectDrivers(allWorkers);
+    // The cost of a connection is the slope between a third and all of them,
+    // every socket open at both readings: measured from an empty hub, the
+    // allocator's one-time growth and the release of startup garbage made the
+    // figure swing from run to run, even below zero.
+    const [firstWorker, ...otherWorkers] = allWorkers;
+    const firstThird = Math.floor(plan.idleConnections / 3);
+    await connectDrivers(online.firstId, firstThird, [firstWorker!]);
     const baseline = await settledMemory();
-    const idleConnect = await connectDrivers(online.firstId, plan.idleConnections, allWorkers);
+    const idleConnect = await connectDrivers(online.firstId + firstThird, plan.idleConnections - firstThird, otherWorkers);
     const loaded = await settledMemory();
     const idle: IdleMemory = {
       connections: plan.idleConnections,
-      connected: idleConnect.completed,
+      connected: firstThird + idleConnect.completed,
       baselineRssBytes: baseline.rss,
       loadedRssBytes: loaded.rss,
       bytesPerConnection: Math.round((loaded.rss - baseline.rss) / Math.max(1, idleConnect.completed)),

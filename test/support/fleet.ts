@@ -1,4 +1,4 @@
-import pg from 'pg';
+import { withClient } from '../../scripts/bench/bench-database.ts';
 import { generateFleet, TIMES_SQUARE } from '../../src/seed/fleet.ts';
 import type { TestHub } from './hub.ts';
 import { repairIndex } from '../../src/sync/index-repair.ts';
@@ -12,12 +12,4 @@ export async function seedFleet(testHub: TestHub, count: number, seed = 7, radiu
 }
 
 /** A direct connection to a test database, for checking what the hub committed. */
-export async function withDb<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
+export const withDb = withClient;

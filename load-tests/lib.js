@@ -139,7 +139,7 @@ function offset(from, northKm, eastKm) {
 
 /**
  * A car wandering at city speed, turning now and then and kept within
- * `radiusKm` of the centre. The detailed street-grid model lives in src/sim;
+ * `radiusKm` of the centre. The detailed street-grid model lives in clients/sim;
  * a load test only needs plausible, moving positions.
  * @param {number} radiusKm
  */

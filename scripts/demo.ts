@@ -13,7 +13,7 @@ import path from 'node:path';
 import { loadConfig } from '../src/config.ts';
 import { startHub, type Hub } from '../src/hub.ts';
 import { createLogger } from '../src/logger.ts';
-import { formatStatusLine, formatSummary, parseDuration, runSimulation } from '../src/sim/index.ts';
+import { formatStatusLine, formatSummary, parseDuration, runSimulation } from '../clients/sim/index.ts';
 import { loadDemoAssets } from '../src/transport/demo-assets.ts';
 import { cliArgs, positiveInt } from './cli-args.ts';
 

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { NearbyResultMessage } from '../src/protocol/messages.ts';
 import { killHubProcess, startHubProcess, type HubProcess } from './support/hub-process.ts';
-import type { TestDatabase } from './support/postgres.ts';
+import type { PrivateDatabase } from '../tools/testkit/database.ts';
 import { createSeededDatabase } from './support/seeded-database.ts';
 import { openSilentSocket, type SilentSocket } from './support/silent-socket.ts';
 import { TestClient } from './support/ws-client.ts';
@@ -24,7 +24,7 @@ const MAX_BACKPRESSURE_BYTES = 64 * 1024;
 const SLOW_CLOSE_MS = 10_000;
 const ASK_EVERY_MS = 10;
 
-let db: TestDatabase;
+let db: PrivateDatabase;
 let hub: HubProcess | undefined;
 const silent: SilentSocket[] = [];
 

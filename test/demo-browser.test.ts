@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.ts';
 import { startHub, type Hub } from '../src/hub.ts';
 import { createLogger } from '../src/logger.ts';
-import { runSimulation, type Simulation } from '../src/sim/index.ts';
+import { runSimulation, type Simulation } from '../clients/sim/index.ts';
 import { loadDemoAssets } from '../src/transport/demo-assets.ts';
 
 const CHROMIUM = '/usr/bin/chromium';

@@ -15,8 +15,8 @@ import { createPostgresStore } from '../src/store/postgres.ts';
 import type { Store } from '../src/store/types.ts';
 import { repairIndex } from '../src/sync/index-repair.ts';
 import { withDb } from './support/fleet.ts';
-import { createTestDatabase, type TestDatabase } from './support/postgres.ts';
-import { dropPrefix, SHARED_REDIS_URL, uniquePrefix } from './support/redis.ts';
+import { createPrivateDatabase, type PrivateDatabase } from '../tools/testkit/database.ts';
+import { dropPrefix, SHARED_REDIS_URL, uniquePrefix } from '../tools/testkit/redis.ts';
 
 /**
  * The three sources of a nearby answer — the Redis index, the in-process
@@ -25,13 +25,13 @@ import { dropPrefix, SHARED_REDIS_URL, uniquePrefix } from './support/redis.ts';
  * provoke ties) and random queries.
  */
 const logger = createLogger('silent');
-let db: TestDatabase;
+let db: PrivateDatabase;
 let store: Store;
 let redis: RedisGeoIndex;
 const prefix = uniquePrefix('parity');
 
 beforeAll(async () => {
-  db = await createTestDatabase();
+  db = await createPrivateDatabase();
   store = createPostgresStore({ url: db.url, poolSize: 4 });
   await store.migrate();
   redis = createRedisIndex({ url: SHARED_REDIS_URL, keyPrefix: prefix, commandTimeoutMs: 5000 });

@@ -5,15 +5,15 @@ import { generateFleet, TIMES_SQUARE } from '../src/seed/fleet.ts';
 import { createPostgresStore } from '../src/store/postgres.ts';
 import type { Store } from '../src/store/types.ts';
 import { withDb } from './support/fleet.ts';
-import { createTestDatabase, type TestDatabase } from './support/postgres.ts';
+import { createPrivateDatabase, type PrivateDatabase } from '../tools/testkit/database.ts';
 
-let db: TestDatabase;
+let db: PrivateDatabase;
 let store: Store;
 /** Profiles each refresh read from PostgreSQL, newest last: the real store, counted. */
 const readPerRefresh: number[] = [];
 
 beforeAll(async () => {
-  db = await createTestDatabase();
+  db = await createPrivateDatabase();
   const real = createPostgresStore({ url: db.url, poolSize: 2 });
   await real.migrate();
   store = Object.assign(Object.create(real) as Store, {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { NearbyResultMessage } from '../src/protocol/messages.ts';
 import { seedFleet } from './support/fleet.ts';
 import { startTestHub, type TestHub } from './support/hub.ts';
-import { startPrivateRedis, type PrivateRedis } from './support/redis.ts';
+import { startPrivateRedis, type PrivateRedis } from '../tools/testkit/private-redis.ts';
 import { TestClient } from './support/ws-client.ts';
 
 let redis: PrivateRedis;

@@ -1,15 +1,15 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { checkDelivery } from './support/delivery-check.ts';
 import { killHubProcess, startHubProcess, type HubProcess } from './support/hub-process.ts';
-import type { TestDatabase } from './support/postgres.ts';
+import type { PrivateDatabase } from '../tools/testkit/database.ts';
 import { connectAll, describeLagging, percentile, RecordingDriver, waitUntil } from './support/recording-driver.ts';
-import { dropPrefix, uniquePrefix } from './support/redis.ts';
+import { dropPrefix, uniquePrefix } from '../tools/testkit/redis.ts';
 import { createSeededDatabase } from './support/seeded-database.ts';
 
 const FLEET = 300;
 const TICK_MS = 100;
 
-let db: TestDatabase;
+let db: PrivateDatabase;
 let ids: number[];
 const prefix = uniquePrefix('crash');
 const hubs: HubProcess[] = [];

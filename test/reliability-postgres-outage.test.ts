@@ -2,17 +2,17 @@ import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { checkDelivery } from './support/delivery-check.ts';
 import { withDb } from './support/fleet.ts';
 import { killHubProcess, startHubProcess, type HubProcess } from './support/hub-process.ts';
-import type { TestDatabase } from './support/postgres.ts';
+import type { PrivateDatabase } from '../tools/testkit/database.ts';
 import { connectAll, describeLagging, RecordingDriver, waitUntil } from './support/recording-driver.ts';
-import { dropPrefix, uniquePrefix } from './support/redis.ts';
+import { dropPrefix, uniquePrefix } from '../tools/testkit/redis.ts';
 import { createSeededDatabase } from './support/seeded-database.ts';
-import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.ts';
+import { startTcpProxy, type TcpProxy } from '../tools/testkit/tcp-proxy.ts';
 import { TestClient } from './support/ws-client.ts';
 
 const PENDING_MAX_FRAMES = 100;
 const READINESS_TIMEOUT_MS = 500;
 
-let db: TestDatabase;
+let db: PrivateDatabase;
 let ids: number[];
 let proxy: TcpProxy;
 let hub: HubProcess;

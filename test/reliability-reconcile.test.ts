@@ -3,14 +3,14 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { withDb } from './support/fleet.ts';
 import { killHubProcess, startHubProcess, type HubProcess } from './support/hub-process.ts';
 import { indexDifferences, readRedisIndex } from './support/index-check.ts';
-import type { TestDatabase } from './support/postgres.ts';
-import { dropPrefix, SHARED_REDIS_URL, uniquePrefix } from './support/redis.ts';
+import type { PrivateDatabase } from '../tools/testkit/database.ts';
+import { dropPrefix, SHARED_REDIS_URL, uniquePrefix } from '../tools/testkit/redis.ts';
 import { createSeededDatabase } from './support/seeded-database.ts';
 
 const STALE_AFTER_MS = 600_000;
 const RECONCILE_INTERVAL_MS = 1000;
 
-let db: TestDatabase;
+let db: PrivateDatabase;
 let ids: number[];
 const prefix = uniquePrefix('reconcile');
 const hubs: HubProcess[] = [];

@@ -2,18 +2,18 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { NearbyResultMessage } from '../src/protocol/messages.ts';
 import { killHubProcess, startHubProcess, type HubProcess } from './support/hub-process.ts';
 import { indexDifferences } from './support/index-check.ts';
-import type { TestDatabase } from './support/postgres.ts';
+import type { PrivateDatabase } from '../tools/testkit/database.ts';
 import { connectAll, describeLagging, RecordingDriver, waitUntil } from './support/recording-driver.ts';
-import { startPrivateRedis, type PrivateRedis } from './support/redis.ts';
+import { startPrivateRedis, type PrivateRedis } from '../tools/testkit/private-redis.ts';
 import { createSeededDatabase } from './support/seeded-database.ts';
-import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.ts';
+import { startTcpProxy, type TcpProxy } from '../tools/testkit/tcp-proxy.ts';
 import { connectSteadily } from './support/steady-connect.ts';
 import type { TestClient } from './support/ws-client.ts';
 
 const STALE_AFTER_MS = 600_000;
 const PREFIX = 'hub:';
 
-let db: TestDatabase;
+let db: PrivateDatabase;
 let ids: number[];
 let redis: PrivateRedis;
 let proxy: TcpProxy;

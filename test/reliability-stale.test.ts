@@ -4,17 +4,17 @@ import type { NearbyResultMessage } from '../src/protocol/messages.ts';
 import { withDb } from './support/fleet.ts';
 import { killHubProcess, startHubProcess, type HubProcess } from './support/hub-process.ts';
 import { readRedisIndex } from './support/index-check.ts';
-import type { TestDatabase } from './support/postgres.ts';
+import type { PrivateDatabase } from '../tools/testkit/database.ts';
 import { framePosition, RecordingDriver, waitUntil } from './support/recording-driver.ts';
-import { dropPrefix, SHARED_REDIS_URL, uniquePrefix } from './support/redis.ts';
+import { dropPrefix, SHARED_REDIS_URL, uniquePrefix } from '../tools/testkit/redis.ts';
 import { createSeededDatabase } from './support/seeded-database.ts';
-import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.ts';
+import { startTcpProxy, type TcpProxy } from '../tools/testkit/tcp-proxy.ts';
 import { connectSteadily } from './support/steady-connect.ts';
 import type { TestClient } from './support/ws-client.ts';
 
 const STALE_AFTER_MS = 1000;
 
-let db: TestDatabase;
+let db: PrivateDatabase;
 let ids: number[];
 let redisProxy: TcpProxy;
 let hub: HubProcess;

@@ -2,15 +2,15 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { checkDelivery } from './support/delivery-check.ts';
 import { killHubProcess, startHubProcess, type HubProcess } from './support/hub-process.ts';
 import { indexDifferences } from './support/index-check.ts';
-import type { TestDatabase } from './support/postgres.ts';
+import type { PrivateDatabase } from '../tools/testkit/database.ts';
 import { connectAll, describeLagging, RecordingDriver, waitUntil } from './support/recording-driver.ts';
-import { dropPrefix, SHARED_REDIS_URL, uniquePrefix } from './support/redis.ts';
+import { dropPrefix, SHARED_REDIS_URL, uniquePrefix } from '../tools/testkit/redis.ts';
 import { createSeededDatabase } from './support/seeded-database.ts';
 
 const STALE_AFTER_MS = 600_000;
 const TICK_MS = 50;
 
-let db: TestDatabase;
+let db: PrivateDatabase;
 let ids: number[];
 let hubs: [HubProcess, HubProcess];
 const prefix = uniquePrefix('two-hubs');

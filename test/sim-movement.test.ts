@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { haversineKm } from '../src/protocol/geo-math.ts';
-import { checkNearbyAnswer } from '../src/sim/answer-check.ts';
-import { backoffDelayMs } from '../src/sim/backoff.ts';
-import { parseDuration } from '../src/sim/duration.ts';
-import { OutboundFrames } from '../src/sim/outbound-frames.ts';
-import { LatencyHistogram } from '../src/sim/histogram.ts';
-import { DEFAULT_MOVEMENT, Vehicle, type VehicleState } from '../src/sim/movement.ts';
-import { createRng, deriveSeed } from '../src/sim/prng.ts';
-import { SimStats } from '../src/sim/stats.ts';
-import { StreetGrid } from '../src/sim/street-grid.ts';
+import { checkNearbyAnswer } from '../clients/core/answer-check.ts';
+import { backoffDelayMs } from '../clients/lib/backoff.ts';
+import { parseDuration } from '../clients/lib/duration.ts';
+import { OutboundFrames } from '../clients/core/outbound-frames.ts';
+import { LatencyHistogram } from '../clients/lib/latency-histogram.ts';
+import { DEFAULT_MOVEMENT, Vehicle, type VehicleState } from '../clients/sim/movement.ts';
+import { createRng, deriveSeed } from '../clients/lib/prng.ts';
+import { SimStats } from '../clients/sim/stats.ts';
+import { StreetGrid } from '../clients/sim/street-grid.ts';
 import type { NearbyDriver } from '../src/protocol/messages.ts';
 
 const grid = new StreetGrid();

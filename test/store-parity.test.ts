@@ -9,7 +9,7 @@ import { EARTH_RADIUS_KM, haversineKm } from '../src/protocol/geo-math.ts';
 import { createPgliteStore } from '../src/store/pglite.ts';
 import { createPostgresStore } from '../src/store/postgres.ts';
 import type { LocationBatch, Store } from '../src/store/types.ts';
-import { createTestDatabase } from './support/postgres.ts';
+import { createPrivateDatabase } from '../tools/testkit/database.ts';
 
 /** Every committed migration, from drizzle-kit's journal. */
 const MIGRATION_COUNT = (JSON.parse(readFileSync('drizzle/meta/_journal.json', 'utf8')) as { entries: unknown[] }).entries.length;
@@ -36,7 +36,7 @@ const backends: Array<{ name: Store['kind']; open(): Promise<Harness> }> = [
   {
     name: 'postgres',
     async open() {
-      const database = await createTestDatabase();
+      const database = await createPrivateDatabase();
       const store = createPostgresStore({ url: database.url, poolSize: 4 });
       const client = new pg.Client({ connectionString: database.url });
       await client.connect();

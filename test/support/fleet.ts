@@ -1,4 +1,4 @@
-import { withClient } from '../../scripts/bench/bench-database.ts';
+import { withClient } from '../../tools/testkit/database.ts';
 import { generateFleet, TIMES_SQUARE } from '../../src/seed/fleet.ts';
 import type { TestHub } from './hub.ts';
 import { repairIndex } from '../../src/sync/index-repair.ts';

@@ -1,12 +1,12 @@
 import { loadConfig } from '../../src/config.ts';
 import { startHub, type Hub } from '../../src/hub.ts';
 import { createLogger, type Logger } from '../../src/logger.ts';
-import { createTestDatabase, type TestDatabase } from './postgres.ts';
-import { dropPrefix, SHARED_REDIS_URL, uniquePrefix } from './redis.ts';
+import { createPrivateDatabase, type PrivateDatabase } from '../../tools/testkit/database.ts';
+import { dropPrefix, SHARED_REDIS_URL, uniquePrefix } from '../../tools/testkit/redis.ts';
 
 export interface TestHub {
   hub: Hub;
-  db: TestDatabase;
+  db: PrivateDatabase;
   redisUrl: string;
   prefix: string;
   wsUrl(path: string): string;
@@ -19,7 +19,7 @@ export interface TestHub {
  * Redis key prefix. `env` overrides any setting.
  */
 export async function startTestHub(label: string, env: Record<string, string> = {}, options: { logger?: Logger } = {}): Promise<TestHub> {
-  const db = await createTestDatabase();
+  const db = await createPrivateDatabase();
   const prefix = uniquePrefix(label);
   const redisUrl = env.REDIS_URL ?? SHARED_REDIS_URL;
   const config = loadConfig({

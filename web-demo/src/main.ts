@@ -1,7 +1,7 @@
 import L from 'leaflet';
 import { haversineKm } from '../../src/protocol/geo-math.ts';
 import { NEARBY_MAX_LIMIT, NEARBY_MAX_RADIUS_KM, VEHICLE_TYPES } from '../../src/protocol/limits.ts';
-import { StreetGrid } from '../../src/sim/street-grid.ts';
+import { StreetGrid } from '../../clients/sim/street-grid.ts';
 import { installBasemap } from './basemap.ts';
 import { byId } from './dom.ts';
 import { FleetLayer } from './fleet-layer.ts';

@@ -1,0 +1,217 @@
+import { msgpackCodec } from '../../src/protocol/codec.ts';
+import type { NearbyResultMessage, ServerMessage } from '../../src/protocol/messages.ts';
+import { createRng } from '../../clients/lib/prng.ts';
+import type { HubAddress, LoadTask, QueryShape, TaskResult, TokenSpec } from './load-protocol.ts';
+import { randomPointKm } from '../../clients/lib/random-point.ts';
+import { TaskRun, sleep, waitUntil, type ProgressSink } from './task-run.ts';
+import { tokenQuery } from './tokens.ts';
+import { encodeClientFrame, WireSocket } from '../../clients/core/wire-socket.ts';
+
+const DRAIN_MS = 3000;
+const TICK_MS = 2;
+/** Query positions prepared ahead and reused round-robin: encoding is not what we measure. */
+const PREPARED_QUERIES = 4096;
+
+type QueryRate = Extract<LoadTask, { kind: 'query-rate' }>;
+type QueryPaced = Extract<LoadTask, { kind: 'query-paced' }>;
+
+interface Rider {
+  socket: WireSocket;
+  /** Send time by query id. */
+  pending: Map<number, number>;
+  /** performance.now() of the latest send, for pacing. */
+  lastSentAt: number;
+}
+
+/**
+ * This worker's riders: one raw WebSocket each, msgpack `nearby` queries,
+ * latency from send to the matching `nearby.result`, and a check that every
+ * answer is ranked nearest first.
+ */
+export class RiderFleet {
+  private riders: Rider[] = [];
+  private nextId = 1;
+  private run: TaskRun | undefined;
+  /** Paced mode: riders whose answer came back, oldest first, waiting for their next turn. */
+  private waiting: Rider[] = [];
+  private minGapMs = 0;
+  private pacing = false;
+  private maxInFlight = 0;
+  private inFlight = 0;
+  private prepared: Array<{ lat: number; lng: number }> = [];
+  private shape: QueryShape | undefined;
+  private cursor = 0;
+
+  async connect(hub: HubAddress, count: number, token: TokenSpec | undefined, progress: ProgressSink): Promise<TaskResult> {
+    const run = new TaskRun(0, progress);
+    const opened = await Promise.all(
+      Array.from({ length: count }, async (_, index) => {
+        const riderId = `bench-rider-${process.pid}-${index}`;
+        const query = await tokenQuery(token, { role: 'rider', riderId });
+        const started = performance.now();
+        return new Promise<Rider | undefined>((resolve) => {
+          let settled = false;
+          const rider: Rider = {
+            pending: new Map(),
+            lastSentAt: 0,
+            socket: new WireSocket(hub.host, hub.port, `/ws/rider?id=${riderId}&encoding=msgpack${query}`, {
+              onOpen: () => {
+                settled = true;
+                run.latency.record(performance.now() - started);
+                resolve(rider);
+              },
+              onMessage: (payload) => this.handle(rider, msgpackCodec.decode(payload) as ServerMessage),
+              onClose: (reason) => {
+                if (!settled) {
+                  run.error(reason.slice(0, 80));
+                  resolve(undefined);
+                } else {
+                  this.run?.error('socket closed');
+                }
+              },
+            }),
+          };
+        });
+      }),
+    );
+    this.riders = opened.filter((rider): rider is Rider => rider !== undefined);
+    run.completed = this.riders.length;
+    run.sent = count;
+    run.count('connected', this.riders.length);
+    return run.finish();
+  }
+
+  async disconnect(): Promise<void> {
+    for (const rider of this.riders) rider.socket.close();
+    this.riders = [];
+    await sleep(200);
+  }
+
+  async queryRate(task: QueryRate, progress: ProgressSink): Promise<TaskResult> {
+    const run = this.begin(task.warmupMs, task.shape, task.seed, progress);
+    const perMs = task.perSecond / 1000;
+    const started = performance.now();
+    let issued = 0;
+    await new Promise<void>((resolve) => {
+      const timer = setInterval(() => {
+        const elapsed = performance.now() - started;
+        const due = Math.floor(Math.min(elapsed, task.durationMs) * perMs);
+        while (issued < due) {
+          const rider = this.riders[issued % this.riders.length];
+          issued += 1;
+          if (rider?.socket.isOpen) this.sendQuery(rider);
+          else run.error('rider not connected');
+        }
+        if (elapsed >= task.durationMs) {
+          clearInterval(timer);
+          resolve();
+        }
+      }, TICK_MS);
+    });
+    return this.end(run);
+  }
+
+  async queryPaced(task: QueryPaced, progress: ProgressSink): Promise<TaskResult> {
+    const run = this.begin(task.warmupMs, task.shape, task.seed, progress);
+    this.minGapMs = 1000 / task.perSocketHz;
+    this.maxInFlight = task.inFlight;
+    this.inFlight = 0;
+    this.pacing = true;
+    // Spread the first queries over one gap so the sockets do not march in step.
+    this.waiting = [...this.riders];
+    this.riders.forEach((rider, index) => {
+      rider.lastSentAt = performance.now() - this.minGapMs + (index / this.riders.length) * this.minGapMs;
+    });
+    const timer = setInterval(() => this.releaseWaiting(), TICK_MS);
+    await sleep(task.durationMs);
+    this.pacing = false;
+    clearInterval(timer);
+    this.waiting = [];
+    return this.end(run);
+  }
+
+  /** Sends for waiting riders whose gap has passed, oldest first, while fewer than `maxInFlight` queries are out. */
+  private releaseWaiting(): void {
+    const now = performance.now();
+    let released = 0;
+    while (released < this.waiting.length && this.inFlight < this.maxInFlight) {
+      const rider = this.waiting[released]!;
+      if (rider.lastSentAt + this.minGapMs > now) break;
+      released += 1;
+      if (!rider.socket.isOpen) continue;
+      this.inFlight += 1;
+      this.sendQuery(rider);
+    }
+    if (released > 0) this.waiting.splice(0, released);
+  }
+
+  private begin(warmupMs: number, shape: QueryShape, seed: number, progress: ProgressSink): TaskRun {
+    const rng = createRng(seed);
+    this.shape = shape;
+    this.prepared = Array.from({ length: PREPARED_QUERIES }, () => randomPointKm(rng, shape.centerLat, shape.centerLng, shape.spreadKm));
+    for (const rider of this.riders) rider.pending.clear();
+    this.run = new TaskRun(warmupMs, progress);
+    return this.run;
+  }
+
+  private async end(run: TaskRun): Promise<TaskResult> {
+    run.stopSending();
+    const outstanding = () => this.riders.reduce((sum, rider) => sum + rider.pending.size, 0);
+    await waitUntil(() => outstanding() === 0, DRAIN_MS);
+    run.count('unanswered after drain', outstanding());
+    for (const rider of this.riders) rider.pending.clear();
+    this.run = undefined;
+    return run.finish();
+  }
+
+  private sendQuery(rider: Rider): void {
+    const shape = this.shape!;
+    const point = this.prepared[this.cursor++ % this.prepared.length]!;
+    const id = this.nextId++;
+    const payload = msgpackCodec.encode({ t: 'nearby', id, lat: point.lat, lng: point.lng, radiusKm: shape.radiusKm, limit: shape.limit }) as Uint8Array;
+    const now = performance.now();
+    rider.pending.set(id, now);
+    rider.lastSentAt = now;
+    rider.socket.sendFrame(encodeClientFrame(payload, true));
+    if (this.run?.wasMeasured(now)) this.run.sent += 1;
+  }
+
+  private handle(rider: Rider, message: ServerMessage): void {
+    const run = this.run;
+    if (message.t !== 'nearby.result' && message.t !== 'error') return;
+    // A refusal before decoding (rate limit) names no id: it answers the oldest query of this socket.
+    const id = typeof message.id === 'number' ? message.id : rider.pending.keys().next().value;
+    const sentAt = id === undefined ? undefined : rider.pending.get(id);
+    if (id === undefined || sentAt === undefined) {
+      run?.error('unmatched reply');
+      return;
+    }
+    rider.pending.delete(id);
+    if (run?.wasMeasured(sentAt)) {
+      if (message.t === 'error') {
+        run.error(message.code);
+      } else {
+        run.completed += 1;
+        run.latency.record(performance.now() - sentAt);
+        this.check(run, message);
+      }
+    }
+    if (this.pacing && rider.pending.size === 0) {
+      this.inFlight -= 1;
+      this.waiting.push(rider);
+      this.releaseWaiting();
+    }
+  }
+
+  private check(run: TaskRun, answer: NearbyResultMessage): void {
+    run.count(`source ${answer.source}`);
+    run.count('drivers returned', answer.drivers.length);
+    if (answer.drivers.length === 0) run.count('empty answers');
+    for (let i = 1; i < answer.drivers.length; i++) {
+      if (answer.drivers[i]!.distanceKm < answer.drivers[i - 1]!.distanceKm) {
+        run.error('unranked answer');
+        return;
+      }
+    }
+  }
+}

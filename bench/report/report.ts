@@ -1,0 +1,175 @@
+import type { LoadPhase, BenchResult } from './results.ts';
+import { postgresCeiling } from './targets.ts';
+
+const n = (value: number | undefined) => (value === undefined || !Number.isFinite(value) ? 'n/a' : Math.round(value).toLocaleString('en-US'));
+const ms = (value: number | null | undefined) => (value === null || value === undefined ? 'n/a' : value < 10 ? value.toFixed(2) : value.toFixed(1));
+const pct = (value: number | undefined) => (value === undefined ? 'n/a' : `${Math.round(value)}%`);
+const mb = (bytes: number | undefined) => (bytes === undefined ? 'n/a' : `${Math.round(bytes / 2 ** 20)} MB`);
+const ratio = (part: number, whole: number) => (whole > 0 ? `${Math.round((part / whole) * 100)}%` : 'n/a');
+
+function errorText(phase: LoadPhase): string {
+  const entries = Object.entries(phase.errors);
+  if (entries.length === 0) return '0';
+  return entries.map(([kind, count]) => `${count} ${kind}`).join(', ');
+}
+
+/** The phases shown in the main table, in the order they ran, with a short label for the chart legend. */
+export const PHASE_ORDER: Array<[key: string, chartLabel: string]> = [
+  ['drivers', 'ack, fleet at steady rate'],
+  ['nearbyRedis', 'nearby WS (Redis)'],
+  ['nearbyRedis.drivers', ''],
+  ['originalRead', 'original read (GEOSEARCH+PG)'],
+  ['originalRead.drivers', ''],
+  ['fallbackSmall', 'nearby WS, SQL fallback'],
+  ['fallbackSmall.drivers', ''],
+  ['nearbyCeiling', ''],
+  ['originalReadCeiling', ''],
+  ['restPost', 'REST POST per update (best)'],
+  ['ingestCeiling', ''],
+  ['nearbyRedisLarge', 'nearby WS (Redis), large fleet'],
+  ['fallbackLarge', 'nearby WS, SQL fallback, large fleet'],
+  ['originalReadLarge', 'original read, large fleet'],
+];
+
+function roundTripsPer1000(phase: LoadPhase | undefined): string {
+  const metrics = phase?.usage?.hubMetrics;
+  if (!metrics || !metrics.hub_frames_acked_total) return 'n/a';
+  return ((metrics.hub_store_round_trips_total! / metrics.hub_frames_acked_total) * 1000).toFixed(2);
+}
+
+function batchStats(phase: LoadPhase | undefined): string {
+  const metrics = phase?.usage?.hubMetrics;
+  if (!metrics || !metrics.hub_batch_frames_count) return 'n/a';
+  const size = metrics.hub_batch_frames_sum! / metrics.hub_batch_frames_count;
+  const flushMs = (metrics.hub_flush_duration_seconds_sum! / metrics.hub_flush_duration_seconds_count!) * 1000;
+  return `${n(size)} frames per batch, ${flushMs.toFixed(1)} ms per commit`;
+}
+
+function phaseTable(result: BenchResult): string[] {
+  const lines = [
+    '| Phase | Offered load | Done/s | p50 ms | p95 ms | p99 ms | max ms | Errors | Hub CPU | Hub RSS | Hub GC | Hub event-loop lag p99 / max ms | PostgreSQL CPU | Redis CPU | Generators CPU | Machine CPU (load avg) |',
+    '|---|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const [key] of PHASE_ORDER) {
+    const phase = result.phases[key];
+    if (!phase) continue;
+    const usage = phase.usage;
+    const answering = usage?.processes['fallback hub'] ?? usage?.processes['original-design server'];
+    const hubCpu = usage ? `${pct(usage.processes.hub?.cpuPercent)}${answering ? ` (+${pct(answering.cpuPercent)} ${phase.target})` : ''}` : '';
+    lines.push(
+      `| ${phase.label} | ${phase.offered} | ${n(phase.perS)} | ${ms(phase.latencyMs.p50)} | ${ms(phase.latencyMs.p95)} | ${ms(phase.latencyMs.p99)} | ${ms(phase.latencyMs.max)} | ${errorText(phase)} | ${hubCpu} | ${usage ? mb(usage.processes.hub?.rssMaxBytes) : ''} | ${usage ? pct(((usage.hubMetrics.hub_nodejs_gc_duration_seconds_sum ?? 0) * 1000 * 100) / usage.wallMs) : ''} | ${usage ? `${usage.hubEventLoopLagMs.p99} / ${usage.hubEventLoopLagMs.max}` : ''} | ${usage ? pct(usage.processes.postgres?.cpuPercent) : ''} | ${usage ? pct(usage.redis.cpuPercent) : ''} | ${usage ? pct(usage.processes.generators?.cpuPercent) : ''} | ${usage ? `${pct(usage.machineCpuPercent)} (${usage.loadAverage})` : ''} |`,
+    );
+  }
+  return lines;
+}
+
+function redisEvidence(result: BenchResult): string[] {
+  const lines: string[] = [];
+  for (const key of ['nearbyCeiling', 'ingestCeiling', 'nearbyRedisLarge']) {
+    const phase = result.phases[key];
+    if (!phase?.usage) continue;
+    lines.push(`**${phase.label}** — Redis CPU ${pct(phase.usage.redis.cpuPercent)} of one core:`, '', '| Command | Calls | µs per call | Redis CPU |', '|---|---:|---:|---:|');
+    for (const command of phase.usage.redis.commands) lines.push(`| ${command.command} | ${n(command.calls)} | ${command.usecPerCall} | ${command.cpuPercent}% |`);
+    lines.push('');
+  }
+  return lines;
+}
+
+/** The Markdown report of one run; `chartFile` is the SVG's name, next to the report. */
+export function renderReport(result: BenchResult, chartFile: string, command: string): string {
+  const { phases, storeCeilings, idle, plan } = result;
+  const pgCeiling = postgresCeiling(result);
+  const ingest = phases.ingestCeiling!;
+  const rest = phases.restPost!;
+  const nearbyCeiling = phases.nearbyCeiling!;
+  const geoWrites = ingest.usage?.hubMetrics.hub_geo_positions_written_total;
+  const lines: string[] = [
+    `# Benchmark report: ${result.startedAt.slice(0, 16).replace('T', ' ')} UTC (${plan.name} run)`,
+    '',
+    plan.name === 'quick'
+      ? '> **Smoke run** (`--quick`): tiny numbers that only prove the benchmark works end to end. The targets below are not meaningful for it.\n'
+      : '',
+    `Command: \`${command}\` · took ${result.durationS} s · machine: ${result.machine.cores} × ${result.machine.cpu}, ${result.machine.memoryGb} GB, Linux ${result.machine.kernel}, Node ${result.machine.node}, ${result.machine.postgres}, Redis ${result.machine.redis}.`,
+    'Hub, PostgreSQL, Redis and the load generators all share this one machine.',
+    '',
+    '## Summary',
+    '',
+    '| What | Target | Measured | Result |',
+    '|---|---|---|---|',
+    ...result.targets.map((row) => `| ${row.what} | ${row.target} | ${row.measured} | ${row.met ? '✅ met' : '❌ missed'} |`),
+    '',
+    `![Latency distributions](${chartFile})`,
+    '',
+    '## Every phase',
+    '',
+    'Latencies are measured by the load generators over real sockets (WebSocket round trip, or HTTP request to response). CPU is % of one core, averaged over the measured window; RSS is the largest seen in it. Redis is shared with other users of the machine, so its CPU includes theirs. Machine CPU is the whole box (200% = both cores busy), other users\' work included; the gap between it and the sum of our processes is theirs.',
+    '',
+    ...phaseTable(result),
+    '',
+    `- PostgreSQL round trips per 1,000 frames: ${roundTripsPer1000(phases.drivers)} at the steady rate (${batchStats(phases.drivers)}); ${roundTripsPer1000(ingest)} at the ingest ceiling (${batchStats(ingest)}).`,
+    `- Accepted frames/s (received minus refused, hub counters): ${n(((phases.drivers?.usage?.hubMetrics.hub_frames_received_total ?? 0) - (phases.drivers?.usage?.hubMetrics.hub_frames_refused_total ?? 0)) / ((phases.drivers?.usage?.wallMs ?? 1) / 1000))} at the steady rate, ${n(((ingest.usage?.hubMetrics.hub_frames_received_total ?? 0) - (ingest.usage?.hubMetrics.hub_frames_refused_total ?? 0)) / ((ingest.usage?.wallMs ?? 1) / 1000))} at the ceiling.`,
+    `- Idle connections: going from a third to all ${n(idle.connected)} open sockets took the hub from ${mb(idle.baselineRssBytes)} to ${mb(idle.loadedRssBytes)} RSS: **${(idle.bytesPerConnection / 1024).toFixed(2)} KB per connection**, of which ${(idle.heapBytesPerConnection / 1024).toFixed(2)} KB on the JavaScript heap; both readings after a full garbage collection (connect p99 ${ms(idle.connectP99Ms)} ms).`,
+    '',
+    '## Against the original design (same run)',
+    '',
+    '**Writes.** One `POST /api/drivers/:id/location` per update (the hub\'s REST endpoint: one UPDATE + history INSERT statement and one GEOADD per request), at each concurrency:',
+    '',
+    '| Requests in flight | Updates/s | p99 ms | Errors |',
+    '|---:|---:|---:|---:|',
+    ...result.restSweep.map((row) => `| ${row.concurrency} | ${n(row.perS)} | ${ms(row.p99Ms)} | ${row.errors} |`),
+    '',
+    `The WebSocket batch path acked **${n(ingest.perS)} frames/s**: ${(ingest.perS / Math.max(1, rest.perS)).toFixed(1)}× the best per-request rate.`,
+    '',
+    '**Reads.** The original design\'s read is GEOSEARCH plus one PostgreSQL enrichment query per HTTP request (rebuilt in `bench/original-design-server.ts`, on the same Redis key and database); the hub answers over WebSocket from Redis and its in-process profile cache.',
+    '',
+    '| Read path | Fleet | At fixed rate: p50 / p99 ms | Ceiling (answers/s) |',
+    '|---|---|---|---:|',
+    `| Hub, WebSocket, Redis | ${n(plan.onlineDrivers)} | ${ms(phases.nearbyRedis?.latencyMs.p50)} / ${ms(phases.nearbyRedis?.latencyMs.p99)} | ${n(nearbyCeiling.perS)} |`,
+    `| Original design, HTTP, GEOSEARCH + PostgreSQL | ${n(plan.onlineDrivers)} | ${ms(phases.originalRead?.latencyMs.p50)} / ${ms(phases.originalRead?.latencyMs.p99)} | ${n(phases.originalReadCeiling?.perS)} |`,
+    `| Hub, WebSocket, SQL fallback | ${n(plan.onlineDrivers)} | ${ms(phases.fallbackSmall?.latencyMs.p50)} / ${ms(phases.fallbackSmall?.latencyMs.p99)} | |`,
+    `| Hub, WebSocket, Redis | ${n(plan.largeFleetDrivers)} | ${ms(phases.nearbyRedisLarge?.latencyMs.p50)} / ${ms(phases.nearbyRedisLarge?.latencyMs.p99)} | |`,
+    `| Hub, WebSocket, SQL fallback | ${n(plan.largeFleetDrivers)} | ${ms(phases.fallbackLarge?.latencyMs.p50)} / ${ms(phases.fallbackLarge?.latencyMs.p99)} | |`,
+    `| Original design, HTTP, GEOSEARCH + PostgreSQL | ${n(plan.largeFleetDrivers)} | ${ms(phases.originalReadLarge?.latencyMs.p50)} / ${ms(phases.originalReadLarge?.latencyMs.p99)} | |`,
+    '',
+    `Fixed rate: ${n(plan.nearbyPerS)} queries/s for the Redis index and the original design, ${n(plan.fallbackPerS)} queries/s for the SQL fallback (radius ${plan.query.radiusKm} km, limit ${plan.query.limit}, riders anywhere within ${plan.query.spreadKm} km of Times Square); at ${n(plan.onlineDrivers)} drivers the fleet streams ${plan.driverHz} frame/s per driver meanwhile. The original design claimed 14 ms per nearby query and 450 ms on its SQL fallback.`,
+    '',
+    "## The stores' own ceilings (measured in this run)",
+    '',
+    '| Store operation | Store alone | Hub | Hub as a share |',
+    '|---|---:|---:|---:|',
+    `| PostgreSQL: batched UPDATE + history INSERT, rows/s (batches of ${n(storeCeilings.postgres.batchRows)}) | ${n(pgCeiling)} (1 connection ${n(storeCeilings.postgres.plainOneConnectionRowsPerS)}, 2 connections ${n(storeCeilings.postgres.plainTwoConnectionsRowsPerS)}) | ${n(ingest.perS)} acked frames/s | ${ratio(ingest.perS, pgCeiling)} |`,
+    `| PostgreSQL: the hub's own writeBatch statement, called straight | ${n(storeCeilings.postgres.hubStatementRowsPerS)} | ${n(ingest.perS)} | ${ratio(ingest.perS, storeCeilings.postgres.hubStatementRowsPerS)} |`,
+    `| PostgreSQL: the plain statement on copies of the tables without the GiST position index, history foreign key and profile trigger (1 connection) | ${n(storeCeilings.postgres.plainWithoutExtrasRowsPerS)} | | |`,
+    `| Redis: GEOADD members/s (${n(storeCeilings.redis.geoaddMembersPerCommand)} per command, pipelined) | ${n(storeCeilings.redis.geoaddMembersPerS)} | ${geoWrites === undefined ? 'n/a' : n(geoWrites / ((ingest.usage?.wallMs ?? 1) / 1000))} positions/s at the ingest ceiling | ${geoWrites === undefined ? 'n/a' : ratio(geoWrites / ((ingest.usage?.wallMs ?? 1) / 1000), storeCeilings.redis.geoaddMembersPerS)} |`,
+    `| Redis: GEOSEARCH/s (\`${storeCeilings.redis.geosearchCommand}\`) | ${n(storeCeilings.redis.geosearchPerS)} | ${n(nearbyCeiling.perS)} nearby answers/s | ${ratio(nearbyCeiling.perS, storeCeilings.redis.geosearchPerS)} |`,
+    '',
+    '## Evidence',
+    '',
+    ...redisEvidence(result),
+  ];
+  if (result.profile) {
+    lines.push(`**Hub CPU profile** (\`--cpu-prof\`, whole run, ${n(result.profile.totalMs)} ms of samples), self time by module:`, '', '| Module | Self time |', '|---|---:|');
+    for (const entry of result.profile.modules) lines.push(`| ${entry.name} | ${entry.selfPercent}% |`);
+    lines.push('', 'Busiest functions:', '', '| Function | Self time |', '|---|---:|');
+    for (const entry of result.profile.functions) lines.push(`| \`${entry.name}\` | ${entry.selfPercent}% |`);
+    lines.push('');
+  }
+  for (const [key, title] of [
+    ['fallbackSmall', `SQL fallback query at ${n(plan.onlineDrivers)} drivers`],
+    ['fallbackLarge', `SQL fallback query at ${n(plan.largeFleetDrivers)} drivers`],
+    ['writeBatch', `The hub's writeBatch statement, ${n(plan.pgBatchRows)} frames`],
+  ] as const) {
+    if (result.explain[key]) lines.push(`**EXPLAIN (ANALYZE, BUFFERS): ${title}**`, '', '```', result.explain[key], '```', '');
+  }
+  lines.push(
+    '## Configuration',
+    '',
+    'The hub ran with its production defaults except:',
+    '',
+    ...Object.entries(result.hubEnv).map(([name, value]) => `- \`${name}=${value}\``),
+    '',
+    `Plan: \`${JSON.stringify(plan)}\``,
+    '',
+  );
+  return lines.join('\n');
+}

@@ -1,0 +1,215 @@
+import { msgpackCodec } from '../../src/protocol/codec.ts';
+import { DrainSignal } from '../lib/drain-signal.ts';
+import type { LocationFrame, ServerMessage, StatusFrame } from '../../src/protocol/messages.ts';
+import type { BackoffOptions } from '../lib/backoff.ts';
+import { hubSocketUrl, type TokenProvider } from '../core/endpoints.ts';
+import type { Vehicle } from './movement.ts';
+import { OutboundFrames } from '../core/outbound-frames.ts';
+import type { Rng } from '../lib/prng.ts';
+import { ReconnectingSocket } from '../core/reconnecting-socket.ts';
+import type { SimStats } from './stats.ts';
+
+/** How often drivers log off and for how long: shift ends, breaks, dead zones. */
+export interface OfflinePolicy {
+  /** Expected offline episodes per driver per minute online. */
+  perMinute: number;
+  minMs: number;
+  maxMs: number;
+}
+
+export const DEFAULT_OFFLINE: OfflinePolicy = { perMinute: 0.05, minMs: 5_000, maxMs: 30_000 };
+
+/** Ten minutes of frames at a 2 s interval: a tunnel or a hub restart, not a lost phone. */
+export const DEFAULT_MAX_BUFFERED = 300;
+
+/** Used when an `overloaded` or `rate_limited` error names no retryAfterMs. */
+const DEFAULT_RETRY_AFTER_MS = 1_000;
+
+export interface DriverClientOptions {
+  hubUrl: string;
+  driverId: number;
+  intervalMs: number;
+  vehicle: Vehicle;
+  /** For network decisions only; the vehicle has its own, so timing never changes the route. */
+  rng: Rng;
+  stats: SimStats;
+  tokenProvider?: TokenProvider | undefined;
+  maxBuffered?: number | undefined;
+  /** Null keeps every driver online for the whole run. */
+  offline?: OfflinePolicy | null | undefined;
+  backoff?: BackoffOptions | undefined;
+}
+
+/** `syncing` = socket open, hello not yet received; `away` = deliberately offline. */
+type Phase = 'syncing' | 'ready' | 'disconnected' | 'away' | 'stopped';
+
+/**
+ * One driver app: drives its vehicle, streams msgpack `loc` frames, keeps
+ * every unacknowledged frame until an ack covers it, and resends from the
+ * hub's lastSeq after any reconnect, so a flaky link loses no positions
+ * unless the buffer overflows.
+ */
+export class DriverClient {
+  private readonly socket: ReconnectingSocket;
+  private readonly frames: OutboundFrames;
+  private phase: Phase = 'disconnected';
+  /** Unknown until the first hello: numbering must continue above the hub's lastSeq. */
+  private nextSeq: number | undefined;
+  private tickTimer: NodeJS.Timeout | undefined;
+  private holdTimer: NodeJS.Timeout | undefined;
+  private awayTimer: NodeJS.Timeout | undefined;
+  private readonly drain = new DrainSignal();
+
+  constructor(private readonly options: DriverClientOptions) {
+    const { hubUrl, driverId } = options;
+    this.frames = new OutboundFrames(options.maxBuffered ?? DEFAULT_MAX_BUFFERED, options.stats);
+    this.socket = new ReconnectingSocket({
+      // encoding=msgpack makes the hub's hello, sent before any frame of ours, msgpack too.
+      url: (token) => hubSocketUrl(hubUrl, 'driver', { id: driverId, encoding: 'msgpack', token }),
+      subject: { role: 'driver', driverId },
+      tokenProvider: options.tokenProvider,
+      rng: options.rng,
+      stats: options.stats,
+      backoff: options.backoff,
+      onOpen: () => this.setPhase('syncing'),
+      onMessage: (message) => this.handleMessage(message),
+      onClose: () => this.handleClose(),
+    });
+  }
+
+  start(): void {
+    this.socket.connect();
+    this.tickTimer = setInterval(() => this.tick(), this.options.intervalMs);
+  }
+
+  /**
+   * Waits up to `drainMs` for outstanding acks so the summary does not count
+   * frames still in flight as lost, then signs off and closes.
+   */
+  async stop(drainMs: number): Promise<void> {
+    clearInterval(this.tickTimer);
+    clearTimeout(this.awayTimer);
+    if (this.phase === 'ready' && this.frames.size > 0 && drainMs > 0) await this.drain.wait(drainMs);
+    clearTimeout(this.holdTimer);
+    if (this.phase === 'ready') this.sendStatus('offline');
+    this.setPhase('stopped');
+    await this.socket.close(1000, 'simulation ended');
+  }
+
+  private tick(): void {
+    if (this.phase === 'away' || this.phase === 'stopped') return;
+    const { vehicle, intervalMs, offline, rng } = this.options;
+    vehicle.step(intervalMs / 1000);
+    if (this.phase === 'ready' && offline && rng.chance(1 - Math.exp((-offline.perMinute * intervalMs) / 60_000))) {
+      this.goAway(offline);
+      return;
+    }
+    if (this.nextSeq === undefined) return;
+    const state = vehicle.state();
+    const frame: LocationFrame = {
+      t: 'loc',
+      seq: this.nextSeq++,
+      lat: state.lat,
+      lng: state.lng,
+      ts: Date.now(),
+      heading: state.headingDeg,
+      // m/s, as the W3C Geolocation API and Android report it.
+      speed: state.speedKmh / 3.6,
+      accuracy: rng.range(3, 15),
+    };
+    this.frames.add(frame.seq, msgpackCodec.encode(frame) as Uint8Array);
+    this.flush();
+  }
+
+  private handleMessage(message: ServerMessage | undefined): void {
+    const { stats } = this.options;
+    switch (message?.t) {
+      case 'hello':
+        this.handleHello(message.lastSeq);
+        return;
+      case 'ack':
+        this.handleAck(message.seq);
+        return;
+      case 'error':
+        stats.error(message.code);
+        if (message.code === 'overloaded' || message.code === 'rate_limited') this.hold(message.retryAfterMs);
+        return;
+      case undefined:
+        stats.error('bad_reply');
+        return;
+      default:
+        stats.error('unexpected_reply');
+    }
+  }
+
+  private handleHello(lastSeq: number): void {
+    // A hello racing our own close (going away, stopping) must not revive the session.
+    if (this.phase !== 'syncing') return;
+    this.socket.resetBackoff();
+    this.setPhase('ready');
+    this.nextSeq = Math.max(this.nextSeq ?? 1, lastSeq + 1);
+    this.frames.resumed(lastSeq);
+    this.sendStatus('online');
+    this.flush();
+  }
+
+  private handleAck(seq: number): void {
+    this.frames.acked(seq, performance.now());
+    if (this.frames.size === 0) this.drain.fire();
+    else this.flush();
+  }
+
+  private hold(retryAfterMs: number | undefined): void {
+    this.frames.refused();
+    clearTimeout(this.holdTimer);
+    // Stretched by up to half so drivers refused together do not all return together.
+    const delayMs = (retryAfterMs ?? DEFAULT_RETRY_AFTER_MS) * this.options.rng.range(1, 1.5);
+    this.holdTimer = setTimeout(() => {
+      this.holdTimer = undefined;
+      this.flush();
+    }, delayMs);
+  }
+
+  private flush(): void {
+    if (this.phase === 'ready' && !this.holdTimer) this.frames.sendWaiting((bytes) => this.socket.send(bytes));
+  }
+
+  private goAway(policy: OfflinePolicy): void {
+    this.options.stats.counters.offlineEpisodes += 1;
+    this.sendStatus('offline');
+    this.setPhase('away');
+    void this.socket.close(1000, 'driver offline');
+    this.awayTimer = setTimeout(
+      () => {
+        this.setPhase('disconnected');
+        this.socket.connect();
+      },
+      this.options.rng.range(policy.minMs, policy.maxMs),
+    );
+  }
+
+  private handleClose(): void {
+    this.frames.unsendAll();
+    clearTimeout(this.holdTimer);
+    this.holdTimer = undefined;
+    if (this.phase === 'syncing' || this.phase === 'ready') this.setPhase('disconnected');
+    // Nothing more will be acked on this socket, so a pending drain is over.
+    this.drain.fire();
+  }
+
+  private sendStatus(status: StatusFrame['status']): void {
+    const frame: StatusFrame = { t: 'status', status };
+    if (this.socket.send(msgpackCodec.encode(frame))) this.options.stats.counters.statusSent += 1;
+  }
+
+
+  /** Keeps the fleet-wide gauges equal to the number of drivers in each phase. */
+  private setPhase(next: Phase): void {
+    const { counters } = this.options.stats;
+    if (this.phase === 'ready') counters.connectedDrivers -= 1;
+    if (this.phase === 'away') counters.offlineDrivers -= 1;
+    this.phase = next;
+    if (next === 'ready') counters.connectedDrivers += 1;
+    if (next === 'away') counters.offlineDrivers += 1;
+  }
+}

@@ -1,4 +1,4 @@
-import type { HistogramData } from './latency-histogram.ts';
+import type { HistogramData } from '../../clients/lib/latency-histogram.ts';
 
 /**
  * What the orchestrator asks of a load-generator process, and what comes

@@ -1,3 +1,4 @@
+import { LatencyHistogram } from '../../clients/lib/latency-histogram.ts';
 import { DriverFleet } from './driver-fleet.ts';
 import { runHttpLoad } from './http-load.ts';
 import type { LoadTask, TaskResult, WorkerMessage } from './load-protocol.ts';
@@ -41,7 +42,7 @@ async function perform(task: LoadTask): Promise<TaskResult> {
 }
 
 function emptyResult(): TaskResult {
-  return { sent: 0, completed: 0, measuredMs: 0, latency: { buckets: [], count: 0, sum: 0, max: 0 }, errors: {}, counts: {}, workerCpuMs: 0 };
+  return { sent: 0, completed: 0, measuredMs: 0, latency: new LatencyHistogram().toJSON(), errors: {}, counts: {}, workerCpuMs: 0 };
 }
 
 process.on('message', (task: LoadTask) => {

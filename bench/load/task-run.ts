@@ -1,4 +1,4 @@
-import { LatencyHistogram } from './latency-histogram.ts';
+import { LatencyHistogram } from '../../clients/lib/latency-histogram.ts';
 import type { TaskResult, WorkerMessage } from './load-protocol.ts';
 
 export type ProgressSink = (message: WorkerMessage) => void;

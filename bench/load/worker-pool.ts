@@ -1,6 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { LatencyHistogram } from './latency-histogram.ts';
+import { LatencyHistogram } from '../../clients/lib/latency-histogram.ts';
 import type { LoadTask, TaskResult, WorkerMessage } from './load-protocol.ts';
 
 const WORKER_ENTRY = fileURLToPath(new URL('./load-worker.ts', import.meta.url));

@@ -1,4 +1,4 @@
-import { LatencyHistogram, type HistogramData } from '../load/latency-histogram.ts';
+import { LatencyHistogram, type HistogramData } from '../../clients/lib/latency-histogram.ts';
 
 export interface ChartSeries {
   label: string;

@@ -1,4 +1,4 @@
-import type { HistogramData, LatencySummary } from '../load/latency-histogram.ts';
+import type { HistogramData, LatencySummary } from '../../clients/lib/latency-histogram.ts';
 import type { MachineUsage } from '../observe/observe.ts';
 import type { BenchPlan } from '../plan.ts';
 import type { PostgresCeilings } from '../ceilings/postgres-ceiling.ts';

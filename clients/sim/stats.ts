@@ -1,16 +1,10 @@
-import { LatencyHistogram } from '../lib/latency-histogram.ts';
+import { LatencyHistogram, type LatencySummary } from '../lib/latency-histogram.ts';
+
+export type { LatencySummary };
 
 /** Ways a nearby answer can break the protocol contract; `order` is the ranking rule itself. */
 export const VIOLATION_KINDS = ['order', 'limit', 'radius', 'distance', 'filter', 'duplicate'] as const;
 export type ViolationKind = (typeof VIOLATION_KINDS)[number];
-
-export interface LatencySummary {
-  count: number;
-  p50: number | null;
-  p99: number | null;
-  max: number | null;
-  mean: number | null;
-}
 
 /** One status-line's worth: rates and percentiles since the previous snapshot, gauges as of now. */
 export interface StatsSnapshot {
@@ -219,13 +213,13 @@ export class SimStats {
         sentPerS: c.framesSent / durationS,
         ackedPerS: c.framesAcked / durationS,
       },
-      ackLatencyMs: summarise(this.ackLatency),
+      ackLatencyMs: this.ackLatency.summary(),
       nearby: {
         sent: c.nearbySent,
         answered: c.nearbyAnswered,
         perS: c.nearbyAnswered / durationS,
         meanDrivers: c.nearbyAnswered === 0 ? 0 : c.nearbyDriversReturned / c.nearbyAnswered,
-        latencyMs: summarise(this.nearbyLatency),
+        latencyMs: this.nearbyLatency.summary(),
         sources: Object.fromEntries(this.sourceCounts),
       },
       connections: { reconnects: c.reconnects, disconnects: c.disconnects, offlineEpisodes: c.offlineEpisodes },
@@ -247,14 +241,4 @@ export class SimStats {
       nearby: new LatencyHistogram(),
     };
   }
-}
-
-function summarise(histogram: LatencyHistogram): LatencySummary {
-  return {
-    count: histogram.count,
-    p50: histogram.percentile(50),
-    p99: histogram.percentile(99),
-    max: histogram.max,
-    mean: histogram.mean,
-  };
 }

@@ -3,19 +3,19 @@
  * mode on PostgreSQL + Redis (its own database and key prefix), seeds the
  * fleet, drives load from separate generator processes, measures the stores'
  * own ceilings and the original design's per-request paths in the same run,
- * and writes bench/results/<date>.json, .md and .svg.
+ * and writes bench/results/<date>.json, .md and .svg (not committed).
  *
  *   npm run bench                      full run, a few minutes
  *   npm run bench -- --quick           smoke run of a few seconds (CI); BENCH_SMOKE=1 does the same
  *   npm run bench -- --cpu-prof        also profile the hub (V8 --cpu-prof) and summarise it in the report
- *   npm run bench -- --update-docs     also put the summary into docs/performance.md
+ *   npm run bench -- --update-docs     also put the summary into docs/performance.md and the report into docs/benchmark/
  *
  * Flags: --postgres URL (a maintenance database on the server; default
  * postgres://postgres@127.0.0.1:5432/postgres), --redis URL (default
  * redis://127.0.0.1:6379), --out DIR (default bench/results), --keep-database.
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { basename, join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { latencyChartSvg } from './report/latency-chart.ts';
 import { FULL_PLAN, QUICK_PLAN } from './plan.ts';
@@ -25,6 +25,8 @@ import { runBenchmark } from './run-benchmark.ts';
 const DOCS_FILE = 'docs/performance.md';
 const DOCS_START = '<!-- bench:latest:start -->';
 const DOCS_END = '<!-- bench:latest:end -->';
+/** The report and chart that DOCS_FILE cites, without extension. */
+const DOCS_REPORT = 'docs/benchmark/latest-run';
 
 const { values } = parseArgs({
   options: {
@@ -69,8 +71,11 @@ if (values['update-docs']) {
   const start = docs.indexOf(DOCS_START);
   const end = docs.indexOf(DOCS_END);
   if (start < 0 || end < start) throw new Error(`${DOCS_FILE} lacks the ${DOCS_START} … ${DOCS_END} markers`);
-  const reportPath = relative('docs', join(values.out, `${name}.md`));
-  const chartPath = relative('docs', join(values.out, chartFile));
+  // The cited report is the only one committed: bench/results/ is ignored.
+  await writeFile(`${DOCS_REPORT}.md`, renderReport(result, `${basename(DOCS_REPORT)}.svg`, command));
+  await copyFile(join(values.out, chartFile), `${DOCS_REPORT}.svg`);
+  const reportPath = relative('docs', `${DOCS_REPORT}.md`);
+  const chartPath = relative('docs', `${DOCS_REPORT}.svg`);
   const summary = report.slice(report.indexOf('## Summary') + '## Summary'.length, report.indexOf('## Every phase')).replace(`](${chartFile})`, `](${chartPath})`);
   const section = `${DOCS_START}\nLatest full run: [${name}](${reportPath}), \`${command}\`, ${result.durationS} s.\n${summary.trimEnd()}\n${DOCS_END}`;
   await writeFile(DOCS_FILE, docs.slice(0, start) + section + docs.slice(end + DOCS_END.length));

@@ -30,7 +30,7 @@ export const configSchema = z
     BATCH_FLUSH_MS: int(1, 10_000).default(50).describe('...or when its oldest frame has waited this long.'),
     PENDING_MAX_FRAMES: int(1, 10_000_000).default(100_000).describe('Frames queued or in flight to the database; beyond it new frames get `overloaded`.'),
 
-    REDIS_COMMAND_TIMEOUT_MS: int(10, 60_000).default(250).describe('Longest a Redis command may take before nearby switches to the SQL fallback.'),
+    REDIS_COMMAND_TIMEOUT_MS: int(10, 60_000).default(250).describe('Longest a Redis command may take before it counts as failed (time the hub\'s own event loop was stalled does not count).'),
     REDIS_PROBE_INTERVAL_MS: int(50, 60_000).default(250).describe('How often a failed Redis is probed; on success the index is repaired, then reads switch back.'),
     PROFILE_REFRESH_MS: int(100, 3_600_000).default(2000).describe('How often driver profiles changed by other writers are reloaded into the cache.'),
     RECONCILE_INTERVAL_MS: int(1000, 86_400_000).default(60_000).describe('How often the geo index is repaired from PostgreSQL.'),

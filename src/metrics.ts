@@ -1,4 +1,5 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
+import { eventLoopMonitor } from './telemetry/event-loop-monitor.ts';
 
 /**
  * Every Prometheus metric of the hub, on a registry of its own so that
@@ -8,6 +9,8 @@ export function createMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'hub_' });
   const registers = [registry];
+  // The process-wide loop monitor renders itself; every hub in the process shows the same loop.
+  registry.registerMetric(eventLoopMonitor().delay as unknown as Metric);
   const storeRoundTrips = new Counter({ name: 'hub_store_round_trips_total', help: 'Statements sent to PostgreSQL (one per batch on the ingest path)', registers });
   let storeRoundTripsSeen = 0;
   return {

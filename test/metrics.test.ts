@@ -62,6 +62,10 @@ it('counts traffic by role, frame type, refusal reason and nearby source, and ex
   expect(after.text).toContain('# TYPE hub_store_errors_total counter');
   expect(after.text).toContain('# TYPE hub_geo_errors_total counter');
   expect(after.value('hub_process_resident_memory_bytes')).toBeGreaterThan(0);
+  // The event-loop delay histogram samples every millisecond and keeps counting across scrapes.
+  expect(moved('hub_event_loop_delay_seconds_count')).toBeGreaterThan(0);
+  expect(after.value('hub_event_loop_delay_seconds_bucket{le="+Inf"}')).toBe(after.value('hub_event_loop_delay_seconds_count'));
+  expect(after.value('hub_event_loop_delay_seconds_bucket{le="0.001"}')).toBeLessThanOrEqual(after.value('hub_event_loop_delay_seconds_bucket{le="0.002"}')!);
 
   driver.close();
   rider.close();

@@ -1,5 +1,5 @@
 import { createClient, defineScript, type RedisClientType } from 'redis';
-import { withDeadline } from '../deadline.ts';
+import { DeadlineQueue } from '../deadline.ts';
 import type { GeoChanges, GeoEntry, GeoIndex, GeoSearch, GeoSearchResult } from './types.ts';
 
 /** Redis's geohash covers latitudes up to this (Web Mercator's limit). */
@@ -87,21 +87,22 @@ export function createRedisIndex(options: RedisIndexOptions): RedisGeoIndex {
     // Fail fast while disconnected: the nearby service falls back to SQL instead of waiting.
     disableOfflineQueue: true,
     pingInterval: 1000,
-    commandOptions: { timeout: options.commandTimeoutMs },
+    // No per-command timeout in node-redis: it arms an abort signal per command
+    // that fires even after the reply came. Deadlines are the hub's own (below).
+    commandOptions: { timeout: 0 },
     socket: {
       connectTimeout: Math.max(1000, options.commandTimeoutMs),
       reconnectStrategy: (retries) => Math.min(50 * 2 ** retries, 1000),
     },
   }) as unknown as HubRedisClient;
   client.on('error', (error: Error) => options.onError?.(error));
-  // A repair writes the whole fleet in one pipeline: its tail legitimately waits
-  // longer than one interactive command may.
-  const bulkTimeoutMs = Math.max(30_000, options.commandTimeoutMs);
-  const bulkClient = client.withCommandOptions({ timeout: bulkTimeoutMs });
-  // node-redis drops a command's timeout once the command is written, so a
-  // Redis that accepts bytes but never answers would hang the caller forever.
-  // Every call is bounded here instead; a late reply is simply ignored.
-  const bounded = <T>(work: Promise<T>, what: string, ms = options.commandTimeoutMs) => withDeadline(work, ms, `redis ${what}`);
+  // Every call is bounded by one mechanism, the hub's DeadlineQueue: a Redis
+  // that accepts bytes but never answers fails the caller, a reply that has
+  // arrived is never timed out because the event loop was busy, and a late
+  // reply is simply ignored. A repair writes the whole fleet in one pipeline:
+  // its tail legitimately waits longer than one interactive command may.
+  const interactive = new DeadlineQueue(options.commandTimeoutMs);
+  const bulk = new DeadlineQueue(Math.max(30_000, options.commandTimeoutMs));
 
   return {
     source: 'redis',
@@ -114,8 +115,7 @@ export function createRedisIndex(options: RedisIndexOptions): RedisGeoIndex {
     },
 
     async apply(changes: GeoChanges) {
-      const bulk = changes.ids.length + changes.removeIds.length > GEOADD_CHUNK;
-      const writer = bulk ? bulkClient : client;
+      const deadlines = changes.ids.length + changes.removeIds.length > GEOADD_CHUNK ? bulk : interactive;
       const pending: Promise<unknown>[] = [];
       const polar: string[] = [];
       for (let start = 0; start < changes.ids.length; start += GEOADD_CHUNK) {
@@ -136,24 +136,24 @@ export function createRedisIndex(options: RedisIndexOptions): RedisGeoIndex {
           seenArgs.push(String(changes.seenAtMs[i]), id);
           positionArgs.push(id, `${lat},${lng}`);
         }
-        if (geoArgs.length > 2) pending.push(writer.sendCommand(geoArgs), writer.sendCommand(seenArgs), writer.sendCommand(positionArgs));
+        if (geoArgs.length > 2) pending.push(client.sendCommand(geoArgs), client.sendCommand(seenArgs), client.sendCommand(positionArgs));
       }
       if (changes.removeIds.length > 0 || polar.length > 0) {
         const ids = [...changes.removeIds.map(String), ...polar];
         pending.push(
-          writer.sendCommand(['ZREM', geoKey, ...ids]),
-          writer.sendCommand(['ZREM', seenKey, ...ids]),
-          writer.sendCommand(['HDEL', positionKey, ...ids]),
+          client.sendCommand(['ZREM', geoKey, ...ids]),
+          client.sendCommand(['ZREM', seenKey, ...ids]),
+          client.sendCommand(['HDEL', positionKey, ...ids]),
         );
       }
       // Commands issued in one tick share a socket write: node-redis pipelines them.
-      await bounded(Promise.all(pending), 'apply', bulk ? bulkTimeoutMs : options.commandTimeoutMs);
+      await deadlines.bound(Promise.all(pending), 'redis apply');
     },
 
     async search(query: GeoSearch): Promise<GeoSearchResult> {
-      const reply = await bounded(
+      const reply = await interactive.bound(
         client.searchFresh(keys, String(query.lng), String(query.lat), String(query.radiusKm), String(query.count), String(query.freshSinceMs)),
-        'search',
+        'redis search',
       );
       const hits = [];
       for (let i = 2; i + 1 < reply.length; i += 2) {
@@ -167,23 +167,22 @@ export function createRedisIndex(options: RedisIndexOptions): RedisGeoIndex {
     async removeStale(cutoffMs: number) {
       const removed: number[] = [];
       for (;;) {
-        const batch = await bounded(client.removeStale(keys, String(cutoffMs)), 'remove stale');
+        const batch = await interactive.bound(client.removeStale(keys, String(cutoffMs)), 'redis remove stale');
         for (const id of batch) removed.push(Number(id));
         if (batch.length < 10_000) return removed;
       }
     },
 
     async memberIds() {
-      const members = (await bounded(bulkClient.sendCommand(['ZRANGE', geoKey, '0', '-1']), 'member ids', bulkTimeoutMs)) as string[];
+      const members = (await bulk.bound(client.sendCommand(['ZRANGE', geoKey, '0', '-1']), 'redis member ids')) as string[];
       return members.map(Number);
     },
 
     async entries() {
       // One MULTI, so the three structures are read at the same instant.
-      const [geoMembers, positions, seen] = (await bounded(
-        bulkClient.multi().zRange(geoKey, 0, -1).hGetAll(positionKey).zRangeWithScores(seenKey, 0, -1).exec(),
-        'entries',
-        bulkTimeoutMs,
+      const [geoMembers, positions, seen] = (await bulk.bound(
+        client.multi().zRange(geoKey, 0, -1).hGetAll(positionKey).zRangeWithScores(seenKey, 0, -1).exec(),
+        'redis entries',
       )) as unknown as [string[], Record<string, string>, Array<{ value: string; score: number }>];
       const searchable = new Set(geoMembers);
       const seenAtMs = new Map(seen.map((member) => [member.value, member.score]));
@@ -205,7 +204,7 @@ export function createRedisIndex(options: RedisIndexOptions): RedisGeoIndex {
     },
 
     async ping() {
-      await bounded(client.ping(), 'ping');
+      await interactive.bound(client.ping(), 'redis ping');
     },
 
     async close() {

@@ -7,7 +7,7 @@ export type GeoState = 'up' | 'down' | 'repairing';
 export const TIMEOUTS_BEFORE_DOWN = 3;
 
 function isTimeout(error: Error): boolean {
-  return error instanceof DeadlineExceededError || error.name === 'TimeoutError';
+  return error instanceof DeadlineExceededError;
 }
 
 export interface GeoHealthOptions {

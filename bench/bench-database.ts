@@ -1,4 +1,5 @@
-import { generateFleet, TIMES_SQUARE, type NewDriver } from '../src/seed/fleet.ts';
+import type { NewDriver } from '../src/domain/driver.ts';
+import { generateFleet, TIMES_SQUARE } from '../src/seed/fleet.ts';
 import { createPostgresStore } from '../src/store/postgres.ts';
 import { createPrivateDatabase, type PrivateDatabase } from '../tools/testkit/database.ts';
 

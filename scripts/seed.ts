@@ -1,5 +1,6 @@
 import { loadConfig } from '../src/config.ts';
-import { generateFleet, TIMES_SQUARE, type NewDriver } from '../src/seed/fleet.ts';
+import type { NewDriver } from '../src/domain/driver.ts';
+import { generateFleet, TIMES_SQUARE } from '../src/seed/fleet.ts';
 import { openStore } from '../src/store/open-store.ts';
 import { cliArgs, positiveInt } from './cli-args.ts';
 

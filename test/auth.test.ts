@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.ts';
 import { bearerSubprotocols, BEARER_SUBPROTOCOL_PREFIX, HUB_SUBPROTOCOL } from '../src/protocol/handshake.ts';
 import type { HelloMessage } from '../src/protocol/messages.ts';
-import { CloseCode } from '../src/transport/close-codes.ts';
+import { CloseCode } from '../src/protocol/close-codes.ts';
 import { seedFleet, withDb } from './support/fleet.ts';
 import { startTestHub, type TestHub } from './support/hub.ts';
 import { AUTH_ENV, driverToken, refusedUpgrade, riderToken, TEST_AUTH_SECRET, TEST_PREVIOUS_SECRET } from './support/tokens.ts';

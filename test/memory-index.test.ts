@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createMemoryIndex } from '../src/geo/memory-index.ts';
 import type { GeoChanges, GeoIndex } from '../src/geo/types.ts';
-import { EARTH_RADIUS_KM, haversineKm } from '../src/protocol/geo-math.ts';
+import { EARTH_RADIUS_KM, haversineKm } from '../src/domain/geo.ts';
 
 const ORIGIN = { lat: 52.52, lng: 13.405 };
 const KM_PER_DEG_LAT = (EARTH_RADIUS_KM * Math.PI) / 180;

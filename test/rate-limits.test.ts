@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ErrorMessage, ServerMessage } from '../src/protocol/messages.ts';
-import { CloseCode } from '../src/transport/close-codes.ts';
+import { CloseCode } from '../src/protocol/close-codes.ts';
 import { seedFleet, withDb } from './support/fleet.ts';
 import { startTestHub, type TestHub } from './support/hub.ts';
 import { AUTH_ENV, driverToken, refusedUpgrade, riderToken } from './support/tokens.ts';

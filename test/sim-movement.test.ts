@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { haversineKm } from '../src/protocol/geo-math.ts';
+import { haversineKm } from '../src/domain/geo.ts';
 import { checkNearbyAnswer } from '../clients/core/answer-check.ts';
 import { backoffDelayMs } from '../clients/lib/backoff.ts';
 import { parseDuration } from '../clients/lib/duration.ts';

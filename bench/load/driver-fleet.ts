@@ -1,5 +1,6 @@
 import { msgpackCodec } from '../../src/protocol/codec.ts';
 import type { ServerMessage } from '../../src/protocol/messages.ts';
+import { decodeServerMessage } from '../../src/protocol/parse.ts';
 import { createRng, deriveSeed, type Rng } from '../../clients/lib/prng.ts';
 import type { HubAddress, LoadTask, TaskResult, TokenSpec } from './load-protocol.ts';
 import { TaskRun, sleep, waitUntil, type ProgressSink } from './task-run.ts';
@@ -74,7 +75,7 @@ export class DriverFleet {
         this.sockets[index] = new WireSocket(hub.host, hub.port, `/ws/driver?id=${this.ids[index]}&encoding=msgpack${query}`, {
           onOpen: () => undefined,
           onMessage: (payload) => {
-            const message = msgpackCodec.decode(payload) as ServerMessage;
+            const message = decodeServerMessage(payload);
             if (message.t === 'hello') {
               this.nextSeq[index] = message.lastSeq + 1;
               this.ackedSeq[index] = message.lastSeq;

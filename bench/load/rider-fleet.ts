@@ -1,5 +1,6 @@
 import { msgpackCodec } from '../../src/protocol/codec.ts';
 import type { NearbyResultMessage, ServerMessage } from '../../src/protocol/messages.ts';
+import { decodeServerMessage } from '../../src/protocol/parse.ts';
 import { createRng } from '../../clients/lib/prng.ts';
 import type { HubAddress, LoadTask, QueryShape, TaskResult, TokenSpec } from './load-protocol.ts';
 import { randomPointKm } from '../../clients/lib/random-point.ts';
@@ -60,7 +61,7 @@ export class RiderFleet {
                 run.latency.record(performance.now() - started);
                 resolve(rider);
               },
-              onMessage: (payload) => this.handle(rider, msgpackCodec.decode(payload) as ServerMessage),
+              onMessage: (payload) => this.handle(rider, decodeServerMessage(payload)),
               onClose: (reason) => {
                 if (!settled) {
                   run.error(reason.slice(0, 80));

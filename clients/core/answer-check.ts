@@ -1,4 +1,4 @@
-import { haversineKm } from '../../src/protocol/geo-math.ts';
+import { haversineKm } from '../../src/domain/geo.ts';
 import type { NearbyDriver, NearbyQueryInput } from '../../src/protocol/messages.ts';
 import { NEARBY_DEFAULT_LIMIT, NEARBY_DEFAULT_RADIUS_KM } from '../../src/protocol/limits.ts';
 import type { ViolationKind } from '../sim/stats.ts';

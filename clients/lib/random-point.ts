@@ -1,4 +1,4 @@
-import { EARTH_RADIUS_KM } from '../../src/protocol/geo-math.ts';
+import { EARTH_RADIUS_KM } from '../../src/domain/geo.ts';
 import type { Rng } from './prng.ts';
 
 const KM_PER_DEG_LAT = (Math.PI * EARTH_RADIUS_KM) / 180;

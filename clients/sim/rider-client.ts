@@ -1,6 +1,6 @@
 import { codecFor, type Codec, type Encoding } from '../../src/protocol/codec.ts';
 import { DrainSignal } from '../lib/drain-signal.ts';
-import { VEHICLE_TYPES } from '../../src/protocol/limits.ts';
+import { VEHICLE_TYPES } from '../../src/domain/driver.ts';
 import type { NearbyQueryInput, ServerMessage } from '../../src/protocol/messages.ts';
 import { checkNearbyAnswer } from '../core/answer-check.ts';
 import type { BackoffOptions } from '../lib/backoff.ts';

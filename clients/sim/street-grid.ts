@@ -1,4 +1,4 @@
-import { EARTH_RADIUS_KM } from '../../src/protocol/geo-math.ts';
+import { EARTH_RADIUS_KM } from '../../src/domain/geo.ts';
 import type { Rng } from '../lib/prng.ts';
 
 export interface StreetGridOptions {

@@ -1,4 +1,4 @@
-import { EARTH_RADIUS_KM, haversineKm } from '../protocol/geo-math.ts';
+import { EARTH_RADIUS_KM, haversineKm } from '../domain/geo.ts';
 import type { GeoChanges, GeoHit, GeoIndex, GeoSearch, GeoSearchResult } from './types.ts';
 
 // A power-of-two fraction of a degree (~0.87 km of latitude) keeps `deg * CELLS_PER_DEG`

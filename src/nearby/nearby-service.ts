@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { EARTH_RADIUS_KM } from '../protocol/geo-math.ts';
+import { KM_PER_DEGREE_LAT } from '../domain/geo.ts';
 import type { GeoIndex } from '../geo/types.ts';
 import { INDEX_DISTANCE_SLACK_KM, INDEX_DISTANCE_SLACK_RATIO } from '../geo/types.ts';
 import type { Logger } from '../logger.ts';
@@ -13,8 +13,6 @@ import { SearchRadius } from './search-radius.ts';
 
 /** Past this many index members per query, the SQL KNN scan is the better tool. */
 const MAX_INDEX_FETCH = 20_000;
-
-const KM_PER_DEGREE_LATITUDE = (Math.PI * EARTH_RADIUS_KM) / 180;
 
 /** Only a failing index (not, say, a profile lookup) may switch reads to SQL. */
 class GeoSearchFailed extends Error {
@@ -83,7 +81,7 @@ export class NearbyService {
 
   /** Whether every driver the query could reach can be in the index (Redis holds no polar positions). */
   private indexCovers(criteria: NearbyCriteria): boolean {
-    const reachDeg = criteria.radiusKm / KM_PER_DEGREE_LATITUDE;
+    const reachDeg = criteria.radiusKm / KM_PER_DEGREE_LAT;
     return Math.abs(criteria.lat) + reachDeg < this.deps.geo.maxAbsLatitude;
   }
 

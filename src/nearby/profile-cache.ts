@@ -1,6 +1,6 @@
 import type { Logger } from '../logger.ts';
-import type { DriverStatus } from '../protocol/limits.ts';
-import type { DriverProfile, Store } from '../store/types.ts';
+import type { DriverProfile, DriverStatus } from '../domain/driver.ts';
+import type { Store } from '../store/types.ts';
 
 /**
  * A row is stamped when its statement runs but becomes visible when it

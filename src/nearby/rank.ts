@@ -1,10 +1,6 @@
-import { haversineKm } from '../protocol/geo-math.ts';
+import { haversineKm } from '../domain/geo.ts';
 import type { NearbyDriver } from '../protocol/messages.ts';
-
-/** Distance ascending; equal distances go to the higher rating, then the lower id so the order is total. */
-export function compareRanked(a: NearbyDriver, b: NearbyDriver): number {
-  return a.distanceKm - b.distanceKm || b.rating - a.rating || a.id - b.id;
-}
+import { compareRanked } from '../protocol/ranking.ts';
 
 export interface RankInput {
   id: number;

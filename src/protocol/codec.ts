@@ -26,7 +26,7 @@ export const msgpackCodec: Codec = {
   encoding: 'msgpack',
   encode: (message) => packr.pack(message),
   decode: (frame) => {
-    const bytes = typeof frame === 'string' ? Buffer.from(frame) : frame;
+    const bytes = typeof frame === 'string' ? textEncoder.encode(frame) : frame;
     assertPlainMsgpack(bytes);
     return packr.unpack(bytes);
   },
@@ -39,6 +39,7 @@ export const jsonCodec: Codec = {
 };
 
 const textDecoder = new TextDecoder('utf-8', { fatal: true });
+const textEncoder = new TextEncoder();
 
 export function codecFor(encoding: Encoding): Codec {
   return encoding === 'msgpack' ? msgpackCodec : jsonCodec;

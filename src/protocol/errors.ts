@@ -22,6 +22,8 @@ export type ErrorCode = (typeof ERROR_CODES)[number];
 export class HubError extends Error {
   /** The `id` of the request that failed, echoed in the error frame when known. */
   requestId?: string | number;
+  /** The `seq` of the `loc` frame that failed, echoed in the error frame when known. */
+  seq?: number;
 
   constructor(
     readonly code: ErrorCode,
@@ -31,4 +33,16 @@ export class HubError extends Error {
     super(message);
     this.name = 'HubError';
   }
+}
+
+/** The `{t:"error"}` frame for an error: its code and message, plus the request id, seq and retry hint it carries. */
+export function errorFrame(error: HubError): { t: 'error'; code: ErrorCode; message: string; id?: string | number; seq?: number; retryAfterMs?: number } {
+  return {
+    t: 'error',
+    code: error.code,
+    message: error.message,
+    ...(error.requestId !== undefined && { id: error.requestId }),
+    ...(error.seq !== undefined && { seq: error.seq }),
+    ...(error.retryAfterMs !== undefined && { retryAfterMs: error.retryAfterMs }),
+  };
 }

@@ -3,7 +3,3 @@ export const NEARBY_DEFAULT_RADIUS_KM = 5;
 export const NEARBY_MAX_RADIUS_KM = 50;
 export const NEARBY_DEFAULT_LIMIT = 10;
 export const NEARBY_MAX_LIMIT = 100;
-export const VEHICLE_TYPES = ['economy', 'comfort', 'xl', 'van'] as const;
-export const DRIVER_STATUSES = ['online', 'offline', 'busy'] as const;
-export type VehicleType = (typeof VEHICLE_TYPES)[number];
-export type DriverStatus = (typeof DRIVER_STATUSES)[number];

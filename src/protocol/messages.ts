@@ -1,97 +1,44 @@
-import { z } from 'zod';
-import {
-  NEARBY_DEFAULT_LIMIT,
-  NEARBY_DEFAULT_RADIUS_KM,
-  NEARBY_MAX_LIMIT,
-  NEARBY_MAX_RADIUS_KM,
-  VEHICLE_TYPES,
-} from './limits.ts';
+import type { z } from 'zod';
+import { locationFrameSchema, statusFrameSchema } from './driver-messages.ts';
+import { nearbyQuerySchema } from './rider-messages.ts';
+import { ackMessageSchema, errorMessageSchema, helloMessageSchema, nearbyResultMessageSchema } from './server-messages.ts';
 
-// z.number() already rejects NaN and ±Infinity; the explicit bounds give out_of_range.
-// -0 never comes from an honest client (JSON and msgpackr both send 0), so it is refused as a crafted value.
-const num = () => z.number().refine((value) => !Object.is(value, -0), 'negative zero is not a valid value');
-const latitude = num().min(-90).max(90);
-const longitude = num().min(-180).max(180);
-/** Epoch milliseconds between 2000-01-01 and 2100-01-01: anything else is a broken device clock. */
-const epochMs = num().int().min(946_684_800_000).max(4_102_444_800_000);
+export * from './driver-messages.ts';
+export * from './rider-messages.ts';
+export * from './server-messages.ts';
 
-// Client messages are strict: an unknown field (a typo, `__proto__`, `constructor`) is refused, never silently dropped.
-export const locationFrameSchema = z.strictObject({
-  t: z.literal('loc'),
-  seq: num().int().min(1).max(Number.MAX_SAFE_INTEGER),
-  lat: latitude,
-  lng: longitude,
-  ts: epochMs.optional(),
-  heading: num().min(0).max(360).optional(),
-  speed: num().min(0).max(150).optional(),
-  accuracy: num().min(0).max(100_000).optional(),
-});
+/**
+ * The message tables: every message of protocol v1, by direction, keyed by
+ * its `t`. To add a message, define its schema in the file of its area
+ * (driver-messages.ts, rider-messages.ts, server-messages.ts, or a new one
+ * such as ride-messages.ts) and add one line here: parsing, decoding and the
+ * union types below follow from the table.
+ */
 
-export const statusFrameSchema = z.strictObject({
-  t: z.literal('status'),
-  status: z.enum(['online', 'offline']),
-});
+/** What a driver socket accepts. */
+export const driverMessageSchemas = {
+  loc: locationFrameSchema,
+  status: statusFrameSchema,
+} as const;
 
-export const nearbyQuerySchema = z.strictObject({
-  t: z.literal('nearby'),
-  id: z.union([z.string().max(64), num().int()]),
-  lat: latitude,
-  lng: longitude,
-  radiusKm: num().gt(0).max(NEARBY_MAX_RADIUS_KM).default(NEARBY_DEFAULT_RADIUS_KM),
-  limit: num().int().min(1).max(NEARBY_MAX_LIMIT).default(NEARBY_DEFAULT_LIMIT),
-  vehicleType: z.enum(VEHICLE_TYPES).optional(),
-  minRating: num().min(1).max(5).optional(),
-});
+/** What a rider socket accepts. */
+export const riderMessageSchemas = {
+  nearby: nearbyQuerySchema,
+} as const;
 
-export type LocationFrame = z.infer<typeof locationFrameSchema>;
-export type StatusFrame = z.infer<typeof statusFrameSchema>;
-export type NearbyQuery = z.infer<typeof nearbyQuerySchema>;
-export type NearbyQueryInput = z.input<typeof nearbyQuerySchema>;
-export type DriverMessage = LocationFrame | StatusFrame;
-export type RiderMessage = NearbyQuery;
+/** Everything the hub sends, to drivers and riders alike. */
+export const serverMessageSchemas = {
+  hello: helloMessageSchema,
+  ack: ackMessageSchema,
+  'nearby.result': nearbyResultMessageSchema,
+  error: errorMessageSchema,
+} as const;
 
-export const driverMessageSchemas = { loc: locationFrameSchema, status: statusFrameSchema } as const;
-export const riderMessageSchemas = { nearby: nearbyQuerySchema } as const;
+type MessageOf<Table extends Record<string, z.ZodType>> = z.infer<Table[keyof Table]>;
 
-// ---- hub to client ----
-
-export interface HelloMessage {
-  t: 'hello';
-  driverId: number;
-  lastSeq: number;
-}
-
-export interface AckMessage {
-  t: 'ack';
-  seq: number;
-}
-
-export interface NearbyDriver {
-  id: number;
-  name: string;
-  vehicleType: string;
-  rating: number;
-  lat: number;
-  lng: number;
-  distanceKm: number;
-}
-
-export type NearbySource = 'redis' | 'sql' | 'memory';
-
-export interface NearbyResultMessage {
-  t: 'nearby.result';
-  id: string | number;
-  drivers: NearbyDriver[];
-  source: NearbySource;
-  ms: number;
-}
-
-export interface ErrorMessage {
-  t: 'error';
-  code: string;
-  message: string;
-  id?: string | number;
-  retryAfterMs?: number;
-}
-
-export type ServerMessage = HelloMessage | AckMessage | NearbyResultMessage | ErrorMessage;
+export type DriverMessage = MessageOf<typeof driverMessageSchemas>;
+export type RiderMessage = MessageOf<typeof riderMessageSchemas>;
+export type ServerMessage = MessageOf<typeof serverMessageSchemas>;
+export type DriverMessageType = keyof typeof driverMessageSchemas;
+export type RiderMessageType = keyof typeof riderMessageSchemas;
+export type ServerMessageType = keyof typeof serverMessageSchemas;

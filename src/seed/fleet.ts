@@ -1,16 +1,5 @@
-import { EARTH_RADIUS_KM } from '../protocol/geo-math.ts';
-import { VEHICLE_TYPES, type DriverStatus, type VehicleType } from '../protocol/limits.ts';
-
-export interface NewDriver {
-  name: string;
-  phone: string;
-  vehicleType: VehicleType;
-  rating: number;
-  totalRides: number;
-  status: DriverStatus;
-  lat: number;
-  lng: number;
-}
+import { VEHICLE_TYPES, type NewDriver, type VehicleType } from '../domain/driver.ts';
+import { offsetKm } from '../domain/geo.ts';
 
 export interface FleetOptions {
   count: number;
@@ -70,13 +59,12 @@ function pickRating(random: () => number): number {
 /** Deterministic drivers spread uniformly over a disc around the centre. */
 export function* generateFleet(options: FleetOptions): Generator<NewDriver> {
   const random = seededRandom(options.seed);
-  const kmPerDegLat = (Math.PI * EARTH_RADIUS_KM) / 180;
-  const kmPerDegLng = kmPerDegLat * Math.cos((options.center.lat * Math.PI) / 180);
   for (let i = 0; i < options.count; i++) {
     const distance = options.radiusKm * Math.sqrt(random());
     const bearing = random() * 2 * Math.PI;
     const first = pick(random, FIRST_NAMES);
     const last = pick(random, LAST_NAMES);
+    const position = offsetKm(options.center, distance * Math.cos(bearing), distance * Math.sin(bearing));
     yield {
       name: `${first} ${last}`,
       phone: `+1-212-${String(200 + Math.floor(random() * 800))}-${String(Math.floor(random() * 10_000)).padStart(4, '0')}`,
@@ -84,8 +72,8 @@ export function* generateFleet(options: FleetOptions): Generator<NewDriver> {
       rating: pickRating(random),
       totalRides: Math.floor(random() ** 2 * 5000),
       status: random() < options.onlineShare ? 'online' : 'offline',
-      lat: options.center.lat + (distance * Math.cos(bearing)) / kmPerDegLat,
-      lng: options.center.lng + (distance * Math.sin(bearing)) / kmPerDegLng,
+      lat: position.lat,
+      lng: position.lng,
     };
   }
 }

@@ -10,7 +10,7 @@ import {
   text,
   timestamp,
 } from 'drizzle-orm/pg-core';
-import { DRIVER_STATUSES, VEHICLE_TYPES } from '../protocol/limits.ts';
+import { DRIVER_STATUSES, VEHICLE_TYPES } from '../domain/driver.ts';
 
 /** The `cube` extension type: a point on the unit sphere, for GiST nearest-neighbour search. */
 const cube = customType<{ data: string }>({ dataType: () => 'cube' });
@@ -70,5 +70,3 @@ export const driverLocations = pgTable(
     index('driver_locations_track').on(table.driverId, table.recordedAt),
   ],
 );
-
-export type DriverRow = typeof drivers.$inferSelect;

@@ -1,16 +1,7 @@
 import { sql, type SQL } from 'drizzle-orm';
-import { EARTH_RADIUS_KM } from '../protocol/geo-math.ts';
-import type {
-  Candidate,
-  CandidateQuery,
-  CommittedDriver,
-  DriverPosition,
-  DriverProfile,
-  DriverRecord,
-  LocationBatch,
-  Store,
-} from './types.ts';
-import type { NewDriver } from '../seed/fleet.ts';
+import { EARTH_RADIUS_KM } from '../domain/geo.ts';
+import type { DriverProfile, DriverRecord, NewDriver } from '../domain/driver.ts';
+import type { Candidate, CandidateQuery, CommittedDriver, DriverPosition, LocationBatch, Store } from './types.ts';
 
 /** What a drizzle database (node-postgres or PGlite) must offer: raw execution of a prepared SQL object. */
 export interface SqlExecutor {

@@ -1,5 +1,4 @@
-import type { DriverStatus, VehicleType } from '../protocol/limits.ts';
-import type { NewDriver } from '../seed/fleet.ts';
+import type { DriverProfile, DriverRecord, DriverStatus, NewDriver, VehicleType } from '../domain/driver.ts';
 
 /**
  * One flush worth of frames, as parallel arrays: a batch of thousands of
@@ -26,23 +25,6 @@ export interface CommittedDriver {
   lng: number | null;
   /** Last seen, as the database recorded it: the freshness clock every index shares. */
   updatedAtMs: number;
-}
-
-export interface DriverProfile {
-  id: number;
-  name: string;
-  vehicleType: VehicleType;
-  rating: number;
-  status: DriverStatus;
-}
-
-export interface DriverRecord extends DriverProfile {
-  phone: string;
-  totalRides: number;
-  lat: number | null;
-  lng: number | null;
-  updatedAt: string;
-  lastSeq: number;
 }
 
 export interface DriverPosition {

@@ -4,7 +4,7 @@ import { registerHttpRoutes, type StaticAsset } from './http-routes.ts';
 import type { HubServices } from './ports.ts';
 import { registerRiderRoute, type RiderRoute } from './rider-route.ts';
 import { socketLimits, type SocketLimitSettings } from './socket-limits.ts';
-import { CloseCode } from './close-codes.ts';
+import { CloseCode } from '../protocol/close-codes.ts';
 import { ConnectionCaps } from './connection-caps.ts';
 import { createIdentityResolver } from './identity.ts';
 import type { SecuritySettings } from './security-settings.ts';

@@ -1,7 +1,7 @@
 import { codecFor } from '../protocol/codec.ts';
-import { HubError } from '../protocol/errors.ts';
+import { errorFrame, HubError } from '../protocol/errors.ts';
 import { parseDriverMessage } from '../protocol/parse.ts';
-import { CloseCode } from './close-codes.ts';
+import { CloseCode } from '../protocol/close-codes.ts';
 import { admitMessage } from './message-budget.ts';
 import type { HubServices } from './ports.ts';
 import { RateGuard } from './rate-guard.ts';
@@ -81,10 +81,10 @@ export function registerDriverRoute(app: TemplatedApp, services: HubServices, ro
       try {
         frame = parseDriverMessage(codec, new Uint8Array(message));
       } catch (error) {
-        if (admitMessage(ws, codec.encoding, services)) rejectFrame(ws, error);
+        if (admitMessage(ws, codec.encoding, services, error instanceof HubError ? error.seq : undefined)) rejectFrame(ws, error);
         return;
       }
-      if (!admitMessage(ws, codec.encoding, services)) {
+      if (!admitMessage(ws, codec.encoding, services, frame.t === 'loc' ? frame.seq : undefined)) {
         if (frame.t === 'loc') services.refuseLocation(data.driverId, frame.seq);
         return;
       }
@@ -96,7 +96,8 @@ export function registerDriverRoute(app: TemplatedApp, services: HubServices, ro
           : services.acceptStatus(data.driverId, frame.status, receivedAtMs);
       if (outcome === 'overloaded') {
         services.onFrameRefused('overloaded');
-        sendMessage(ws, { t: 'error', code: 'overloaded', message: 'hub is at its pending-frame bound; resend later', retryAfterMs: 1000 });
+        const seq = frame.t === 'loc' ? { seq: frame.seq } : {};
+        sendMessage(ws, { t: 'error', code: 'overloaded', message: 'hub is at its pending-frame bound; resend later', ...seq, retryAfterMs: 1000 });
       }
     },
 
@@ -115,7 +116,7 @@ export function registerDriverRoute(app: TemplatedApp, services: HubServices, ro
   function rejectFrame(ws: DriverSocket, error: unknown): void {
     if (!(error instanceof HubError)) throw error;
     services.onFrameRefused(error.code);
-    sendMessage(ws, { t: 'error', code: error.code, message: error.message, ...(error.requestId !== undefined && { id: error.requestId }) });
+    sendMessage(ws, errorFrame(error));
   }
 
   return {

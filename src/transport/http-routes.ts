@@ -1,7 +1,15 @@
-import { z } from 'zod';
 import type { Logger } from '../logger.ts';
 import { HubError } from '../protocol/errors.ts';
-import { NEARBY_DEFAULT_LIMIT, NEARBY_DEFAULT_RADIUS_KM, NEARBY_MAX_LIMIT, NEARBY_MAX_RADIUS_KM, VEHICLE_TYPES } from '../protocol/limits.ts';
+import {
+  DRIVER_ID_PATTERN,
+  MAX_DRIVER_ID,
+  locationBodySchema,
+  nearbyParamsSchema,
+  type LocationResponse,
+  type NearbyResponse,
+  type RestError,
+} from '../protocol/rest.ts';
+import { hubErrorFromZod } from '../protocol/zod-errors.ts';
 import { BodyTooLargeError, httpStatusFor, readBody, sendJson, sendText, watchAbort, type ResponseState } from './http-util.ts';
 import type { IdentityResolver } from './identity.ts';
 import type { HubServices } from './ports.ts';
@@ -14,34 +22,15 @@ export interface StaticAsset {
 
 const MAX_BODY_BYTES = 4096;
 
-// Strict like the socket protocol: an unknown field is refused, not dropped.
-const locationBody = z.strictObject({ lat: z.number().min(-90).max(90), lng: z.number().min(-180).max(180) });
-
-// Query strings are text. Plain decimals only: a bare coercion would read "" and " " as 0 and "0x10" as 16.
-const DECIMAL = /^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$/;
-const queryNumber = (bounds: z.ZodNumber) => z.string().regex(DECIMAL, 'must be a decimal number').transform(Number).pipe(bounds);
-const nearbyParams = z.object({
-  lat: queryNumber(z.number().min(-90).max(90)),
-  lng: queryNumber(z.number().min(-180).max(180)),
-  radius: queryNumber(z.number().gt(0).max(NEARBY_MAX_RADIUS_KM)).default(NEARBY_DEFAULT_RADIUS_KM),
-  limit: queryNumber(z.number().int().min(1).max(NEARBY_MAX_LIMIT)).default(NEARBY_DEFAULT_LIMIT),
-  vehicleType: z.enum(VEHICLE_TYPES).optional(),
-  minRating: queryNumber(z.number().min(1).max(5)).optional(),
-});
 
 /** `application/json`, optionally with parameters (`; charset=utf-8`); not `application/jsonp` or `application/json-seq`. */
 function isJson(contentType: string): boolean {
   return contentType.split(';', 1)[0]!.trim().toLowerCase() === 'application/json';
 }
 
-function zodFailure(error: z.ZodError): HubError {
-  const issue = error.issues[0]!;
-  const range = issue.code === 'too_big' || issue.code === 'too_small';
-  return new HubError(range ? 'out_of_range' : 'invalid_field', `${issue.path.join('.') || 'body'}: ${issue.message}`);
-}
-
 function sendError(res: HttpResponse, state: ResponseState, error: HubError): void {
-  sendJson(res, state, httpStatusFor(error.code), { success: false, error: error.message, code: error.code });
+  const body: RestError = { success: false, error: error.message, code: error.code };
+  sendJson(res, state, httpStatusFor(error.code), body);
 }
 
 /** Runs an async handler with abort tracking and one place that turns failures into JSON errors. */
@@ -71,7 +60,7 @@ export function registerHttpRoutes(
     const authorization = req.getHeader('authorization');
     const state = watchAbort(res);
     handle(logger, async () => {
-      if (!/^[1-9][0-9]{0,9}$/.test(rawId) || Number(rawId) > 2_147_483_647) {
+      if (!DRIVER_ID_PATTERN.test(rawId) || Number(rawId) > MAX_DRIVER_ID) {
         throw new HubError('invalid_field', 'driver id must be a positive integer');
       }
       if (!isJson(contentType)) {
@@ -85,11 +74,12 @@ export function registerHttpRoutes(
       } catch {
         throw new HubError('bad_frame', 'body is not valid JSON');
       }
-      const parsed = locationBody.safeParse(json);
-      if (!parsed.success) throw zodFailure(parsed.error);
+      const parsed = locationBodySchema.safeParse(json);
+      if (!parsed.success) throw hubErrorFromZod(parsed.error, json, 'body');
       const driver = await services.updateLocationNow(Number(rawId), parsed.data.lat, parsed.data.lng);
       if (!driver) throw new HubError('not_found', `driver ${rawId} not found`);
-      sendJson(res, state, '200 OK', { success: true, data: driver });
+      const answer: LocationResponse = { success: true, data: driver };
+      sendJson(res, state, '200 OK', answer);
     })(res, state);
   });
 
@@ -97,15 +87,16 @@ export function registerHttpRoutes(
     const params = Object.fromEntries(new URLSearchParams(req.getQuery() ?? ''));
     const state = watchAbort(res);
     handle(logger, async () => {
-      const parsed = nearbyParams.safeParse(params);
-      if (!parsed.success) throw zodFailure(parsed.error);
+      const parsed = nearbyParamsSchema.safeParse(params);
+      if (!parsed.success) throw hubErrorFromZod(parsed.error, params, 'query');
       const { radius, ...rest } = parsed.data;
       const answer = await services.findNearby({ ...rest, radiusKm: radius });
-      sendJson(res, state, '200 OK', {
+      const body: NearbyResponse = {
         success: true,
         data: answer.drivers.map((driver) => ({ ...driver, distance: driver.distanceKm })),
         performance: { queryTime: `${answer.ms}ms`, method: answer.source },
-      });
+      };
+      sendJson(res, state, '200 OK', body);
     })(res, state);
   });
 

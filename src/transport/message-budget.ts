@@ -1,5 +1,5 @@
 import type { Encoding } from '../protocol/codec.ts';
-import { CloseCode } from './close-codes.ts';
+import { CloseCode } from '../protocol/close-codes.ts';
 import type { HubServices } from './ports.ts';
 import { sendMessage, type CommonSocketData } from './socket-data.ts';
 import type { WebSocket } from './uws.ts';
@@ -7,12 +7,14 @@ import type { WebSocket } from './uws.ts';
 /**
  * Charges one incoming message to its connection's rate limit, before the
  * message is processed (nothing queued, queried or written). Over the limit the client is told when to retry;
- * a client that keeps pushing into refusals is closed with 1008.
+ * a client that keeps pushing into refusals is closed with 1008. A refused
+ * `loc` frame's seq is echoed, so the driver knows where to resend from.
  */
 export function admitMessage(
   ws: WebSocket<CommonSocketData>,
   encoding: Encoding,
   services: Pick<HubServices, 'onFrameRefused' | 'onSocketClosedByHub'>,
+  seq?: number,
 ): boolean {
   const data = ws.getUserData();
   const decision = data.rate.admit(Date.now());
@@ -23,6 +25,10 @@ export function admitMessage(
     return false;
   }
   services.onFrameRefused('rate_limited');
-  sendMessage(ws, { t: 'error', code: 'rate_limited', message: 'over this connection\'s message rate; nothing was processed', retryAfterMs: data.rate.retryAfterMs }, encoding);
+  sendMessage(
+    ws,
+    { t: 'error', code: 'rate_limited', message: 'over this connection\'s message rate; nothing was processed', ...(seq !== undefined && { seq }), retryAfterMs: data.rate.retryAfterMs },
+    encoding,
+  );
   return false;
 }

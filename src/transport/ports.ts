@@ -1,19 +1,8 @@
 import type { AcceptOutcome } from '../ingest/ingest-service.ts';
 import type { NearbyAnswer, NearbyCriteria } from '../nearby/nearby-service.ts';
+import type { DriverRecord } from '../domain/driver.ts';
 import type { LocationFrame } from '../protocol/messages.ts';
-
-export interface ReadinessReport {
-  ready: boolean;
-  postgres: 'up' | 'down';
-  geo: { kind: 'redis' | 'memory'; state: string };
-  pendingFrames: number;
-}
-
-export interface HubStats {
-  driversOnline: number;
-  framesPerSecond: number;
-  connections: { drivers: number; riders: number };
-}
+import type { HubStats, ReadinessReport } from '../protocol/rest.ts';
 
 /** What the transport needs from the domain: nothing here knows about sockets. */
 export interface HubServices {
@@ -27,7 +16,7 @@ export interface HubServices {
   acceptStatus(driverId: number, status: 'online' | 'offline', receivedAtMs: number): AcceptOutcome;
   findNearby(criteria: NearbyCriteria): Promise<NearbyAnswer>;
   /** The original design's per-request write; null for an unknown driver. */
-  updateLocationNow(driverId: number, lat: number, lng: number): Promise<object | null>;
+  updateLocationNow(driverId: number, lat: number, lng: number): Promise<DriverRecord | null>;
   readiness(): Promise<ReadinessReport>;
   metricsText(): Promise<string>;
   readonly metricsContentType: string;

@@ -1,5 +1,5 @@
 import { codecFor, type Encoding } from '../protocol/codec.ts';
-import { HubError } from '../protocol/errors.ts';
+import { errorFrame, HubError } from '../protocol/errors.ts';
 import type { NearbyQuery } from '../protocol/messages.ts';
 import { parseRiderMessage } from '../protocol/parse.ts';
 import { admitMessage } from './message-budget.ts';
@@ -73,7 +73,7 @@ export function registerRiderRoute(app: TemplatedApp, services: HubServices, rou
       } catch (error) {
         if (!(error instanceof HubError)) throw error;
         services.onFrameRefused(error.code);
-        sendMessage(ws, { t: 'error', code: error.code, message: error.message, ...(error.requestId !== undefined && { id: error.requestId }) }, codec.encoding);
+        sendMessage(ws, errorFrame(error), codec.encoding);
         return;
       }
       if (ws.getBufferedAmount() >= bound) defer(ws, query, codec.encoding, 'replace');

@@ -1,4 +1,4 @@
-import { CloseCode } from './close-codes.ts';
+import { CloseCode } from '../protocol/close-codes.ts';
 import type { CommonSocketData } from './socket-data.ts';
 import type { WebSocket } from './uws.ts';
 

@@ -1,4 +1,4 @@
-import { haversineKm } from '../../src/protocol/geo-math.ts';
+import { haversineKm } from '../../src/domain/geo.ts';
 import type { NearbyDriver } from '../../src/protocol/messages.ts';
 import type { TestHub } from './hub.ts';
 import { withDb } from './fleet.ts';

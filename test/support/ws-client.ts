@@ -1,6 +1,7 @@
 import WebSocket from 'ws';
 import { codecFor, type Encoding } from '../../src/protocol/codec.ts';
 import type { ServerMessage } from '../../src/protocol/messages.ts';
+import { decodeServerMessage } from '../../src/protocol/parse.ts';
 
 export interface ReceivedMessage {
   message: ServerMessage;
@@ -19,7 +20,7 @@ export class TestClient {
 
   private constructor(readonly socket: WebSocket) {
     socket.on('message', (data: Buffer, binary: boolean) => {
-      const message = codecFor(binary ? 'msgpack' : 'json').decode(binary ? new Uint8Array(data) : data.toString('utf8')) as ServerMessage;
+      const message = decodeServerMessage(binary ? new Uint8Array(data) : data.toString('utf8'));
       this.received.push({ message, binary, at: Date.now() });
       this.notify();
     });

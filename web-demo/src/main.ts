@@ -1,6 +1,7 @@
 import L from 'leaflet';
-import { haversineKm } from '../../src/protocol/geo-math.ts';
-import { NEARBY_MAX_LIMIT, NEARBY_MAX_RADIUS_KM, VEHICLE_TYPES } from '../../src/protocol/limits.ts';
+import { haversineKm } from '../../src/domain/geo.ts';
+import { VEHICLE_TYPES } from '../../src/domain/driver.ts';
+import { NEARBY_MAX_LIMIT, NEARBY_MAX_RADIUS_KM } from '../../src/protocol/limits.ts';
 import { StreetGrid } from '../../clients/sim/street-grid.ts';
 import { installBasemap } from './basemap.ts';
 import { byId } from './dom.ts';

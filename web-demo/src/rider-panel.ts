@@ -3,9 +3,8 @@ import {
   NEARBY_DEFAULT_RADIUS_KM,
   NEARBY_MAX_LIMIT,
   NEARBY_MAX_RADIUS_KM,
-  VEHICLE_TYPES,
-  type VehicleType,
 } from '../../src/protocol/limits.ts';
+import { VEHICLE_TYPES, type VehicleType } from '../../src/domain/driver.ts';
 import type { NearbyDriver, NearbyResultMessage } from '../../src/protocol/messages.ts';
 import { byId, escapeHtml, formatDistance, formatMs, formatRadius } from './dom.ts';
 import type { FleetLayer } from './fleet-layer.ts';

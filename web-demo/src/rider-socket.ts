@@ -4,6 +4,7 @@ import {
   type NearbyResultMessage,
   type ServerMessage,
 } from '../../src/protocol/messages.ts';
+import { decodeServerMessage } from '../../src/protocol/parse.ts';
 
 export type ConnectionState =
   | { kind: 'connecting' }
@@ -118,7 +119,7 @@ export class RiderSocket {
   private handleFrame(text: string): void {
     let message: ServerMessage;
     try {
-      message = JSON.parse(text) as ServerMessage;
+      message = decodeServerMessage(text);
     } catch (error) {
       console.warn('ignoring an undecodable frame from the hub', error);
       return;

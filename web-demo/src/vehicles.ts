@@ -1,4 +1,4 @@
-import { VEHICLE_TYPES, type VehicleType } from '../../src/protocol/limits.ts';
+import { VEHICLE_TYPES, type VehicleType } from '../../src/domain/driver.ts';
 
 export interface VehicleStyle {
   label: string;

@@ -1,0 +1,20 @@
+import { z } from 'zod';
+import { VEHICLE_TYPES } from '../domain/driver.ts';
+import { latitude, longitude, num, requestId } from './fields.ts';
+import { NEARBY_DEFAULT_LIMIT, NEARBY_DEFAULT_RADIUS_KM, NEARBY_MAX_LIMIT, NEARBY_MAX_RADIUS_KM } from './limits.ts';
+
+// Rider to hub. Strict, like every client message.
+
+export const nearbyQuerySchema = z.strictObject({
+  t: z.literal('nearby'),
+  id: requestId(),
+  lat: latitude(),
+  lng: longitude(),
+  radiusKm: num().gt(0).max(NEARBY_MAX_RADIUS_KM).default(NEARBY_DEFAULT_RADIUS_KM),
+  limit: num().int().min(1).max(NEARBY_MAX_LIMIT).default(NEARBY_DEFAULT_LIMIT),
+  vehicleType: z.enum(VEHICLE_TYPES).optional(),
+  minRating: num().min(1).max(5).optional(),
+});
+
+export type NearbyQuery = z.infer<typeof nearbyQuerySchema>;
+export type NearbyQueryInput = z.input<typeof nearbyQuerySchema>;

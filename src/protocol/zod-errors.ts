@@ -1,0 +1,48 @@
+import type { z } from 'zod';
+import { HubError } from './errors.ts';
+
+type Issue = z.core.$ZodIssue;
+
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let value = input;
+  for (const key of path) {
+    if (value === null || typeof value !== 'object' || !Object.hasOwn(value, key)) return undefined;
+    value = (value as Record<PropertyKey, unknown>)[key];
+  }
+  return value;
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  return typeof value;
+}
+
+function branchExpects(branch: Issue[]): string {
+  const first = branch[0];
+  return first?.code === 'invalid_type' ? first.expected : (first?.message ?? 'another shape');
+}
+
+/** What the issue expected, in words, for the issues zod's own message leaves vague. */
+function explain(issue: Issue, input: unknown): string {
+  const value = valueAt(input, issue.path);
+  if (issue.code === 'invalid_union') {
+    // A schema's own message says it best; otherwise list what each branch expected.
+    const wanted = issue.message !== 'Invalid input' ? issue.message : `expected ${[...new Set(issue.errors.map(branchExpects))].join(' or ')}`;
+    return value === undefined ? `required, ${wanted}` : `${wanted}, received ${describe(value)}`;
+  }
+  if (issue.code === 'invalid_type' && value === undefined && issue.path.length > 0) return `required, expected ${issue.expected}`;
+  return issue.message;
+}
+
+/**
+ * The one mapping from a failed zod parse to a HubError: a bound that was
+ * crossed is `out_of_range`, anything else about a field is `invalid_field`.
+ * The message names the field and what it expected.
+ */
+export function hubErrorFromZod(error: z.ZodError, input: unknown, rootName = '(root)'): HubError {
+  const issue = error.issues[0]!;
+  const field = issue.path.map(String).join('.') || rootName;
+  const range = issue.code === 'too_big' || issue.code === 'too_small';
+  return new HubError(range ? 'out_of_range' : 'invalid_field', `${field}: ${explain(issue, input)}`);
+}

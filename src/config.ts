@@ -1,9 +1,12 @@
 import { z } from 'zod';
 
 const bool = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false (or 1/0, yes/no)' })
   .transform((value) => value === 'true' || value === '1' || value === 'yes');
-const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const int = (min: number, max: number) => {
+  const error = `must be a whole number from ${min} to ${max}`;
+  return z.coerce.number({ error }).int({ error }).min(min, { error }).max(max, { error });
+};
 
 /**
  * Every setting of the hub, read from the environment once at start.
@@ -13,11 +16,12 @@ export const configSchema = z
   .object({
     NODE_ENV: z.enum(['development', 'production', 'test']).default('development').describe('development, production or test. Production refuses open auth and embedded mode (unless ALLOW_EMBEDDED).'),
     HOST: z.string().min(1).default('0.0.0.0').describe('Interface to listen on.'),
-    PORT: int(0, 65535).default(8080).describe('HTTP and WebSocket port (0 picks a free one).'),
+    PORT: int(0, 65535).default(8080).describe('HTTP and WebSocket port (0 picks a free one). A port another process holds is an error unless HUB_SHARE_PORT is on.'),
+    HUB_SHARE_PORT: bool.default(false).describe('Let several hub processes listen on the same PORT on purpose (SO_REUSEPORT: the kernel spreads connections over them). Off: a taken port stops the hub with an error.'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level: fatal, error, warn, info, debug, trace or silent.'),
 
-    DATABASE_URL: z.string().url().optional().describe('PostgreSQL URL. Unset: embedded PGlite in DATA_DIR with the in-process geo index.'),
-    REDIS_URL: z.string().url().optional().describe('Redis URL for the geo index. Unset: the in-process index.'),
+    DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'must be a URL like postgres://user@host:5432/dbname' }).optional().describe('PostgreSQL URL. Unset: embedded PGlite in DATA_DIR with the in-process geo index.'),
+    REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a URL like redis://host:6379' }).optional().describe('Redis URL for the geo index. Unset: the in-process index.'),
     ALLOW_EMBEDDED: bool.optional().describe('Allow embedded mode when NODE_ENV=production.'),
     DATA_DIR: z.string().min(1).default('./.data').describe('Embedded mode: where PGlite keeps its data (one hub per directory).'),
     REDIS_KEY_PREFIX: z.string().default('hub:').describe('Prefix for every Redis key, so several deployments or test runs can share one Redis.'),
@@ -43,8 +47,8 @@ export const configSchema = z
     WS_MAX_BACKPRESSURE_BYTES: int(1024, 64 * 1_048_576).default(256 * 1024).describe('Outbound bytes buffered per socket; over it, results for that socket are coalesced instead of queued.'),
     WS_SLOW_CLOSE_MS: int(100, 600_000).default(10_000).describe('A socket over WS_MAX_BACKPRESSURE_BYTES this long is closed with 4008.'),
 
-    AUTH_SECRET: z.string().min(32).optional().describe('HS256 secret for access tokens (at least 32 characters). Unset: open mode, refused in production.'),
-    AUTH_PREVIOUS_SECRET: z.string().min(32).optional().describe('The secret before the last rotation: its tokens stay valid until they expire.'),
+    AUTH_SECRET: z.string().min(32, 'must be at least 32 characters (make one with `openssl rand -base64 32`)').optional().describe('HS256 secret for access tokens (at least 32 characters). Unset: open mode, refused in production.'),
+    AUTH_PREVIOUS_SECRET: z.string().min(32, 'must be at least 32 characters, like AUTH_SECRET').optional().describe('The secret before the last rotation: its tokens stay valid until they expire.'),
     DRIVER_FRAMES_PER_S: int(1, 100_000).default(20).describe('Per-connection token bucket for driver frames: sustained rate...'),
     DRIVER_FRAME_BURST: int(1, 1_000_000).default(300).describe('...and burst, so an app back from minutes offline can send its backlog at once.'),
     RIDER_QUERIES_PER_S: int(1, 100_000).default(10).describe('Per-connection token bucket for rider queries: sustained rate...'),
@@ -61,20 +65,35 @@ export const configSchema = z
       ctx.addIssue({ code: 'custom', path: ['REDIS_URL'], message: 'REDIS_URL needs DATABASE_URL as well' });
     }
     if (config.NODE_ENV === 'production' && !config.AUTH_SECRET) {
-      ctx.addIssue({ code: 'custom', path: ['AUTH_SECRET'], message: 'is required when NODE_ENV=production (open mode is for development only)' });
+      ctx.addIssue({ code: 'custom', path: ['AUTH_SECRET'], message: 'is required when NODE_ENV=production (open mode is for development only; make one with `openssl rand -base64 32`)' });
+    }
+    if (config.NODE_ENV === 'production' && !config.DATABASE_URL && !config.ALLOW_EMBEDDED) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['DATABASE_URL'],
+        message: 'is required when NODE_ENV=production: set it to your PostgreSQL URL (or ALLOW_EMBEDDED=true to run on the embedded database on purpose)',
+      });
     }
     if (config.AUTH_PREVIOUS_SECRET && !config.AUTH_SECRET) {
       ctx.addIssue({ code: 'custom', path: ['AUTH_PREVIOUS_SECRET'], message: 'needs AUTH_SECRET as well' });
     }
-  });
+  }, { when: () => true }); // also when a single setting failed: every problem is reported in one pass
 
 export type Config = z.infer<typeof configSchema>;
 
-/** Parses the environment, throwing one readable error that lists every bad variable. */
+/** Every problem with the settings, one line each ("NAME: what is wrong and what to do"). */
+export class ConfigError extends Error {
+  readonly code = 'invalid_config';
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid configuration:\n${problems.map((problem) => `  ${problem}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses the environment, throwing one ConfigError that lists every bad variable. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
   const result = configSchema.safeParse(cleaned);
   if (result.success) return result.data;
-  const lines = result.error.issues.map((issue) => `  ${issue.path.join('.') || '(config)'}: ${issue.message}`);
-  throw new Error(`Invalid configuration:\n${lines.join('\n')}`);
+  throw new ConfigError(result.error.issues.map((issue) => `${issue.path.join('.') || '(config)'}: ${issue.message}`));
 }

@@ -207,6 +207,7 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
   transport = await startTransport(services, {
     host: config.HOST,
     port: config.PORT,
+    sharePort: config.HUB_SHARE_PORT,
     limits: {
       maxPayloadBytes: config.WS_MAX_PAYLOAD_BYTES,
       idleTimeoutSeconds: config.WS_IDLE_TIMEOUT_S,
@@ -232,7 +233,7 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
   reconciler.unref();
   const vacuum = startPositionVacuum(store, config.POSITIONS_VACUUM_INTERVAL_MS, metrics, logger);
 
-  logger.info({ port: transport.port, mode, geo: geo.source }, 'hub listening');
+  logger.info({ port: transport.port, mode, geo: geo.source, geoState: health.state }, 'hub listening');
   const startedTransport = transport;
 
   let closing: Promise<void> | undefined;

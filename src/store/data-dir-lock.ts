@@ -15,6 +15,18 @@ function processAlive(pid: number): boolean {
   }
 }
 
+/** Another live process holds the embedded database. */
+export class DataDirInUseError extends Error {
+  readonly code = 'data_dir_in_use';
+  constructor(
+    readonly dataDir: string,
+    readonly owner: number,
+  ) {
+    super(`DATA_DIR ${dataDir} is in use by process ${owner} (one embedded hub per directory): stop that process, or set DATA_DIR to another directory`);
+    this.name = 'DataDirInUseError';
+  }
+}
+
 /**
  * PGlite takes no lock on its data directory, and two processes writing one
  * would corrupt it. A pid file guards it; a lock left by a process that no
@@ -37,7 +49,7 @@ export async function lockDataDir(dataDir: string): Promise<() => Promise<void>>
       const owner = Number((await readFile(path, 'utf8')).trim());
       const ours = owner === process.pid;
       if ((ours && heldHere.has(path)) || (!ours && Number.isInteger(owner) && owner > 0 && processAlive(owner))) {
-        throw new Error(`${dataDir} is in use by process ${owner}: one embedded hub per DATA_DIR`);
+        throw new DataDirInUseError(dataDir, owner);
       }
       await rm(path, { force: true });
     }

@@ -9,11 +9,14 @@ import { ConnectionCaps } from './connection-caps.ts';
 import { createIdentityResolver } from './identity.ts';
 import type { SecuritySettings } from './security-settings.ts';
 import { startSocketSweeper } from './socket-sweeper.ts';
-import { assertNativeUws, uws, type us_listen_socket } from './uws.ts';
+import { listen } from './listen.ts';
+import { assertNativeUws, uws } from './uws.ts';
 
 export interface TransportOptions {
   host: string;
   port: number;
+  /** Several hub processes on one port, on purpose (HUB_SHARE_PORT); otherwise a taken port is a ListenError. */
+  sharePort?: boolean;
   limits: SocketLimitSettings;
   security: SecuritySettings;
   assets?: ReadonlyMap<string, StaticAsset>;
@@ -54,12 +57,7 @@ export async function startTransport(services: HubServices, options: TransportOp
     { onClose: (reason) => services.onSocketClosedByHub(reason), onSlowCount: (count) => services.onSlowSocketCount(count) },
   );
 
-  const listenSocket = await new Promise<us_listen_socket>((resolve, reject) => {
-    app.listen(options.host, options.port, (socket) => {
-      if (socket) resolve(socket);
-      else reject(new Error(`could not listen on ${options.host}:${options.port}`));
-    });
-  });
+  const listenSocket = await listen(app, { host: options.host, port: options.port, sharePort: options.sharePort ?? false });
   const port = uws.us_socket_local_port(listenSocket);
   let listening = true;
 

@@ -11,11 +11,11 @@ import { cliArgs } from './cli-args.ts';
 const args = cliArgs({ role: '', id: '', ttl: '1h' });
 
 function fail(message: string): never {
-  process.stderr.write(`${message}\nusage: npm run token -- --role driver|rider --id ID [--ttl 1h]\n`);
+  process.stderr.write(`${message}\nusage: npm run token -- --role driver|rider|operator --id ID [--ttl 1h]\n`);
   process.exit(2);
 }
 
-if (args.role !== 'driver' && args.role !== 'rider') fail('--role must be driver or rider');
+if (args.role !== 'driver' && args.role !== 'rider' && args.role !== 'operator') fail('--role must be driver, rider or operator');
 if (!args.id) fail('--id is required');
 const secret = loadConfig().AUTH_SECRET;
 if (!secret) fail('AUTH_SECRET is not set: a hub without it runs open and takes no tokens');

@@ -7,9 +7,13 @@ import { HubError } from '../protocol/errors.ts';
  * Signing lives next to verification so the token script, the tests and the
  * hub can never disagree about the format.
  */
-export type TokenRole = 'driver' | 'rider';
+export type TokenRole = 'driver' | 'rider' | 'operator';
 
-export type VerifiedToken = { role: 'driver'; driverId: number; expiresAtMs: number } | { role: 'rider'; riderId: string; expiresAtMs: number };
+/** An operator token opens no socket: it authorizes operator reads over REST (a driver's track). */
+export type VerifiedToken =
+  | { role: 'driver'; driverId: number; expiresAtMs: number }
+  | { role: 'rider'; riderId: string; expiresAtMs: number }
+  | { role: 'operator'; operatorId: string; expiresAtMs: number };
 
 const ALGORITHM = 'HS256';
 /** Longer than any honest token; checked before any crypto so a huge string costs nothing. */
@@ -19,7 +23,7 @@ const RIDER_SUBJECT = /^[\x21-\x7e]{1,64}$/;
 const MAX_DRIVER_ID = 2_147_483_647;
 
 const claimsSchema = z.object({
-  role: z.enum(['driver', 'rider']),
+  role: z.enum(['driver', 'rider', 'operator']),
   sub: z.string(),
   exp: z.number().int().positive(),
 });
@@ -79,16 +83,17 @@ export function createTokenVerifier(secret: string, previousSecret?: string): To
 
 function claimsOf(payload: unknown): VerifiedToken {
   const parsed = claimsSchema.safeParse(payload);
-  if (!parsed.success) throw new HubError('unauthorized', 'token claims must include role (driver|rider), sub and exp');
+  if (!parsed.success) throw new HubError('unauthorized', 'token claims must include role (driver|rider|operator), sub and exp');
   const { role, sub, exp } = parsed.data;
   assertSubject(role, sub, 'unauthorized');
   const expiresAtMs = exp * 1000;
-  return role === 'driver' ? { role, driverId: Number(sub), expiresAtMs } : { role, riderId: sub, expiresAtMs };
+  if (role === 'driver') return { role, driverId: Number(sub), expiresAtMs };
+  return role === 'rider' ? { role, riderId: sub, expiresAtMs } : { role, operatorId: sub, expiresAtMs };
 }
 
 function assertSubject(role: TokenRole, subject: string, code: 'unauthorized' | 'invalid_field' = 'invalid_field'): void {
   const valid = role === 'driver' ? DRIVER_SUBJECT.test(subject) && Number(subject) <= MAX_DRIVER_ID : RIDER_SUBJECT.test(subject);
   if (!valid) {
-    throw new HubError(code, role === 'driver' ? 'a driver token subject must be a positive integer driver id' : 'a rider token subject must be 1-64 printable ASCII characters');
+    throw new HubError(code, role === 'driver' ? 'a driver token subject must be a positive integer driver id' : `a ${role} token subject must be 1-64 printable ASCII characters`);
   }
 }

@@ -35,6 +35,8 @@ export interface IdentityResolver {
   resolveIdentity(credentials: UpgradeCredentials): Promise<ResolvedIdentity>;
   /** Allows a REST write for a driver only with `Authorization: Bearer <that driver's token>`; a no-op in open mode. */
   authorizeDriverWrite(authorizationHeader: string, driverId: number): Promise<void>;
+  /** Allows an operator read (a driver's track) only with `Authorization: Bearer <operator token>`; a no-op in open mode. */
+  authorizeOperatorRead(authorizationHeader: string): Promise<void>;
 }
 
 const DRIVER_ID = /^[1-9][0-9]{0,9}$/;
@@ -52,13 +54,22 @@ export function createIdentityResolver(settings: AuthSettings): IdentityResolver
     resolveIdentity: (credentials) => (verifier ? fromToken(verifier, credentials) : fromClaimedId(credentials)),
     async authorizeDriverWrite(authorizationHeader, driverId) {
       if (!verifier) return;
-      const match = /^Bearer +(\S+)\s*$/i.exec(authorizationHeader);
-      if (!match) throw new HubError('unauthorized', 'a driver token is required: Authorization: Bearer <token>');
-      const token = await verifier.verify(match[1]!);
+      const token = await bearerToken(verifier, authorizationHeader, 'driver');
       if (token.role !== 'driver') throw new HubError('forbidden', 'only a driver token may write a driver location');
       if (token.driverId !== driverId) throw new HubError('forbidden', `this token is for driver ${token.driverId}, not driver ${driverId}`);
     },
+    async authorizeOperatorRead(authorizationHeader) {
+      if (!verifier) return;
+      const token = await bearerToken(verifier, authorizationHeader, 'operator');
+      if (token.role !== 'operator') throw new HubError('forbidden', `a ${token.role} token cannot read operator endpoints`);
+    },
   };
+}
+
+async function bearerToken(verifier: TokenVerifier, authorizationHeader: string, role: 'driver' | 'operator'): Promise<VerifiedToken> {
+  const match = /^Bearer +(\S+)\s*$/i.exec(authorizationHeader);
+  if (!match) throw new HubError('unauthorized', `a${role === 'operator' ? 'n' : ''} ${role} token is required: Authorization: Bearer <token>`);
+  return verifier.verify(match[1]!);
 }
 
 async function fromToken(verifier: TokenVerifier, credentials: UpgradeCredentials): Promise<ResolvedIdentity> {

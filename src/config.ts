@@ -40,6 +40,9 @@ export const configSchema = z
     RECONCILE_INTERVAL_MS: int(1000, 86_400_000).default(60_000).describe('How often the geo index is repaired from PostgreSQL.'),
     POSITIONS_VACUUM_INTERVAL_MS: int(0, 3_600_000).default(2000).describe('How often the hub vacuums the drivers table, which every batch rewrites; 0 leaves it to autovacuum.'),
     STALE_AFTER_MS: int(1000, 86_400_000 * 365).default(30_000).describe('A driver silent for this long is left out of nearby answers and dropped from the index until its next frame.'),
+    HISTORY_RETENTION_DAYS: int(0, 36_500).default(30).describe('Location history is kept this many days: older daily partitions are dropped whole (never a DELETE). 0 keeps it forever.'),
+    HISTORY_PARTITIONS_AHEAD_DAYS: int(1, 366).default(2).describe('Days after today whose history partitions are created in advance.'),
+    HISTORY_MAINTENANCE_INTERVAL_MS: int(1000, 86_400_000).default(3_600_000).describe('How often the hub creates history partitions ahead and drops expired ones (also once at start).'),
     SHUTDOWN_DEADLINE_MS: int(100, 600_000).default(10_000).describe('On SIGTERM/SIGINT: longest wait to commit and ack pending frames before exiting.'),
 
     WS_MAX_PAYLOAD_BYTES: int(256, 1_048_576).default(4096).describe('Largest WebSocket message; a bigger one closes the connection.'),

@@ -13,6 +13,7 @@ import { openStore } from './store/open-store.ts';
 import type { Store } from './store/types.ts';
 import { repairIndex } from './sync/index-repair.ts';
 import { startPositionVacuum } from './sync/position-vacuum.ts';
+import { startHistoryMaintenance } from './sync/history-maintenance.ts';
 import { startTransport, type Transport } from './transport/app.ts';
 import type { StaticAsset } from './transport/http-routes.ts';
 import type { HubServices } from './transport/ports.ts';
@@ -99,6 +100,7 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
   let geoHealth: GeoHealth | undefined;
   const { store, geo, mode } = await openStores(config, logger, metrics, (error) => geoHealth?.reportFailure(error, 'connection'));
   await store.migrate();
+  const historyMaintenance = await startHistoryMaintenance(store, config.HISTORY_MAINTENANCE_INTERVAL_MS, metrics, logger);
   if (mode === 'embedded') await seedEmbeddedFleet(store, config.EMBEDDED_SEED_DRIVERS, logger);
 
   const repair = () => repairIndex(store, geo, config.STALE_AFTER_MS, logger).then(() => undefined);
@@ -176,6 +178,10 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
       });
       return driver;
     },
+    async driverTrack(query) {
+      if (!(await store.getDriver(query.driverId))) return null;
+      return store.driverTrack(query);
+    },
     async readiness() {
       // Bounded: a database that stopped answering must turn the probe red, not hang it.
       const postgres = await withDeadline(store.ping(), config.READINESS_TIMEOUT_MS, 'database ping').then(
@@ -242,6 +248,7 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
     clearInterval(sweeper);
     clearInterval(reconciler);
     vacuum.stop();
+    historyMaintenance.stop();
     const budget = shutdownBudget(config.SHUTDOWN_DEADLINE_MS);
     const drained = await Promise.race([
       ingest.drain().then(() => true),

@@ -1,7 +1,15 @@
 import { z } from 'zod';
 import { DRIVER_STATUSES, VEHICLE_TYPES, type DriverRecord } from '../domain/driver.ts';
 import { ERROR_CODES } from './errors.ts';
-import { NEARBY_DEFAULT_LIMIT, NEARBY_DEFAULT_RADIUS_KM, NEARBY_MAX_LIMIT, NEARBY_MAX_RADIUS_KM } from './limits.ts';
+import {
+  NEARBY_DEFAULT_LIMIT,
+  NEARBY_DEFAULT_RADIUS_KM,
+  NEARBY_MAX_LIMIT,
+  NEARBY_MAX_RADIUS_KM,
+  TRACK_DEFAULT_LIMIT,
+  TRACK_MAX_LIMIT,
+  TRACK_MAX_WINDOW_MS,
+} from './limits.ts';
 import { NEARBY_SOURCES, nearbyDriverSchema } from './server-messages.ts';
 
 // ---- requests ----
@@ -26,6 +34,33 @@ export const nearbyParamsSchema = z.object({
   vehicleType: z.enum(VEHICLE_TYPES).optional(),
   minRating: queryNumber(z.number().min(1).max(5)).optional(),
 });
+
+// An instant: epoch milliseconds, or ISO 8601 with a zone (Z or ±hh:mm), so that no server time zone guesses.
+const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:\d{2})$/;
+const queryInstant = z
+  .string()
+  .refine((value) => /^\d{1,15}$/.test(value) || (ISO_INSTANT.test(value) && !Number.isNaN(Date.parse(value))), 'must be epoch milliseconds or ISO 8601 with a zone')
+  .transform((value) => (/^\d+$/.test(value) ? Number(value) : Date.parse(value)))
+  .pipe(z.number().min(0).max(4_102_444_800_000));
+
+/** The `next` of a track page, passed back as `after`: recorded_at in epoch microseconds, a dash, the seq. */
+export const TRACK_CURSOR_PATTERN = /^(\d{1,17})-(\d{1,16})$/;
+
+/** `GET /api/drivers/:id/track` query parameters: a window of at most TRACK_MAX_WINDOW_MS, a page size, a cursor. */
+export const trackParamsSchema = z
+  .object({
+    from: queryInstant,
+    to: queryInstant,
+    limit: queryNumber(z.number().int().min(1).max(TRACK_MAX_LIMIT)).default(TRACK_DEFAULT_LIMIT),
+    after: z.string().regex(TRACK_CURSOR_PATTERN, 'must be the `next` of a previous page').optional(),
+  })
+  .superRefine((params, ctx) => {
+    if (params.to <= params.from) ctx.addIssue({ code: 'custom', path: ['to'], message: 'must be after from' });
+    else if (params.to - params.from > TRACK_MAX_WINDOW_MS) {
+      const message = `the window may span at most ${TRACK_MAX_WINDOW_MS / 3_600_000} hours`;
+      ctx.addIssue({ code: 'too_big', origin: 'number', maximum: TRACK_MAX_WINDOW_MS, inclusive: true, input: params.to - params.from, path: ['to'], message });
+    }
+  });
 
 // ---- responses ----
 
@@ -56,6 +91,18 @@ export const nearbyResponseSchema = z.object({
   performance: z.object({ queryTime: z.string(), method: z.enum(NEARBY_SOURCES) }),
 });
 
+/** `GET /api/drivers/:id/track` answer: one page, oldest first; `next` is the cursor of the following page, or null. */
+export const trackResponseSchema = z.object({
+  success: z.literal(true),
+  data: z.object({
+    driverId: z.number().int(),
+    from: z.string(),
+    to: z.string(),
+    positions: z.array(z.object({ seq: z.number().int(), lat: z.number(), lng: z.number(), recordedAt: z.string(), receivedAt: z.string() })),
+    next: z.string().nullable(),
+  }),
+});
+
 /** `GET /readyz` answer (200 when ready, 503 otherwise). */
 export const readinessReportSchema = z.object({
   ready: z.boolean(),
@@ -76,5 +123,7 @@ export type NearbyParams = z.infer<typeof nearbyParamsSchema>;
 export type RestError = z.infer<typeof restErrorSchema>;
 export type LocationResponse = z.infer<typeof locationResponseSchema>;
 export type NearbyResponse = z.infer<typeof nearbyResponseSchema>;
+export type TrackParams = z.infer<typeof trackParamsSchema>;
+export type TrackResponse = z.infer<typeof trackResponseSchema>;
 export type ReadinessReport = z.infer<typeof readinessReportSchema>;
 export type HubStats = z.infer<typeof hubStatsSchema>;

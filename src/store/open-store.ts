@@ -5,8 +5,10 @@ import type { Store } from './types.ts';
 
 /** PostgreSQL when DATABASE_URL is set, otherwise the embedded PGlite database in DATA_DIR. */
 export async function openStore(config: Config, onPoolError?: (error: Error) => void): Promise<Store> {
-  if (!config.DATABASE_URL) return createPgliteStore({ dataDir: config.DATA_DIR });
+  const history = { retentionDays: config.HISTORY_RETENTION_DAYS, aheadDays: config.HISTORY_PARTITIONS_AHEAD_DAYS };
+  if (!config.DATABASE_URL) return createPgliteStore({ dataDir: config.DATA_DIR, history });
   return createPostgresStore({
+    history,
     url: config.DATABASE_URL,
     poolSize: config.PG_POOL_SIZE,
     statementTimeoutMs: config.PG_STATEMENT_TIMEOUT_MS,

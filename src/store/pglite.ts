@@ -6,11 +6,12 @@ import { migrate } from 'drizzle-orm/pglite/migrator';
 import { lockDataDir } from './data-dir-lock.ts';
 import { MIGRATIONS_FOLDER } from './migrations.ts';
 import { createSqlStore } from './sql-store.ts';
-import type { Store } from './types.ts';
+import type { HistorySettings, Store } from './types.ts';
 
 export interface PgliteStoreOptions {
   /** Directory PGlite persists to across restarts; undefined keeps the database in memory. */
   dataDir: string | undefined;
+  history?: HistorySettings;
 }
 
 /** PGlite allows no second connection, so seeding and maintenance in the same process go through this handle. */
@@ -31,6 +32,7 @@ export async function createPgliteStore(options: PgliteStoreOptions): Promise<Pg
 
   const store = createSqlStore({
     kind: 'pglite',
+    history: options.history,
     db,
     // No advisory lock: PGlite has a single connection and the data dir lock
     // keeps other processes out, so migrators cannot race. The drizzle journal table

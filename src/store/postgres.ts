@@ -3,7 +3,7 @@ import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import pg from 'pg';
 import { MIGRATION_LOCK_KEY, MIGRATIONS_FOLDER } from './migrations.ts';
 import { createSqlStore } from './sql-store.ts';
-import type { Store } from './types.ts';
+import type { HistorySettings, Store } from './types.ts';
 
 export interface PostgresStoreOptions {
   url: string;
@@ -13,6 +13,7 @@ export interface PostgresStoreOptions {
   /** Bound on opening a connection, so an unreachable server surfaces as an error instead of a hang. */
   connectTimeoutMs?: number;
   onError?: (error: Error) => void;
+  history?: HistorySettings;
 }
 
 const CLIENT_TIMEOUT_MARGIN_MS = 1000;
@@ -48,6 +49,7 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
 
   return createSqlStore({
     kind: 'postgres',
+    history: options.history,
     db: drizzle({ client: pool }),
     writeDb: drizzle({ client: writePool }),
     // A connection of its own, without the statement timeouts: a migration on a

@@ -1,7 +1,8 @@
 import { sql, type SQL } from 'drizzle-orm';
 import { EARTH_RADIUS_KM } from '../domain/geo.ts';
 import type { DriverProfile, DriverRecord, NewDriver } from '../domain/driver.ts';
-import type { Candidate, CandidateQuery, CommittedDriver, DriverPosition, LocationBatch, Store } from './types.ts';
+import type { Candidate, CandidateQuery, CommittedDriver, DriverPosition, HistorySettings, LocationBatch, Store } from './types.ts';
+import { driverTrack, historyFloorMs, maintainHistory } from './history-sql.ts';
 
 /** What a drizzle database (node-postgres or PGlite) must offer: raw execution of a prepared SQL object. */
 export interface SqlExecutor {
@@ -84,7 +85,11 @@ export interface SqlStoreOptions {
   migrate: () => Promise<void>;
   ping: () => Promise<void>;
   close: () => Promise<void>;
+  /** Retention and partitions ahead for driver_locations; absent: keep everything, two days ahead. */
+  history?: HistorySettings;
 }
+
+const KEEP_ALL_HISTORY: HistorySettings = { retentionDays: 0, aheadDays: 2 };
 
 /**
  * The set-based SQL of the hub. It is plain PostgreSQL that PGlite runs
@@ -99,6 +104,7 @@ export function createSqlStore(options: SqlStoreOptions): Store {
   let roundTrips = 0;
 
   const writeDb = options.writeDb ?? db;
+  const history = options.history ?? KEEP_ALL_HISTORY;
 
   async function run(query: SQL, executor: SqlExecutor = db): Promise<Record<string, unknown>[]> {
     roundTrips += 1;
@@ -116,6 +122,8 @@ export function createSqlStore(options: SqlStoreOptions): Store {
     close: options.close,
 
     async writeBatch(batch: LocationBatch): Promise<CommittedDriver[]> {
+      const floorMs = historyFloorMs(history, Date.now());
+      const keptHistory = floorMs === null ? sql`` : sql`WHERE recorded_ms >= ${floorMs}::float8`;
       // One statement, so one round trip and one implicit transaction. Rows are
       // locked in id order so two hubs writing overlapping batches cannot deadlock,
       // and a frame is fresh only if its seq is above the locked row's last_seq,
@@ -146,7 +154,7 @@ export function createSqlStore(options: SqlStoreOptions): Store {
         history AS (
           INSERT INTO driver_locations (driver_id, seq, lat, lng, recorded_at, received_at)
           SELECT driver_id, seq, lat, lng, to_timestamp(recorded_ms / 1000.0), to_timestamp(received_ms / 1000.0)
-          FROM fresh
+          FROM fresh ${keptHistory}
         )
         UPDATE drivers d SET
           lat = coalesce(n.lat, d.lat),
@@ -264,6 +272,9 @@ export function createSqlStore(options: SqlStoreOptions): Store {
       const rows = await run(sql`SELECT count(*)::int AS n FROM drivers`);
       return Number(rows[0]?.n ?? 0);
     },
+
+    maintainHistory: (nowMs: number) => maintainHistory(run, history, nowMs),
+    driverTrack: (query) => driverTrack(run, query),
 
     async vacuumPositions(): Promise<void> {
       // SKIP_LOCKED: with several hubs on one database, whoever is already vacuuming covers the others.

@@ -51,6 +51,55 @@ export interface Candidate extends DriverProfile {
   lng: number;
 }
 
+/** How long history is kept and how far ahead its daily partitions are made. */
+export interface HistorySettings {
+  /** Partitions whose whole day is older than this are dropped; 0 keeps history forever. */
+  retentionDays: number;
+  /** Days after today that get their partition in advance. */
+  aheadDays: number;
+}
+
+/** What one history maintenance pass did, by partition name. */
+export interface HistoryMaintenance {
+  created: string[];
+  dropped: string[];
+  /** Steps skipped because their lock was not free within the pass's lock timeout; the next pass retries them. */
+  busy: string[];
+  /** Rows moved out of the default partition into a partition created for their day. */
+  rowsMoved: number;
+}
+
+/** Where the previous page of a track ended: exact, so no position is skipped or repeated. */
+export interface TrackCursor {
+  /** recorded_at in epoch microseconds, as PostgreSQL holds it. */
+  recordedAtUs: bigint;
+  seq: number;
+}
+
+export interface TrackQuery {
+  driverId: number;
+  /** Inclusive. */
+  fromMs: number;
+  /** Exclusive. */
+  toMs: number;
+  limit: number;
+  after?: TrackCursor;
+}
+
+export interface TrackPoint {
+  seq: number;
+  lat: number;
+  lng: number;
+  recordedAtMs: number;
+  receivedAtMs: number;
+}
+
+export interface TrackPage {
+  points: TrackPoint[];
+  /** Set when more positions follow in the window. */
+  next: TrackCursor | null;
+}
+
 /** The one PostgreSQL-shaped dependency of the domain services; pg and PGlite both implement it. */
 export interface Store {
   readonly kind: 'postgres' | 'pglite';
@@ -74,6 +123,10 @@ export interface Store {
   /** Inserts drivers in one set-based statement; returns their ids in input order. */
   insertDrivers(drivers: NewDriver[]): Promise<number[]>;
   countDrivers(): Promise<number>;
+  /** Creates history partitions ahead and drops those past retention, as of `nowMs`. */
+  maintainHistory(nowMs: number): Promise<HistoryMaintenance>;
+  /** One page of a driver's recorded positions in a window, oldest first; reads only the partitions the window overlaps. */
+  driverTrack(query: TrackQuery): Promise<TrackPage>;
   /** Reclaims the dead row versions batches leave in the drivers table and its indexes; a no-op while another vacuum runs. */
   vacuumPositions(): Promise<void>;
   ping(): Promise<void>;

@@ -5,11 +5,15 @@ import {
   MAX_DRIVER_ID,
   locationBodySchema,
   nearbyParamsSchema,
+  TRACK_CURSOR_PATTERN,
+  trackParamsSchema,
   type LocationResponse,
   type NearbyResponse,
   type RestError,
+  type TrackResponse,
 } from '../protocol/rest.ts';
 import { hubErrorFromZod } from '../protocol/zod-errors.ts';
+import type { TrackCursor } from '../store/types.ts';
 import { BodyTooLargeError, httpStatusFor, readBody, sendJson, sendText, watchAbort, type ResponseState } from './http-util.ts';
 import type { IdentityResolver } from './identity.ts';
 import type { HubServices } from './ports.ts';
@@ -22,6 +26,10 @@ export interface StaticAsset {
 
 const MAX_BODY_BYTES = 4096;
 
+function parseCursor(text: string | undefined): TrackCursor | undefined {
+  const match = text === undefined ? null : TRACK_CURSOR_PATTERN.exec(text);
+  return match ? { recordedAtUs: BigInt(match[1]!), seq: Number(match[2]) } : undefined;
+}
 
 /** `application/json`, optionally with parameters (`; charset=utf-8`); not `application/jsonp` or `application/json-seq`. */
 function isJson(contentType: string): boolean {
@@ -100,6 +108,42 @@ export function registerHttpRoutes(
     })(res, state);
   });
 
+  // An operator read: a driver's recorded positions in a window of at most a day, a page at a time.
+  app.get('/api/drivers/:id/track', (res, req) => {
+    const rawId = req.getParameter(0) ?? '';
+    const params = Object.fromEntries(new URLSearchParams(req.getQuery() ?? ''));
+    const authorization = req.getHeader('authorization');
+    const state = watchAbort(res);
+    handle(logger, async () => {
+      await identities.authorizeOperatorRead(authorization);
+      if (!DRIVER_ID_PATTERN.test(rawId) || Number(rawId) > MAX_DRIVER_ID) {
+        throw new HubError('invalid_field', 'driver id must be a positive integer');
+      }
+      const parsed = trackParamsSchema.safeParse(params);
+      if (!parsed.success) throw hubErrorFromZod(parsed.error, params, 'query');
+      const { from, to, limit, after } = parsed.data;
+      const page = await services.driverTrack({ driverId: Number(rawId), fromMs: from, toMs: to, limit, after: parseCursor(after) });
+      if (!page) throw new HubError('not_found', `driver ${rawId} not found`);
+      const body: TrackResponse = {
+        success: true,
+        data: {
+          driverId: Number(rawId),
+          from: new Date(from).toISOString(),
+          to: new Date(to).toISOString(),
+          positions: page.points.map((point) => ({
+            seq: point.seq,
+            lat: point.lat,
+            lng: point.lng,
+            recordedAt: new Date(point.recordedAtMs).toISOString(),
+            receivedAt: new Date(point.receivedAtMs).toISOString(),
+          })),
+          next: page.next ? `${page.next.recordedAtUs}-${page.next.seq}` : null,
+        },
+      };
+      sendJson(res, state, '200 OK', body);
+    })(res, state);
+  });
+
   app.get('/healthz', (res) => sendJson(res, { aborted: false }, '200 OK', { status: 'ok' }));
 
   app.get('/readyz', (res) => {
@@ -128,7 +172,7 @@ export function registerHttpRoutes(
   const knownPaths = new Set(['/api/drivers/nearby', '/healthz', '/readyz', '/metrics', '/api/stats', ...assets.keys()]);
   app.any('/*', (res, req) => {
     const url = req.getUrl();
-    const known = knownPaths.has(url) || /^\/api\/drivers\/[^/]+\/location$/.test(url);
+    const known = knownPaths.has(url) || /^\/api\/drivers\/[^/]+\/(?:location|track)$/.test(url);
     const state = { aborted: false };
     const status = known ? '405 Method Not Allowed' : '404 Not Found';
     // A HEAD answer has no body: one would corrupt the next response on a kept-alive connection.

@@ -3,6 +3,7 @@ import type { NearbyAnswer, NearbyCriteria } from '../nearby/nearby-service.ts';
 import type { DriverRecord } from '../domain/driver.ts';
 import type { LocationFrame } from '../protocol/messages.ts';
 import type { HubStats, ReadinessReport } from '../protocol/rest.ts';
+import type { TrackPage, TrackQuery } from '../store/types.ts';
 
 /** What the transport needs from the domain: nothing here knows about sockets. */
 export interface HubServices {
@@ -17,6 +18,8 @@ export interface HubServices {
   findNearby(criteria: NearbyCriteria): Promise<NearbyAnswer>;
   /** The original design's per-request write; null for an unknown driver. */
   updateLocationNow(driverId: number, lat: number, lng: number): Promise<DriverRecord | null>;
+  /** One page of a driver's recorded positions; null for an unknown driver. */
+  driverTrack(query: TrackQuery): Promise<TrackPage | null>;
   readiness(): Promise<ReadinessReport>;
   metricsText(): Promise<string>;
   readonly metricsContentType: string;

@@ -28,7 +28,7 @@ function harness(options: Partial<Pick<IngestOptions, 'batchMaxFrames' | 'pendin
   const acks: Array<[number, number]> = [];
   const metrics = createMetrics();
   const ingest = new IngestService({
-    store,
+    store: store.asStore(),
     geo,
     metrics,
     logger: createLogger('silent'),

@@ -5,8 +5,8 @@ import { createMetrics } from '../src/metrics.ts';
 import { GeoHealth, TIMEOUTS_BEFORE_DOWN } from '../src/nearby/geo-health.ts';
 import { NearbyService, nearestFromSql, type NearbyCriteria } from '../src/nearby/nearby-service.ts';
 import { ProfileCache } from '../src/nearby/profile-cache.ts';
-import { EARTH_RADIUS_KM } from '../src/protocol/geo-math.ts';
-import type { VehicleType } from '../src/protocol/limits.ts';
+import type { VehicleType } from '../src/domain/driver.ts';
+import { KM_PER_DEGREE_LAT, offsetKm } from '../src/domain/geo.ts';
 import { FakeGeoIndex } from './fakes/geo-index.ts';
 import { FakeStore, type FakeDriver } from './fakes/store.ts';
 
@@ -16,12 +16,11 @@ import { FakeStore, type FakeDriver } from './fakes/store.ts';
  * store instead. No servers; each test takes milliseconds.
  */
 
-const KM_PER_DEGREE = (Math.PI * EARTH_RADIUS_KM) / 180;
 const STALE_AFTER_MS = 60_000;
 const ORIGIN = { lat: 40.75, lng: -73.98 };
 
 /** A point `km` due north of `from`: its great-circle distance is exactly `km`. */
-const northOf = (from: { lat: number; lng: number }, km: number) => ({ lat: from.lat + km / KM_PER_DEGREE, lng: from.lng });
+const northOf = (from: { lat: number; lng: number }, km: number) => ({ lat: from.lat + km / KM_PER_DEGREE_LAT, lng: from.lng });
 
 interface Harness {
   nearby: NearbyService;
@@ -46,15 +45,15 @@ async function harness(drivers: FakeDriver[]): Promise<Harness> {
   // The probe never succeeds: these tests are about leaving the index, not coming back to it.
   const health = new GeoHealth({ probeIntervalMs: 60_000, probe: () => Promise.reject(new Error('unreachable')), repair: async () => undefined, logger });
   started.push(health);
-  const profiles = new ProfileCache(store, 60_000, logger);
-  const nearby = new NearbyService({ geo, store, profiles, health, metrics, logger, staleAfterMs: STALE_AFTER_MS });
+  const profiles = new ProfileCache(store.asStore(), 60_000, logger);
+  const nearby = new NearbyService({ geo, store: store.asStore(), profiles, health, metrics, logger, staleAfterMs: STALE_AFTER_MS });
   return { nearby, store, geo, health, metrics };
 }
 
 const query = (criteria: Partial<NearbyCriteria> = {}): NearbyCriteria => ({ ...ORIGIN, radiusKm: 5, limit: 10, ...criteria });
 
 /** What the store's own indexed query answers: the reference every index answer must equal. */
-const fromStore = (store: FakeStore, criteria: NearbyCriteria) => nearestFromSql(store, criteria, Date.now() - STALE_AFTER_MS);
+const fromStore = (store: FakeStore, criteria: NearbyCriteria) => nearestFromSql(store.asStore(), criteria, Date.now() - STALE_AFTER_MS);
 
 async function counterValue(counter: { get(): Promise<{ values: Array<{ value: number; labels: object }> }> }, labels: object): Promise<number> {
   const { values } = await counter.get();
@@ -94,7 +93,7 @@ describe('searching the index', () => {
   it('starts with a small circle where the fleet is dense, and widens it to the full radius where it is sparse', async () => {
     const dense = ORIGIN;
     // 24 km east: out of reach of every query around `dense`.
-    const sparse = { lat: ORIGIN.lat, lng: ORIGIN.lng + 24 / (KM_PER_DEGREE * Math.cos((ORIGIN.lat * Math.PI) / 180)) };
+    const sparse = offsetKm(ORIGIN, 0, 24);
     const { nearby, store, geo } = await harness([
       ...ring(dense, [0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6], 1),
       ...ring(sparse, [3, 3.5, 4, 4.5, 5.5], 100),

@@ -1,6 +1,6 @@
-import { haversineKm } from '../../src/protocol/geo-math.ts';
-import type { DriverStatus, VehicleType } from '../../src/protocol/limits.ts';
-import type { Candidate, CandidateQuery, CommittedDriver, DriverRecord, LocationBatch, Store } from '../../src/store/types.ts';
+import type { DriverRecord, DriverStatus, VehicleType } from '../../src/domain/driver.ts';
+import { haversineKm } from '../../src/domain/geo.ts';
+import type { Candidate, CandidateQuery, CommittedDriver, LocationBatch, Store } from '../../src/store/types.ts';
 
 export interface FakeDriver {
   id: number;
@@ -16,6 +16,20 @@ export interface FakeDriver {
 }
 
 type Row = Required<FakeDriver>;
+
+/** What the domain services under unit test use of a Store. */
+type FakedMethod =
+  | 'kind'
+  | 'roundTrips'
+  | 'writeBatch'
+  | 'resumePoints'
+  | 'getDrivers'
+  | 'getDriver'
+  | 'nearestOnline'
+  | 'countDrivers'
+  | 'migrate'
+  | 'ping'
+  | 'close';
 
 /** One writeBatch call held by a store in manual mode, for the test to settle. */
 export interface HeldWrite {
@@ -34,9 +48,10 @@ export interface HeldWrite {
  * last_seq; the newest frame sets the position; a status applies as is), and
  * nearestOnline filters and orders like the indexed query. In manual mode
  * each writeBatch waits for the test to commit or fail it, so a test can
- * hold a batch in flight. Methods the domain services never call reject.
+ * hold a batch in flight. Hand services `asStore()`: the Store methods not
+ * faked here reject, so a service calling one fails its test loudly.
  */
-export class FakeStore implements Store {
+export class FakeStore implements Pick<Store, FakedMethod> {
   readonly kind = 'postgres' as const;
   roundTrips = 0;
   /** Every batch writeBatch received, in call order, failed ones included. */
@@ -155,19 +170,18 @@ export class FakeStore implements Store {
   async migrate(): Promise<void> {}
   async ping(): Promise<void> {}
   async close(): Promise<void> {}
-  async vacuumPositions(): Promise<void> {}
 
-  updateLocation(): Promise<DriverRecord | null> {
-    return notFaked('updateLocation');
-  }
-  profilesChangedSince(): ReturnType<Store['profilesChangedSince']> {
-    return notFaked('profilesChangedSince');
-  }
-  onlinePositions(): ReturnType<Store['onlinePositions']> {
-    return notFaked('onlinePositions');
-  }
-  insertDrivers(): Promise<number[]> {
-    return notFaked('insertDrivers');
+  /** This fake as a whole Store: the methods it does not fake reject, naming themselves. */
+  asStore(): Store {
+    return new Proxy(this, {
+      get(target, property, receiver) {
+        if (property in target) {
+          const value: unknown = Reflect.get(target, property, receiver);
+          return typeof value === 'function' ? value.bind(target) : value;
+        }
+        return () => Promise.reject(new Error(`FakeStore.${String(property)} is not faked: the service under test should not call it`));
+      },
+    }) as unknown as Store;
   }
 
   /** The batch statement's rules, on the in-memory rows. */
@@ -214,8 +228,4 @@ function toRecord(row: Row): DriverRecord {
     updatedAt: new Date(row.updatedAtMs).toISOString(),
     lastSeq: row.lastSeq,
   };
-}
-
-function notFaked(method: string): Promise<never> {
-  return Promise.reject(new Error(`FakeStore.${method} is not faked: the service under test should not call it`));
 }

@@ -62,7 +62,7 @@ describe('per-connection rate limits', () => {
     for (const refusal of refusals) expect(refusal.retryAfterMs).toBeGreaterThan(0);
     expect(await committed(id)).toEqual({ rows: DRIVER_BURST, lastSeq: DRIVER_BURST });
 
-    // After the hinted wait the next frame goes through.
+    // Sleep on purpose, the behaviour is the hint: after the hinted wait the next frame goes through.
     await new Promise((resolve) => setTimeout(resolve, Math.max(...refusals.map((refusal) => refusal.retryAfterMs!))));
     driver.send({ t: 'loc', seq: DRIVER_BURST + 1, lat: 40.75, lng: -73.98 });
     await driver.waitFor((m) => m.t === 'ack' && m.seq === DRIVER_BURST + 1);
@@ -77,6 +77,7 @@ describe('per-connection rate limits', () => {
     await driver.waitFor((m) => m.t === 'ack' && m.seq === DRIVER_BURST);
     const refused = DRIVER_BURST + 1;
     await driver.waitFor(isRateLimited);
+    // Sleep on purpose, the behaviour is a refill: at 5 frames/s, a second gives room for the three frames below.
     await new Promise((resolve) => setTimeout(resolve, 1000));
 
     // The bucket has refilled, but the next seq would make the ack claim the refused one.

@@ -30,7 +30,14 @@ it('keeps committing and acking frames while every read connection is stuck', as
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ lat: 40.7, lng: -73.9 }),
   });
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  // The update is stuck once the hub's read connection waits on the row lock.
+  const readWaitingOnLock = async () => {
+    const { rows } = await locker.query(
+      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'dispatch-hub' AND wait_event_type = 'Lock'`,
+    );
+    return rows[0].n as number;
+  };
+  await expect.poll(readWaitingOnLock, { timeout: 10_000, interval: 20 }).toBe(1);
 
   try {
     for (let seq = 1; seq <= 20; seq++) driver.send({ t: 'loc', seq, lat: 40.75, lng: -73.98 + seq * 1e-5 });

@@ -32,6 +32,7 @@ export const configSchema = z
 
     BATCH_MAX_FRAMES: int(1, 100_000).default(2000).describe('A batch is flushed when it holds this many frames...'),
     BATCH_FLUSH_MS: int(1, 10_000).default(50).describe('...or when its oldest frame has waited this long.'),
+    BATCHES_IN_FLIGHT: int(1, 8).default(2).describe('Batches committing at once, drivers partitioned between them by id so each driver\'s frames stay in order.'),
     PENDING_MAX_FRAMES: int(1, 10_000_000).default(100_000).describe('Frames queued or in flight to the database; beyond it new frames get `overloaded`.'),
 
     REDIS_COMMAND_TIMEOUT_MS: int(10, 60_000).default(250).describe('Longest a Redis command may take before it counts as failed (time the hub\'s own event loop was stalled does not count).'),

@@ -135,6 +135,7 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
     batchMaxFrames: config.BATCH_MAX_FRAMES,
     flushMs: config.BATCH_FLUSH_MS,
     pendingMaxFrames: config.PENDING_MAX_FRAMES,
+    batchesInFlight: config.BATCHES_IN_FLIGHT,
     acks: { ack: (driverId, seq) => transport?.drivers.ack(driverId, seq) },
     onCommitted: (drivers) => {
       for (const driver of drivers) profiles.setStatus(driver.id, driver.status);

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
+import { BucketHistogram } from './telemetry/bucket-histogram.ts';
 import { eventLoopMonitor } from './telemetry/event-loop-monitor.ts';
 
 /**
@@ -11,6 +12,12 @@ export function createMetrics() {
   const registers = [registry];
   // The process-wide loop monitor renders itself; every hub in the process shows the same loop.
   registry.registerMetric(eventLoopMonitor().delay as unknown as Metric);
+  /** A histogram observed per frame or per slice: cheaper than prom-client's, rendered by the same registry. */
+  const bucketHistogram = (name: string, help: string, bounds: number[]) => {
+    const histogram = new BucketHistogram(name, help, bounds);
+    registry.registerMetric(histogram as unknown as Metric);
+    return histogram;
+  };
   const storeRoundTrips = new Counter({ name: 'hub_store_round_trips_total', help: 'Statements sent to PostgreSQL (one per batch on the ingest path)', registers });
   let storeRoundTripsSeen = 0;
   return {
@@ -18,6 +25,16 @@ export function createMetrics() {
     connections: new Gauge({ name: 'hub_connections', help: 'Open WebSocket connections by role', labelNames: ['role'] as const, registers }),
     framesReceived: new Counter({ name: 'hub_frames_received_total', help: 'Driver frames received, by type', labelNames: ['type'] as const, registers }),
     framesAcked: new Counter({ name: 'hub_frames_acked_total', help: 'Location frames committed and acknowledged', registers }),
+    ackLatency: bucketHistogram(
+      'hub_ack_latency_seconds',
+      'Per location frame: received by the hub to its ack sent (the flush wait, the commit and the ack queue)',
+      [0.005, 0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.075, 0.1, 0.125, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.75, 1, 2, 5, 10],
+    ),
+    ackSlices: bucketHistogram(
+      'hub_ack_slice_duration_seconds',
+      'How long each synchronous run of acks held the event loop before yielding to socket I/O',
+      [0.0001, 0.00025, 0.0005, 0.001, 0.0015, 0.002, 0.003, 0.004, 0.005, 0.0075, 0.01, 0.02, 0.05, 0.1],
+    ),
     framesRefused: new Counter({ name: 'hub_frames_refused_total', help: 'Frames refused, by error code', labelNames: ['reason'] as const, registers }),
     socketsClosedByHub: new Counter({
       name: 'hub_sockets_closed_total',

@@ -1,15 +1,17 @@
-import { performance } from 'node:perf_hooks';
 import type { GeoChanges, GeoIndex } from '../geo/types.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import type { LocationFrame } from '../protocol/messages.ts';
 import type { CommittedDriver, Store } from '../store/types.ts';
-import { PendingBatch } from './pending-batch.ts';
+import { AckDispatcher, type AckSink } from './ack-dispatcher.ts';
+import { newDriverSeqs, type DriverSeqs } from './driver-seqs.ts';
+import { IngestLane } from './ingest-lane.ts';
+import type { PendingBatch } from './pending-batch.ts';
 
-/** Where acknowledgements go: the transport implements it, so ingest never touches a socket. */
-export interface AckSink {
-  ack(driverId: number, seq: number): void;
-}
+export type { AckSink } from './ack-dispatcher.ts';
+
+/** A synchronous run of acks holds the event loop at most about this long before yielding to socket I/O. */
+const ACK_SLICE_MS = 2;
 
 export interface IngestOptions {
   store: Store;
@@ -20,62 +22,57 @@ export interface IngestOptions {
   batchMaxFrames: number;
   flushMs: number;
   pendingMaxFrames: number;
+  /** Batches in the database at once (default 1); each driver always goes to the same lane, so its frames stay in order. */
+  batchesInFlight?: number;
   /** Called after each commit, before the index write: keeps caches in step with the database. */
   onCommitted?: (drivers: CommittedDriver[]) => void;
   /** Called when the index write after a commit fails: the index must be repaired later. */
-  onGeoWriteFailed?: (error: Error) => void;
+  onGeoWriteFailed?: (error: Error, changes: GeoChanges) => void;
   /** False while the index is known to be down: writes are skipped, since a repair rebuilds it from the database anyway. */
   geoWritable?: () => boolean;
 }
 
 export type AcceptOutcome = 'queued' | 'duplicate' | 'overloaded';
 
-/** Per-driver sequence bookkeeping. */
-interface DriverSeqs {
-  /** Highest seq known committed in PostgreSQL. */
-  committed: number;
-  /** Highest seq accepted into the queue or in flight. */
-  accepted: number;
-  /**
-   * The first seq refused as `overloaded`, until the driver resends it. Later
-   * seqs are refused too: committing them would move last_seq past the
-   * refused one, the resend would then count as a duplicate, and the ack of a
-   * later seq would claim a frame that was never written.
-   */
-  resendFrom?: number;
-}
-
-const FIRST_RETRY_MS = 100;
-const MAX_RETRY_MS = 5000;
-
 /**
  * The batcher between sockets and stores. Frames queue in memory (bounded),
  * flush by size or time as one set-based database statement, and only then
  * are acknowledged; the geo index is written after the commit and never
- * holds an ack back. One batch is in flight at a time, which keeps each
- * driver's frames in order and lets the queue grow into the next batch
- * while the database works.
+ * holds an ack back. Drivers are partitioned over `batchesInFlight` lanes
+ * (by id), each with one batch in flight: a driver's frames commit in order,
+ * while the database works on several batches at once.
  */
 export class IngestService {
-  private queue = new PendingBatch();
-  private inFlight: PendingBatch | undefined;
+  private readonly lanes: IngestLane[];
   private readonly seqs = new Map<number, DriverSeqs>();
-  private timer: NodeJS.Timeout | undefined;
-  private retryMs = FIRST_RETRY_MS;
+  private readonly acks: AckDispatcher;
   private drainWaiters: Array<() => void> = [];
-  private lastFlushError: Error | undefined;
-  private stopped = false;
 
-  constructor(private readonly options: IngestOptions) {}
+  constructor(private readonly options: IngestOptions) {
+    const laneOptions = {
+      store: options.store,
+      metrics: options.metrics,
+      logger: options.logger,
+      batchMaxFrames: options.batchMaxFrames,
+      flushMs: options.flushMs,
+      onCommitted: (batch: PendingBatch, committed: CommittedDriver[]) => this.committed(batch, committed),
+      draining: () => this.drainWaiters.length > 0,
+    };
+    this.lanes = Array.from({ length: Math.max(1, options.batchesInFlight ?? 1) }, () => new IngestLane(laneOptions));
+    const { metrics } = options;
+    this.acks = new AckDispatcher(options.acks, this.seqs, { latency: metrics.ackLatency, slices: metrics.ackSlices, framesAcked: metrics.framesAcked }, ACK_SLICE_MS);
+  }
 
   /** Frames queued or in flight. */
   get pendingCount(): number {
-    return this.queue.size + (this.inFlight?.size ?? 0);
+    let count = 0;
+    for (const lane of this.lanes) count += lane.size;
+    return count;
   }
 
-  /** The error of the latest failed flush, cleared by the next commit: for readiness reporting. */
+  /** The error of a lane's latest failed flush, cleared by its next commit: for readiness reporting. */
   get storeError(): Error | undefined {
-    return this.lastFlushError;
+    return this.lanes.find((lane) => lane.lastError)?.lastError;
   }
 
   /** Records a driver's durable seq when its socket opens (the `hello.lastSeq`). */
@@ -87,7 +84,7 @@ export class IngestService {
       // The new socket's hello tells the driver to resend from its durable seq.
       known.resendFrom = undefined;
     } else {
-      this.seqs.set(driverId, { committed: committedSeq, accepted: committedSeq });
+      this.seqs.set(driverId, newDriverSeqs(committedSeq));
     }
   }
 
@@ -111,7 +108,7 @@ export class IngestService {
   acceptLocation(driverId: number, frame: LocationFrame, receivedAtMs: number): AcceptOutcome {
     let known = this.seqs.get(driverId);
     if (!known) {
-      known = { committed: 0, accepted: 0 };
+      known = newDriverSeqs(0);
       this.seqs.set(driverId, known);
     }
     if (frame.seq <= known.accepted) {
@@ -127,109 +124,50 @@ export class IngestService {
     }
     if (frame.seq === known.resendFrom) known.resendFrom = undefined;
     known.accepted = frame.seq;
-    this.queue.addLocation(driverId, frame.seq, frame.lat, frame.lng, frame.ts ?? receivedAtMs, receivedAtMs);
-    this.scheduleFlush();
+    this.laneOf(driverId).addLocation(driverId, frame.seq, frame.lat, frame.lng, frame.ts ?? receivedAtMs, receivedAtMs);
     return 'queued';
   }
 
   acceptStatus(driverId: number, status: 'online' | 'offline', receivedAtMs: number): AcceptOutcome {
     if (this.pendingCount >= this.options.pendingMaxFrames) return 'overloaded';
-    if (!this.seqs.has(driverId)) this.seqs.set(driverId, { committed: 0, accepted: 0 });
-    this.queue.addStatus(driverId, status, receivedAtMs);
-    this.scheduleFlush();
+    if (!this.seqs.has(driverId)) this.seqs.set(driverId, newDriverSeqs(0));
+    this.laneOf(driverId).addStatus(driverId, status, receivedAtMs);
     return 'queued';
   }
 
   /** Resolves once everything accepted so far is committed and acked; while the database is down it waits, so callers bound it. */
-  drain(): Promise<void> {
-    if (this.pendingCount === 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      this.drainWaiters.push(resolve);
-      if (!this.inFlight) this.flush();
-    });
+  async drain(): Promise<void> {
+    if (this.pendingCount > 0) {
+      await new Promise<void>((resolve) => {
+        this.drainWaiters.push(resolve);
+        for (const lane of this.lanes) lane.flushNow();
+      });
+    }
+    await this.acks.whenIdle();
   }
 
   /** Stops flushing and retrying: whatever is still pending was never acked and stays the drivers' to resend. */
   stop(): void {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    this.timer = undefined;
+    for (const lane of this.lanes) lane.stop();
   }
 
-  private scheduleFlush(): void {
-    if (this.inFlight || this.stopped) return; // the in-flight flush reschedules when it ends
-    if (this.queue.size >= this.options.batchMaxFrames) {
-      this.flush();
-      return;
-    }
-    if (this.timer) return;
-    const waitMs = Math.max(0, this.queue.firstAtMs + this.options.flushMs - Date.now());
-    this.timer = setTimeout(() => this.flush(), waitMs);
+  private laneOf(driverId: number): IngestLane {
+    return this.lanes[driverId % this.lanes.length]!;
   }
 
-  private flush(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    if (this.inFlight || this.queue.isEmpty || this.stopped) return;
-    const batch = this.takeBatch();
-    this.inFlight = batch;
-    void this.commit(batch);
-  }
-
-  /** Takes at most batchMaxFrames frames off the queue; the rest stay for the next flush. */
-  private takeBatch(): PendingBatch {
-    const max = this.options.batchMaxFrames;
-    const whole = this.queue;
-    if (whole.frameCount <= max) {
-      this.queue = new PendingBatch();
-      return whole;
-    }
-    // The rest stays queued, still dated by the oldest frame it ever held.
-    return whole.takeHead(max);
-  }
-
-  private async commit(batch: PendingBatch): Promise<void> {
-    const { metrics, store } = this.options;
-    const started = performance.now();
-    let committed: CommittedDriver[];
-    try {
-      committed = await store.writeBatch(batch.toLocationBatch());
-    } catch (error) {
-      metrics.storeErrors.inc({ op: 'write_batch' });
-      this.lastFlushError = error as Error;
-      this.options.logger.warn({ err: error, frames: batch.frameCount, retryInMs: this.retryMs }, 'batch commit failed; holding frames');
-      // Keep the batch in flight and retry it as is: nothing behind it may commit first.
-      // A retry after an ambiguous failure (the commit landed, the reply did not)
-      // is safe: the statement writes only seqs above the committed last_seq.
-      if (!this.stopped) setTimeout(() => void this.commit(batch), this.retryMs).unref();
-      this.retryMs = Math.min(this.retryMs * 2, MAX_RETRY_MS);
-      return;
-    }
-    this.retryMs = FIRST_RETRY_MS;
-    this.lastFlushError = undefined;
-    metrics.flushDuration.observe((performance.now() - started) / 1000);
-    metrics.batchSize.observe(batch.frameCount);
-    metrics.syncStoreRoundTrips(store.roundTrips);
-    this.inFlight = undefined;
-    this.acknowledge(committed, batch);
-    this.options.onCommitted?.(committed);
-    this.writeIndex(committed);
-    metrics.pendingFrames.set(this.pendingCount);
-    if (this.pendingCount === 0) this.resolveDrain();
-    else if (this.queue.size >= this.options.batchMaxFrames || this.drainWaiters.length > 0) this.flush();
-    else this.scheduleFlush();
-  }
-
-  private acknowledge(committed: CommittedDriver[], batch: PendingBatch): void {
+  private committed(batch: PendingBatch, committed: CommittedDriver[]): void {
     for (const driver of committed) {
       const known = this.seqs.get(driver.id);
-      if (known) {
-        known.committed = Math.max(known.committed, driver.lastSeq);
-        known.accepted = Math.max(known.accepted, known.committed);
-      }
-      this.options.acks.ack(driver.id, driver.lastSeq);
+      if (!known) continue;
+      known.committed = Math.max(known.committed, driver.lastSeq);
+      known.accepted = Math.max(known.accepted, known.committed);
     }
-    this.options.metrics.framesAcked.inc(batch.frameCount);
+    this.options.onCommitted?.(committed);
+    // The index write is issued (not awaited) before the acks go out, so it reaches Redis first.
+    this.writeIndex(committed);
+    this.acks.dispatch(batch);
+    this.options.metrics.pendingFrames.set(this.pendingCount);
+    if (this.pendingCount === 0) this.resolveDrain();
   }
 
   private writeIndex(committed: CommittedDriver[]): void {
@@ -248,7 +186,7 @@ export class IngestService {
     this.options.metrics.geoPositionsWritten.inc(changes.ids.length);
     this.options.geo.apply(changes).catch((error: Error) => {
       this.options.metrics.geoErrors.inc({ op: 'apply' });
-      this.options.onGeoWriteFailed?.(error);
+      this.options.onGeoWriteFailed?.(error, changes);
     });
   }
 

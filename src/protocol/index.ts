@@ -12,3 +12,4 @@ export * from './rest.ts';
 export * from './zod-errors.ts';
 export type { DeclaredStatus, DriverRecord, DriverStatus, VehicleType } from '../domain/driver.ts';
 export { VEHICLE_TYPES } from '../domain/driver.ts';
+export * from './ack-frame.ts';

@@ -12,6 +12,8 @@ export interface PostgresStoreOptions {
   statementTimeoutMs?: number;
   /** Bound on opening a connection, so an unreachable server surfaces as an error instead of a hang. */
   connectTimeoutMs?: number;
+  /** Batches the hub commits at once: the write pool holds one connection per batch, plus one. */
+  batchesInFlight?: number;
   onError?: (error: Error) => void;
   history?: HistorySettings;
 }
@@ -19,10 +21,10 @@ export interface PostgresStoreOptions {
 const CLIENT_TIMEOUT_MARGIN_MS = 1000;
 
 /**
- * Ingest keeps one batch in flight, so one connection serves it; the second
- * stands in while a connection that hit a timeout is being replaced.
+ * One write connection per batch in flight; the extra one stands in while a
+ * connection that hit a timeout is being replaced.
  */
-const WRITE_POOL_SIZE = 2;
+const SPARE_WRITE_CONNECTIONS = 1;
 
 function createPool(options: PostgresStoreOptions, size: number, applicationName: string): pg.Pool {
   const pool = new pg.Pool({
@@ -45,7 +47,7 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
   const pool = createPool(options, options.poolSize, 'dispatch-hub');
   // Writes get connections of their own: when reads saturate `pool` (every
   // rider on the SQL fallback), batches still commit and acks still flow.
-  const writePool = createPool(options, WRITE_POOL_SIZE, 'dispatch-hub-ingest');
+  const writePool = createPool(options, (options.batchesInFlight ?? 1) + SPARE_WRITE_CONNECTIONS, 'dispatch-hub-ingest');
 
   return createSqlStore({
     kind: 'postgres',

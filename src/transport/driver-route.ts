@@ -6,7 +6,7 @@ import { admitMessage } from './message-budget.ts';
 import type { HubServices } from './ports.ts';
 import { RateGuard } from './rate-guard.ts';
 import type { RouteContext } from './route-context.ts';
-import { encodingFromQuery, sendCorked, sendMessage, type DriverSocket, type DriverSocketData } from './socket-data.ts';
+import { encodingFromQuery, sendAck, sendMessage, type DriverSocket, type DriverSocketData } from './socket-data.ts';
 import { upgradeAsync } from './upgrade.ts';
 import type { TemplatedApp } from './uws.ts';
 
@@ -123,7 +123,7 @@ export function registerDriverRoute(app: TemplatedApp, services: HubServices, ro
     sockets,
     ack(driverId, seq) {
       const ws = sockets.get(driverId);
-      if (ws) sendCorked(ws, { t: 'ack', seq });
+      if (ws) sendAck(ws, seq);
     },
   };
 }

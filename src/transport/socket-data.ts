@@ -1,3 +1,4 @@
+import { encodeAck } from '../protocol/ack-frame.ts';
 import type { Encoding } from '../protocol/codec.ts';
 import { codecFor } from '../protocol/codec.ts';
 import type { NearbyQuery, ServerMessage } from '../protocol/messages.ts';
@@ -48,6 +49,28 @@ export function sendMessage(ws: WebSocket<CommonSocketData>, message: ServerMess
 export function sendCorked(ws: WebSocket<CommonSocketData>, message: ServerMessage): void {
   if (ws.getUserData().closed) return;
   ws.cork(() => sendMessage(ws, message));
+}
+
+// The one corked ack send, as module state and a function made once: no closure per ack.
+let ackSocket: WebSocket<CommonSocketData> | undefined;
+let ackFrame: Uint8Array = new Uint8Array(0);
+let ackBinary = false;
+function sendPendingAck(): void {
+  ackSocket!.send(ackFrame, ackBinary);
+}
+
+/** Sends `{t:"ack", seq}` from outside a uWS callback, pre-encoded and corked (one syscall); a closed socket is skipped. */
+export function sendAck(ws: WebSocket<CommonSocketData>, seq: number): void {
+  const data = ws.getUserData();
+  if (data.closed) return;
+  ackFrame = encodeAck(seq, data.encoding);
+  ackBinary = data.encoding === 'msgpack';
+  ackSocket = ws;
+  try {
+    ws.cork(sendPendingAck);
+  } finally {
+    ackSocket = undefined;
+  }
 }
 
 export function encodingFromQuery(query: URLSearchParams): Encoding {

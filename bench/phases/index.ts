@@ -1,0 +1,28 @@
+import type { BenchPhase } from '../bench-run.ts';
+import { idleMemory } from './idle-memory.ts';
+import { ingestCeiling } from './ingest-ceiling.ts';
+import { largeFleetNearby, largeFleetSeed } from './large-fleet.ts';
+import { nearbyCeilings } from './nearby-ceilings.ts';
+import { nearbyRedis, originalRead, sqlFallback } from './nearby-while-driving.ts';
+import { restPost } from './rest-post.ts';
+import { steadyFleet } from './steady-fleet.ts';
+import { storeCeilings } from './store-ceilings.ts';
+
+/**
+ * The run, in order. Order matters: the steady fleet stays connected through
+ * the three nearby-while-driving phases (the SQL fallback phase disconnects
+ * it), and the large fleet is seeded on top of everything before it.
+ */
+export const PHASES: readonly BenchPhase[] = [
+  idleMemory,
+  storeCeilings,
+  steadyFleet,
+  nearbyRedis,
+  originalRead,
+  sqlFallback,
+  nearbyCeilings,
+  restPost,
+  ingestCeiling,
+  largeFleetSeed,
+  largeFleetNearby,
+];

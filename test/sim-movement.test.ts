@@ -6,7 +6,7 @@ import { parseDuration } from '../clients/lib/duration.ts';
 import { OutboundFrames } from '../clients/core/outbound-frames.ts';
 import { LatencyHistogram } from '../clients/lib/latency-histogram.ts';
 import { DEFAULT_MOVEMENT, Vehicle, type VehicleState } from '../clients/sim/movement.ts';
-import { createRng, deriveSeed } from '../clients/lib/prng.ts';
+import { createRng, deriveSeed } from '../src/domain/random.ts';
 import { SimStats } from '../clients/sim/stats.ts';
 import { StreetGrid } from '../clients/sim/street-grid.ts';
 import type { NearbyDriver } from '../src/protocol/messages.ts';

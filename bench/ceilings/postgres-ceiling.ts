@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { createRng } from '../../clients/lib/prng.ts';
+import { createRng } from '../../src/domain/random.ts';
 import { createPostgresStore } from '../../src/store/postgres.ts';
 import type { LocationBatch } from '../../src/store/types.ts';
 

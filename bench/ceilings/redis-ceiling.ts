@@ -1,5 +1,5 @@
-import { createRng } from '../../clients/lib/prng.ts';
-import { randomPointKm } from '../../clients/lib/random-point.ts';
+import { createRng } from '../../src/domain/random.ts';
+import { randomPointInDisc } from '../../src/domain/geo.ts';
 import { encodeCommand, RespPipe } from './resp-pipe.ts';
 
 export interface RedisCeilings {
@@ -40,7 +40,7 @@ export async function measureRedisCeilings(options: RedisCeilingOptions): Promis
     for (let first = 0; first < options.members; first += options.membersPerCommand) {
       const args: Array<string | number> = ['GEOADD', options.scratchKey];
       for (let member = first; member < Math.min(options.members, first + options.membersPerCommand); member++) {
-        const point = randomPointKm(rng, options.center.lat, options.center.lng, options.center.spreadKm);
+        const point = randomPointInDisc(rng, options.center, options.center.spreadKm);
         args.push(point.lng.toFixed(7), point.lat.toFixed(7), member);
       }
       adds.push(encodeCommand(args));
@@ -49,7 +49,7 @@ export async function measureRedisCeilings(options: RedisCeilingOptions): Promis
     if (geoadd.errors > 0) throw new Error(`GEOADD ceiling: ${geoadd.firstError}`);
 
     const searches = Array.from({ length: 1000 }, () => {
-      const point = randomPointKm(rng, options.center.lat, options.center.lng, options.center.spreadKm);
+      const point = randomPointInDisc(rng, options.center, options.center.spreadKm);
       return encodeCommand(['GEOSEARCH', options.geoKey, 'FROMLONLAT', point.lng, point.lat, 'BYRADIUS', options.radiusKm, 'km', 'ASC', 'COUNT', options.count, 'WITHDIST']);
     });
     const geosearch = await pipe.saturate(searches, PIPELINE_DEPTH, options.durationMs);

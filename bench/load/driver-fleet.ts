@@ -1,10 +1,10 @@
 import { msgpackCodec } from '../../src/protocol/codec.ts';
 import type { ServerMessage } from '../../src/protocol/messages.ts';
 import { decodeServerMessage } from '../../src/protocol/parse.ts';
-import { createRng, deriveSeed, type Rng } from '../../clients/lib/prng.ts';
+import { createRng, deriveSeed, type Rng } from '../../src/domain/random.ts';
 import type { HubAddress, LoadTask, TaskResult, TokenSpec } from './load-protocol.ts';
 import { TaskRun, sleep, waitUntil, type ProgressSink } from './task-run.ts';
-import { randomPointKm } from '../../clients/lib/random-point.ts';
+import { randomPointInDisc } from '../../src/domain/geo.ts';
 import { tokenQuery } from './tokens.ts';
 import { encodeClientFrame, WireSocket } from '../../clients/core/wire-socket.ts';
 
@@ -149,7 +149,7 @@ export class DriverFleet {
 
   private begin(warmupMs: number, center: { lat: number; lng: number; spreadKm: number }, progress: ProgressSink): TaskRun {
     for (let index = 0; index < this.ids.length; index++) {
-      const point = randomPointKm(this.rng, center.lat, center.lng, center.spreadKm);
+      const point = randomPointInDisc(this.rng, center, center.spreadKm);
       this.lat[index] = point.lat;
       this.lng[index] = point.lng;
     }

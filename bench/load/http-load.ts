@@ -1,7 +1,7 @@
 import { Agent, request } from 'node:http';
-import { createRng } from '../../clients/lib/prng.ts';
+import { createRng } from '../../src/domain/random.ts';
 import type { LoadTask, TaskResult } from './load-protocol.ts';
-import { randomPointKm } from '../../clients/lib/random-point.ts';
+import { randomPointInDisc } from '../../src/domain/geo.ts';
 import { TaskRun, waitUntil, type ProgressSink } from './task-run.ts';
 import { tokenFor } from './tokens.ts';
 
@@ -28,7 +28,7 @@ export async function runHttpLoad(task: HttpTask, progress: ProgressSink): Promi
   let sending = true;
 
   const makeRequest = (onDone: () => void): void => {
-    const point = randomPointKm(rng, task.shape.centerLat, task.shape.centerLng, task.shape.spreadKm);
+    const point = randomPointInDisc(rng, { lat: task.shape.centerLat, lng: task.shape.centerLng }, task.shape.spreadKm);
     const post = task.request === 'post-location';
     const writer = Math.floor(rng.next() * writers);
     const path = post

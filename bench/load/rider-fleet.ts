@@ -1,9 +1,9 @@
 import { msgpackCodec } from '../../src/protocol/codec.ts';
 import type { NearbyResultMessage, ServerMessage } from '../../src/protocol/messages.ts';
 import { decodeServerMessage } from '../../src/protocol/parse.ts';
-import { createRng } from '../../clients/lib/prng.ts';
+import { createRng } from '../../src/domain/random.ts';
 import type { HubAddress, LoadTask, QueryShape, TaskResult, TokenSpec } from './load-protocol.ts';
-import { randomPointKm } from '../../clients/lib/random-point.ts';
+import { randomPointInDisc } from '../../src/domain/geo.ts';
 import { TaskRun, sleep, waitUntil, type ProgressSink } from './task-run.ts';
 import { tokenQuery } from './tokens.ts';
 import { encodeClientFrame, WireSocket } from '../../clients/core/wire-socket.ts';
@@ -149,7 +149,7 @@ export class RiderFleet {
   private begin(warmupMs: number, shape: QueryShape, seed: number, progress: ProgressSink): TaskRun {
     const rng = createRng(seed);
     this.shape = shape;
-    this.prepared = Array.from({ length: PREPARED_QUERIES }, () => randomPointKm(rng, shape.centerLat, shape.centerLng, shape.spreadKm));
+    this.prepared = Array.from({ length: PREPARED_QUERIES }, () => randomPointInDisc(rng, { lat: shape.centerLat, lng: shape.centerLng }, shape.spreadKm));
     for (const rider of this.riders) rider.pending.clear();
     this.run = new TaskRun(warmupMs, progress);
     return this.run;

@@ -2,7 +2,7 @@ import WebSocket from 'ws';
 import type { ServerMessage } from '../../src/protocol/messages.ts';
 import { backoffDelayMs, DEFAULT_BACKOFF, type BackoffOptions } from '../lib/backoff.ts';
 import type { TokenProvider, TokenSubject } from './endpoints.ts';
-import type { Rng } from '../lib/prng.ts';
+import type { Rng } from '../../src/domain/random.ts';
 import { decodeServerFrame } from './server-frames.ts';
 import type { SimStats } from '../sim/stats.ts';
 

@@ -1,4 +1,4 @@
-import type { Rng } from './prng.ts';
+import type { Rng } from '../../src/domain/random.ts';
 
 export interface BackoffOptions {
   initialMs: number;

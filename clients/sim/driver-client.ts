@@ -5,7 +5,7 @@ import type { BackoffOptions } from '../lib/backoff.ts';
 import { hubSocketUrl, type TokenProvider } from '../core/endpoints.ts';
 import type { Vehicle } from './movement.ts';
 import { OutboundFrames } from '../core/outbound-frames.ts';
-import type { Rng } from '../lib/prng.ts';
+import type { Rng } from '../../src/domain/random.ts';
 import { ReconnectingSocket } from '../core/reconnecting-socket.ts';
 import type { SimStats } from './stats.ts';
 

@@ -6,7 +6,7 @@ export { hubSocketUrl, type TokenProvider, type TokenSubject } from '../core/end
 export { formatStatusLine, formatSummary } from './format.ts';
 export { LatencyHistogram } from '../lib/latency-histogram.ts';
 export { DEFAULT_MOVEMENT, Vehicle, type MovementOptions, type VehicleState } from './movement.ts';
-export { createRng, deriveSeed, type Rng } from '../lib/prng.ts';
+export { createRng, deriveSeed, type Rng } from '../../src/domain/random.ts';
 export { RiderClient, type RiderClientOptions } from './rider-client.ts';
 export { runSimulation, type Simulation, type SimulationOptions } from './simulation.ts';
 export {

@@ -1,4 +1,4 @@
-import type { Rng } from '../lib/prng.ts';
+import type { Rng } from '../../src/domain/random.ts';
 import type { Direction, GridNode, StreetGrid } from './street-grid.ts';
 
 export interface MovementOptions {

@@ -5,7 +5,7 @@ import type { NearbyQueryInput, ServerMessage } from '../../src/protocol/message
 import { checkNearbyAnswer } from '../core/answer-check.ts';
 import type { BackoffOptions } from '../lib/backoff.ts';
 import { hubSocketUrl, type TokenProvider } from '../core/endpoints.ts';
-import type { Rng } from '../lib/prng.ts';
+import type { Rng } from '../../src/domain/random.ts';
 import { ReconnectingSocket } from '../core/reconnecting-socket.ts';
 import type { StreetGrid } from './street-grid.ts';
 import type { SimStats } from './stats.ts';

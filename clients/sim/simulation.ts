@@ -2,7 +2,7 @@ import type { BackoffOptions } from '../lib/backoff.ts';
 import { DEFAULT_OFFLINE, DriverClient, type OfflinePolicy } from './driver-client.ts';
 import type { TokenProvider } from '../core/endpoints.ts';
 import { DEFAULT_MOVEMENT, Vehicle, type MovementOptions } from './movement.ts';
-import { createRng, deriveSeed } from '../lib/prng.ts';
+import { createRng, deriveSeed } from '../../src/domain/random.ts';
 import { RiderClient } from './rider-client.ts';
 import { SimStats, type Summary } from './stats.ts';
 import { StreetGrid, type StreetGridOptions } from './street-grid.ts';

@@ -1,5 +1,5 @@
 import { EARTH_RADIUS_KM } from '../../src/domain/geo.ts';
-import type { Rng } from '../lib/prng.ts';
+import type { Rng } from '../../src/domain/random.ts';
 
 export interface StreetGridOptions {
   centerLat: number;

@@ -37,3 +37,10 @@ export function haversineKm(lat1: number, lng1: number, lat2: number, lng2: numb
 export function offsetKm(from: LatLng, northKm: number, eastKm: number): LatLng {
   return { lat: from.lat + northKm / KM_PER_DEGREE_LAT, lng: from.lng + eastKm / kmPerDegreeLng(from.lat) };
 }
+
+/** A point uniformly distributed over the disc of `radiusKm` around `center`; draws two numbers from `rng`. */
+export function randomPointInDisc(rng: { next(): number }, center: LatLng, radiusKm: number): LatLng {
+  const distanceKm = radiusKm * Math.sqrt(rng.next());
+  const bearing = rng.next() * 2 * Math.PI;
+  return offsetKm(center, distanceKm * Math.cos(bearing), distanceKm * Math.sin(bearing));
+}

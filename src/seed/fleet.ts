@@ -1,5 +1,6 @@
 import { VEHICLE_TYPES, type NewDriver, type VehicleType } from '../domain/driver.ts';
-import { offsetKm } from '../domain/geo.ts';
+import { randomPointInDisc } from '../domain/geo.ts';
+import { createRng } from '../domain/random.ts';
 
 export interface FleetOptions {
   count: number;
@@ -25,18 +26,6 @@ const LAST_NAMES = [
 // A realistic city mix: mostly economy, few vans.
 const VEHICLE_WEIGHTS: Record<VehicleType, number> = { economy: 0.55, comfort: 0.25, xl: 0.13, van: 0.07 };
 
-/** mulberry32: tiny, fast, and the same sequence on every machine for a given seed. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function pick<T>(random: () => number, items: readonly T[]): T {
   return items[Math.floor(random() * items.length)]!;
 }
@@ -58,13 +47,12 @@ function pickRating(random: () => number): number {
 
 /** Deterministic drivers spread uniformly over a disc around the centre. */
 export function* generateFleet(options: FleetOptions): Generator<NewDriver> {
-  const random = seededRandom(options.seed);
+  const rng = createRng(options.seed);
+  const random = rng.next;
   for (let i = 0; i < options.count; i++) {
-    const distance = options.radiusKm * Math.sqrt(random());
-    const bearing = random() * 2 * Math.PI;
+    const position = randomPointInDisc(rng, options.center, options.radiusKm);
     const first = pick(random, FIRST_NAMES);
     const last = pick(random, LAST_NAMES);
-    const position = offsetKm(options.center, distance * Math.cos(bearing), distance * Math.sin(bearing));
     yield {
       name: `${first} ${last}`,
       phone: `+1-212-${String(200 + Math.floor(random() * 800))}-${String(Math.floor(random() * 10_000)).padStart(4, '0')}`,

@@ -1,7 +1,8 @@
 /**
- * A small seeded PRNG. Math.random cannot be seeded, and a run must be
+ * The one seeded PRNG of the seed data, the simulator, the test clients and
+ * the benchmark. Math.random cannot be seeded, and a fleet or a run must be
  * repeatable from its seed so a movement bug or a ranking violation can be
- * replayed exactly.
+ * replayed exactly, and the same on every machine.
  */
 export interface Rng {
   /** Uniform in [0, 1). */

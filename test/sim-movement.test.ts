@@ -3,7 +3,6 @@ import { haversineKm } from '../src/domain/geo.ts';
 import { checkNearbyAnswer } from '../clients/core/answer-check.ts';
 import { backoffDelayMs } from '../clients/lib/backoff.ts';
 import { parseDuration } from '../clients/lib/duration.ts';
-import { OutboundFrames } from '../clients/core/outbound-frames.ts';
 import { LatencyHistogram } from '../clients/lib/latency-histogram.ts';
 import { DEFAULT_MOVEMENT, Vehicle, type VehicleState } from '../clients/sim/movement.ts';
 import { createRng, deriveSeed } from '../src/domain/random.ts';
@@ -211,62 +210,6 @@ describe('stats', () => {
     expect(summary.violationCount).toBe(1);
     expect(summary.errorCount).toBe(2);
     expect(summary.errors).toEqual({ overloaded: 1, 'violation.order': 1 });
-  });
-});
-
-describe('outbound frame buffer', () => {
-  const bytes = new Uint8Array([1]);
-
-  function sendAll(frames: OutboundFrames): number[] {
-    const sent: number[] = [];
-    frames.sendWaiting((frame) => {
-      sent.push(frame.length);
-      return true;
-    });
-    return sent;
-  }
-
-  it('drops the oldest frames beyond its capacity', () => {
-    const stats = new SimStats(1, 0);
-    const frames = new OutboundFrames(3, stats);
-    for (let seq = 1; seq <= 5; seq++) frames.add(seq, bytes);
-    expect(frames.size).toBe(3);
-    expect(stats.counters.framesDropped).toBe(2);
-    frames.resumed(4);
-    expect(frames.size).toBe(1);
-    expect(stats.counters.framesResumed).toBe(2);
-    expect(stats.counters.bufferedFrames).toBe(1);
-  });
-
-  it('times every frame an ack covers and resends only after a drop or refusal', () => {
-    const stats = new SimStats(1, 0);
-    const frames = new OutboundFrames(100, stats);
-    for (let seq = 1; seq <= 4; seq++) frames.add(seq, bytes);
-    expect(sendAll(frames)).toHaveLength(4);
-    expect(sendAll(frames)).toHaveLength(0);
-    frames.acked(3, performance.now() + 10);
-    expect(stats.counters.framesAcked).toBe(3);
-    expect(stats.ackLatency.count).toBe(3);
-    frames.unsendAll();
-    expect(sendAll(frames)).toHaveLength(1);
-    expect(stats.counters.framesResent).toBe(1);
-  });
-
-  it('halves the frames in flight on each refusal and regrows per ack', () => {
-    const stats = new SimStats(1, 0);
-    const frames = new OutboundFrames(1000, stats);
-    for (let seq = 1; seq <= 200; seq++) frames.add(seq, bytes);
-    expect(sendAll(frames)).toHaveLength(32);
-    frames.refused();
-    expect(sendAll(frames)).toHaveLength(16);
-    frames.refused();
-    frames.refused();
-    frames.refused();
-    frames.refused();
-    frames.refused();
-    expect(sendAll(frames)).toHaveLength(1);
-    frames.acked(1, performance.now());
-    expect(sendAll(frames)).toHaveLength(2);
   });
 });
 

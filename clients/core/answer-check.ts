@@ -1,7 +1,11 @@
 import { haversineKm } from '../../src/domain/geo.ts';
 import type { NearbyDriver, NearbyQueryInput } from '../../src/protocol/messages.ts';
 import { NEARBY_DEFAULT_LIMIT, NEARBY_DEFAULT_RADIUS_KM } from '../../src/protocol/limits.ts';
-import type { ViolationKind } from '../sim/stats.ts';
+import { compareRanked } from '../../src/protocol/ranking.ts';
+
+/** Ways a nearby answer can break the protocol contract; `order` is the ranking rule itself. */
+export const VIOLATION_KINDS = ['order', 'limit', 'radius', 'distance', 'filter', 'duplicate'] as const;
+export type ViolationKind = (typeof VIOLATION_KINDS)[number];
 
 /**
  * How far a reported distanceKm may sit from our own haversine of the
@@ -14,8 +18,8 @@ const RADIUS_TOLERANCE_KM = 0.005;
 
 /**
  * Every way one nearby answer breaks the contract, one entry per offending
- * driver. Ranking is judged on the distances as sent: ascending distanceKm,
- * and equal distanceKm ordered by rating, highest first.
+ * driver. Ranking is judged on the distances as sent, by the protocol's own
+ * order (compareRanked): ascending distanceKm, then rating highest first, then id.
  */
 export function checkNearbyAnswer(query: NearbyQueryInput, drivers: readonly NearbyDriver[]): ViolationKind[] {
   const found: ViolationKind[] = [];
@@ -25,7 +29,7 @@ export function checkNearbyAnswer(query: NearbyQueryInput, drivers: readonly Nea
   const seen = new Set<number>();
   drivers.forEach((driver, index) => {
     const previous = index > 0 ? drivers[index - 1] : undefined;
-    if (previous && outOfOrder(previous, driver)) found.push('order');
+    if (previous && compareRanked(previous, driver) > 0) found.push('order');
     if (seen.has(driver.id)) found.push('duplicate');
     seen.add(driver.id);
     if (driver.distanceKm > radiusKm + RADIUS_TOLERANCE_KM) found.push('radius');
@@ -36,9 +40,4 @@ export function checkNearbyAnswer(query: NearbyQueryInput, drivers: readonly Nea
     if (wrongType || tooLowRated) found.push('filter');
   });
   return found;
-}
-
-function outOfOrder(previous: NearbyDriver, current: NearbyDriver): boolean {
-  if (current.distanceKm !== previous.distanceKm) return current.distanceKm < previous.distanceKm;
-  return current.rating > previous.rating;
 }

@@ -4,7 +4,7 @@ import type { LocationFrame, ServerMessage, StatusFrame } from '../../src/protoc
 import type { BackoffOptions } from '../lib/backoff.ts';
 import { hubSocketUrl, type TokenProvider } from '../core/endpoints.ts';
 import type { Vehicle } from './movement.ts';
-import { OutboundFrames } from '../core/outbound-frames.ts';
+import { DriverSession } from '../core/driver-session.ts';
 import type { Rng } from '../../src/domain/random.ts';
 import { ReconnectingSocket } from '../core/reconnecting-socket.ts';
 import type { SimStats } from './stats.ts';
@@ -21,6 +21,13 @@ export const DEFAULT_OFFLINE: OfflinePolicy = { perMinute: 0.05, minMs: 5_000, m
 
 /** Ten minutes of frames at a 2 s interval: a tunnel or a hub restart, not a lost phone. */
 export const DEFAULT_MAX_BUFFERED = 300;
+
+/**
+ * In normal streaming one frame is in flight at a time; the window only bites
+ * when a reconnect or a refusal leaves a backlog, which then goes out in
+ * ack-paced steps instead of one burst of hundreds of frames.
+ */
+const MAX_IN_FLIGHT = 32;
 
 /** Used when an `overloaded` or `rate_limited` error names no retryAfterMs. */
 const DEFAULT_RETRY_AFTER_MS = 1_000;
@@ -51,18 +58,40 @@ type Phase = 'syncing' | 'ready' | 'disconnected' | 'away' | 'stopped';
  */
 export class DriverClient {
   private readonly socket: ReconnectingSocket;
-  private readonly frames: OutboundFrames;
+  /** Numbering, the unacknowledged frames and the send window; numbering waits for the first hello. */
+  private readonly session: DriverSession<Uint8Array>;
   private phase: Phase = 'disconnected';
-  /** Unknown until the first hello: numbering must continue above the hub's lastSeq. */
-  private nextSeq: number | undefined;
   private tickTimer: NodeJS.Timeout | undefined;
   private holdTimer: NodeJS.Timeout | undefined;
   private awayTimer: NodeJS.Timeout | undefined;
   private readonly drain = new DrainSignal();
+  private readonly send = (bytes: Uint8Array): boolean => this.socket.send(bytes);
 
   constructor(private readonly options: DriverClientOptions) {
     const { hubUrl, driverId } = options;
-    this.frames = new OutboundFrames(options.maxBuffered ?? DEFAULT_MAX_BUFFERED, options.stats);
+    const { counters } = options.stats;
+    this.session = new DriverSession<Uint8Array>({
+      capacity: options.maxBuffered ?? DEFAULT_MAX_BUFFERED,
+      maxInFlight: MAX_IN_FLIGHT,
+      events: {
+        acked: (_seq, sentAt, now) => {
+          counters.bufferedFrames -= 1;
+          options.stats.frameAcked(sentAt === undefined ? undefined : now - sentAt);
+        },
+        resumed: () => {
+          counters.bufferedFrames -= 1;
+          counters.framesResumed += 1;
+        },
+        dropped: () => {
+          counters.bufferedFrames -= 1;
+          counters.framesDropped += 1;
+        },
+        sent: (_seq, _payload, resend) => {
+          counters.framesSent += 1;
+          if (resend) counters.framesResent += 1;
+        },
+      },
+    });
     this.socket = new ReconnectingSocket({
       // encoding=msgpack makes the hub's hello, sent before any frame of ours, msgpack too.
       url: (token) => hubSocketUrl(hubUrl, 'driver', { id: driverId, encoding: 'msgpack', token }),
@@ -89,7 +118,7 @@ export class DriverClient {
   async stop(drainMs: number): Promise<void> {
     clearInterval(this.tickTimer);
     clearTimeout(this.awayTimer);
-    if (this.phase === 'ready' && this.frames.size > 0 && drainMs > 0) await this.drain.wait(drainMs);
+    if (this.phase === 'ready' && this.session.size > 0 && drainMs > 0) await this.drain.wait(drainMs);
     clearTimeout(this.holdTimer);
     if (this.phase === 'ready') this.sendStatus('offline');
     this.setPhase('stopped');
@@ -104,20 +133,23 @@ export class DriverClient {
       this.goAway(offline);
       return;
     }
-    if (this.nextSeq === undefined) return;
     const state = vehicle.state();
-    const frame: LocationFrame = {
-      t: 'loc',
-      seq: this.nextSeq++,
-      lat: state.lat,
-      lng: state.lng,
-      ts: Date.now(),
-      heading: state.headingDeg,
-      // m/s, as the W3C Geolocation API and Android report it.
-      speed: state.speedKmh / 3.6,
-      accuracy: rng.range(3, 15),
-    };
-    this.frames.add(frame.seq, msgpackCodec.encode(frame) as Uint8Array);
+    const seq = this.session.push((seq) => {
+      const frame: LocationFrame = {
+        t: 'loc',
+        seq,
+        lat: state.lat,
+        lng: state.lng,
+        ts: Date.now(),
+        heading: state.headingDeg,
+        // m/s, as the W3C Geolocation API and Android report it.
+        speed: state.speedKmh / 3.6,
+        accuracy: rng.range(3, 15),
+      };
+      return msgpackCodec.encode(frame) as Uint8Array;
+    });
+    if (seq === undefined) return;
+    this.options.stats.counters.bufferedFrames += 1;
     this.flush();
   }
 
@@ -147,20 +179,19 @@ export class DriverClient {
     if (this.phase !== 'syncing') return;
     this.socket.resetBackoff();
     this.setPhase('ready');
-    this.nextSeq = Math.max(this.nextSeq ?? 1, lastSeq + 1);
-    this.frames.resumed(lastSeq);
+    this.session.hello(lastSeq);
     this.sendStatus('online');
     this.flush();
   }
 
   private handleAck(seq: number): void {
-    this.frames.acked(seq, performance.now());
-    if (this.frames.size === 0) this.drain.fire();
+    this.session.ack(seq, performance.now());
+    if (this.session.size === 0) this.drain.fire();
     else this.flush();
   }
 
   private hold(retryAfterMs: number | undefined): void {
-    this.frames.refused();
+    this.session.refused();
     clearTimeout(this.holdTimer);
     // Stretched by up to half so drivers refused together do not all return together.
     const delayMs = (retryAfterMs ?? DEFAULT_RETRY_AFTER_MS) * this.options.rng.range(1, 1.5);
@@ -171,7 +202,7 @@ export class DriverClient {
   }
 
   private flush(): void {
-    if (this.phase === 'ready' && !this.holdTimer) this.frames.sendWaiting((bytes) => this.socket.send(bytes));
+    if (this.phase === 'ready' && !this.holdTimer) this.session.flush(this.send, performance.now());
   }
 
   private goAway(policy: OfflinePolicy): void {
@@ -189,7 +220,7 @@ export class DriverClient {
   }
 
   private handleClose(): void {
-    this.frames.unsendAll();
+    this.session.closed();
     clearTimeout(this.holdTimer);
     this.holdTimer = undefined;
     if (this.phase === 'syncing' || this.phase === 'ready') this.setPhase('disconnected');

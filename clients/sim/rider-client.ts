@@ -7,6 +7,7 @@ import type { BackoffOptions } from '../lib/backoff.ts';
 import { hubSocketUrl, type TokenProvider } from '../core/endpoints.ts';
 import type { Rng } from '../../src/domain/random.ts';
 import { ReconnectingSocket } from '../core/reconnecting-socket.ts';
+import { RiderSession } from '../core/rider-session.ts';
 import type { StreetGrid } from './street-grid.ts';
 import type { SimStats } from './stats.ts';
 
@@ -28,11 +29,6 @@ export interface RiderClientOptions {
   backoff?: BackoffOptions | undefined;
 }
 
-interface PendingQuery {
-  query: NearbyQueryInput;
-  sentAt: number;
-}
-
 /**
  * One rider app polling for nearby drivers at a steady rate and checking
  * every answer against the contract; each broken rule is a violation.
@@ -40,8 +36,8 @@ interface PendingQuery {
 export class RiderClient {
   private readonly socket: ReconnectingSocket;
   private readonly codec: Codec;
-  private readonly pending = new Map<number, PendingQuery>();
-  private nextId = 1;
+  /** Request ids and the queries waiting for their answers. */
+  private readonly session = new RiderSession<NearbyQueryInput>();
   private connected = false;
   private tickTimer: NodeJS.Timeout | undefined;
   private readonly drain = new DrainSignal();
@@ -72,30 +68,31 @@ export class RiderClient {
 
   async stop(drainMs: number): Promise<void> {
     clearInterval(this.tickTimer);
-    if (this.pending.size > 0 && drainMs > 0) await this.drain.wait(drainMs);
+    if (this.session.outstanding > 0 && drainMs > 0) await this.drain.wait(drainMs);
     await this.socket.close(1000, 'simulation ended');
   }
 
   private tick(): void {
     this.expireQueries();
     if (!this.connected) return;
-    if (this.pending.size >= MAX_PENDING) {
+    if (this.session.outstanding >= MAX_PENDING) {
       this.options.stats.error('nearby_backlog');
       return;
     }
-    const query = this.randomQuery();
+    const id = this.session.newId();
+    const query = this.randomQuery(id);
     if (!this.socket.send(this.codec.encode(query))) return;
-    this.pending.set(query.id as number, { query, sentAt: performance.now() });
+    this.session.track(id, query, performance.now());
     this.options.stats.counters.nearbySent += 1;
   }
 
   /** A mix of what riders ask: mostly plain "who is near", sometimes a vehicle class or a rating floor. */
-  private randomQuery(): NearbyQueryInput {
+  private randomQuery(id: number): NearbyQueryInput {
     const { rng, grid } = this.options;
     const { lat, lng } = grid.randomPosition(rng);
     const query: NearbyQueryInput = {
       t: 'nearby',
-      id: this.nextId++,
+      id,
       lat,
       lng,
       radiusKm: rng.pick([1, 2, 3, 5]),
@@ -110,23 +107,19 @@ export class RiderClient {
     const { stats } = this.options;
     switch (message?.t) {
       case 'nearby.result': {
-        const pending = typeof message.id === 'number' ? this.pending.get(message.id) : undefined;
+        const pending = this.session.answer(message);
         if (!pending) {
           stats.error('unmatched_reply');
           return;
         }
-        this.settle(message.id as number);
-        stats.nearbyAnswered(performance.now() - pending.sentAt, String(message.source));
-        if (!Array.isArray(message.drivers)) {
-          stats.error('bad_reply');
-          return;
-        }
+        this.settled();
+        stats.nearbyAnswered(performance.now() - pending.sentAt, message.source);
         stats.counters.nearbyDriversReturned += message.drivers.length;
-        for (const kind of checkNearbyAnswer(pending.query, message.drivers)) stats.violation(kind);
+        for (const kind of checkNearbyAnswer(pending.context, message.drivers)) stats.violation(kind);
         return;
       }
       case 'error':
-        if (typeof message.id === 'number') this.settle(message.id);
+        if (this.session.answer(message)) this.settled();
         stats.error(message.code);
         return;
       case undefined:
@@ -137,29 +130,23 @@ export class RiderClient {
     }
   }
 
-  private settle(id: number): void {
-    this.pending.delete(id);
-    if (this.pending.size === 0) this.drain.fire();
+  private settled(): void {
+    if (this.session.outstanding === 0) this.drain.fire();
   }
 
   private expireQueries(): void {
-    const cutoff = performance.now() - QUERY_TIMEOUT_MS;
-    for (const [id, { sentAt }] of this.pending) {
-      if (sentAt >= cutoff) continue;
-      this.settle(id);
-      this.options.stats.error('nearby_timeout');
-    }
+    const expired = this.session.expire(performance.now() - QUERY_TIMEOUT_MS);
+    for (let i = 0; i < expired.length; i++) this.options.stats.error('nearby_timeout');
+    if (expired.length > 0) this.settled();
   }
 
   private handleClose(): void {
     this.setConnected(false);
     // Answers to these can never arrive: the hub replies on the socket that asked.
-    for (const id of this.pending.keys()) {
-      this.options.stats.error('nearby_lost');
-      this.settle(id);
-    }
+    const lost = this.session.lost();
+    for (let i = 0; i < lost.length; i++) this.options.stats.error('nearby_lost');
+    if (lost.length > 0) this.drain.fire();
   }
-
 
   private setConnected(connected: boolean): void {
     if (connected === this.connected) return;

@@ -1,10 +1,7 @@
+import { VIOLATION_KINDS, type ViolationKind } from '../core/answer-check.ts';
 import { LatencyHistogram, type LatencySummary } from '../lib/latency-histogram.ts';
 
-export type { LatencySummary };
-
-/** Ways a nearby answer can break the protocol contract; `order` is the ranking rule itself. */
-export const VIOLATION_KINDS = ['order', 'limit', 'radius', 'distance', 'filter', 'duplicate'] as const;
-export type ViolationKind = (typeof VIOLATION_KINDS)[number];
+export { VIOLATION_KINDS, type LatencySummary, type ViolationKind };
 
 /** One status-line's worth: rates and percentiles since the previous snapshot, gauges as of now. */
 export interface StatsSnapshot {

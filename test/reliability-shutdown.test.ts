@@ -2,6 +2,7 @@ import { connect } from 'node:net';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { checkDelivery } from './support/delivery-check.ts';
 import { killHubProcess, startHubProcess, type HubProcess } from './support/hub-process.ts';
+import { metricValue } from './support/hub-metrics.ts';
 import type { PrivateDatabase } from '../tools/testkit/database.ts';
 import { connectAll, describeLagging, RecordingDriver, waitUntil } from './support/recording-driver.ts';
 import { dropPrefix, uniquePrefix } from '../tools/testkit/redis.ts';
@@ -60,7 +61,8 @@ it('on SIGTERM under load commits and acks every frame sent before the signal, c
   const drivers = ids.slice(0, 200).map((id) => new RecordingDriver(id));
   await connectAll(drivers, `ws://127.0.0.1:${hub.port}`);
   const stopStreaming = stream(drivers);
-  await new Promise((resolve) => setTimeout(resolve, 1500));
+  // Under load: every driver streaming and being acked.
+  await waitUntil(() => drivers.every((driver) => driver.lastAck >= 10), 20_000, 'ten acks for every driver', () => describeLagging(drivers));
 
   const sentBeforeSignal = drivers.map((driver) => driver.lastSent);
   const signalledAt = Date.now();
@@ -96,15 +98,16 @@ it('on SIGINT stops accepting connections at once but holds the sockets open unt
 
   postgresProxy.hang();
   for (let round = 0; round < 3; round++) for (const driver of drivers) driver.sendNext();
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  await expect.poll(() => metricValue(hub, 'hub_pending_frames'), { timeout: 10_000, interval: 20, message: 'the hub holds the frames sent during the stall' }).toBe(drivers.length * 3);
+  const logBeforeSignal = hub.output().length;
   hub.signal('SIGINT');
   const refusedSince = Date.now();
   while (!(await refusesConnections(hub))) {
     if (Date.now() - refusedSince > 5000) throw new Error('the hub kept accepting connections after SIGINT');
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  // Stalled: not a frame sent during the stall is acked, and no driver was sent away.
-  await new Promise((resolve) => setTimeout(resolve, 500));
+  // Stalled: once the held batch's commit has failed, not a frame sent during the stall is acked, and no driver was sent away.
+  await waitUntil(() => hub.output().slice(logBeforeSignal).includes('batch commit failed; holding frames'), 15_000, 'the held batch to fail', () => hub.output());
   expect(drivers.every((driver) => driver.connected && driver.lastAck === driver.lastSent - 3)).toBe(true);
 
   postgresProxy.restore();
@@ -128,7 +131,7 @@ it('exits within the deadline when the database never returns, acking nothing it
   await connectAll(drivers, `ws://127.0.0.1:${hub.port}`);
   postgresProxy.hang();
   for (const driver of drivers) driver.sendNext();
-  await new Promise((resolve) => setTimeout(resolve, 200));
+  await expect.poll(() => metricValue(hub, 'hub_pending_frames'), { timeout: 10_000, interval: 20, message: 'the hub holds the frames' }).toBe(drivers.length);
   const signalledAt = Date.now();
   hub.signal('SIGTERM');
   const exit = await hub.exited;

@@ -1,43 +1,87 @@
-import { loadConfig } from '../src/config.ts';
-import type { NewDriver } from '../src/domain/driver.ts';
-import { generateFleet, TIMES_SQUARE } from '../src/seed/fleet.ts';
+import '../src/launch/check-node.ts';
+import type { Config } from '../src/config.ts';
+import { parseCli, runCli, UsageError } from '../src/launch/cli.ts';
+import { loadSettings } from '../src/launch/settings.ts';
+import { TIMES_SQUARE } from '../src/seed/fleet.ts';
+import { seedFleet } from '../src/seed/seed-fleet.ts';
 import { openStore } from '../src/store/open-store.ts';
-import { cliArgs, positiveInt } from './cli-args.ts';
 
-/**
- * `npm run db:seed -- --drivers N [--seed S] [--radius-km R] [--online 0.7]`: a deterministic
- * fleet around Times Square, inserted in set-based chunks with a progress line.
- */
-const args = cliArgs({ drivers: '10000', seed: '42', 'radius-km': '15', online: '0.7' });
-const count = positiveInt('drivers', args.drivers);
-const seed = positiveInt('seed', args.seed);
-const radiusKm = Number(args['radius-km']);
-const onlineShare = Number(args.online);
-if (!(radiusKm > 0) || !(onlineShare >= 0 && onlineShare <= 1)) {
-  process.stderr.write('--radius-km must be > 0 and --online within [0, 1]\n');
-  process.exit(2);
+const USAGE = `usage: npm run db:seed -- [--drivers 10000] [--seed 42] [--radius-km 15] [--online 0.7] [--reset]
+
+Makes the database (DATABASE_URL, or the embedded one in DATA_DIR) hold a
+deterministic fleet around Times Square: the first N drivers of --seed.
+Idempotent: a rerun with the same --seed writes nothing, a larger --drivers
+adds only the missing drivers. A database holding other drivers is left
+alone; --reset deletes every driver and its history first and starts over
+from id 1.`;
+
+const args = parseCli(USAGE, {
+  drivers: { type: 'string', default: '10000' },
+  seed: { type: 'string', default: '42' },
+  'radius-km': { type: 'string', default: '15' },
+  online: { type: 'string', default: '0.7' },
+  reset: { type: 'boolean', default: false },
+});
+
+function wholeNumber(flag: string, text: string): number {
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isSafeInteger(value) || value < 0) throw new UsageError(`--${flag} must be a whole number ≥ 0, got "${text}"`);
+  return value;
 }
 
-const CHUNK = 10_000;
-const config = loadConfig();
-const store = await openStore(config);
-try {
-  await store.migrate();
-  const started = Date.now();
-  let chunk: NewDriver[] = [];
-  let inserted = 0;
-  const flush = async () => {
-    await store.insertDrivers(chunk);
-    inserted += chunk.length;
-    chunk = [];
-    process.stdout.write(`\rseeding drivers: ${inserted}/${count} (${Math.round((inserted / Math.max(1, count)) * 100)}%)`);
-  };
-  for (const driver of generateFleet({ count, seed, center: TIMES_SQUARE, radiusKm, onlineShare })) {
-    chunk.push(driver);
-    if (chunk.length === CHUNK) await flush();
-  }
-  if (chunk.length > 0) await flush();
-  process.stdout.write(`\nseeded ${inserted} drivers in ${Date.now() - started} ms (seed ${seed}); ${await store.countDrivers()} drivers in total\n`);
-} finally {
-  await store.close();
-}
+let config: Config | undefined;
+process.exit(
+  await runCli(
+    USAGE,
+    async () => {
+      const count = wholeNumber('drivers', args.drivers);
+      const seed = wholeNumber('seed', args.seed);
+      const radiusKm = Number(args['radius-km']);
+      const onlineShare = Number(args.online);
+      if (!(radiusKm > 0)) throw new UsageError(`--radius-km must be > 0, got "${args['radius-km']}"`);
+      if (!(onlineShare >= 0 && onlineShare <= 1)) throw new UsageError(`--online must be within [0, 1], got "${args.online}"`);
+
+      config = loadSettings().config;
+      const store = await openStore(config);
+      try {
+        await store.migrate();
+        const started = Date.now();
+        const tty = process.stdout.isTTY;
+        const outcome = await seedFleet(store, {
+          count,
+          seed,
+          center: TIMES_SQUARE,
+          radiusKm,
+          onlineShare,
+          reset: args.reset,
+          onProgress: (inserted, toInsert) => {
+            if (tty) process.stdout.write(`\rseeding drivers: ${inserted}/${toInsert} (${Math.round((inserted / Math.max(1, toInsert)) * 100)}%)`);
+          },
+        });
+        if (tty && outcome.kind === 'seeded') process.stdout.write('\n');
+        switch (outcome.kind) {
+          case 'seeded':
+            process.stdout.write(
+              `seeded ${outcome.inserted} drivers of seed ${seed} in ${Date.now() - started} ms` +
+                `${outcome.kept > 0 ? ` (the first ${outcome.kept} were there already)` : ''}; ${outcome.total} drivers in total\n`,
+            );
+            return 0;
+          case 'unchanged':
+            process.stdout.write(
+              `the database already holds the first ${count} drivers of seed ${seed} (${outcome.total} drivers in total): nothing to do; --reset starts over\n`,
+            );
+            return 0;
+          case 'foreign':
+            process.stderr.write(
+              `the database holds ${outcome.total} drivers that are not seed ${seed}'s fleet (driver ${outcome.firstDifferentId} differs): nothing written; ` +
+                `pass the --seed they came from, or --reset to replace them (deletes every driver and its history)\n`,
+            );
+            return 1;
+        }
+      } finally {
+        await store.close();
+      }
+    },
+    () => config,
+  ),
+);

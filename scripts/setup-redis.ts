@@ -1,23 +1,70 @@
-import { loadConfig } from '../src/config.ts';
+import '../src/launch/check-node.ts';
+import type { Config } from '../src/config.ts';
+import { withDeadline } from '../src/deadline.ts';
 import { createRedisIndex } from '../src/geo/redis-index.ts';
+import { parseCli, runCli } from '../src/launch/cli.ts';
+import { loadSettings } from '../src/launch/settings.ts';
+import { describeUrl, explainConnectionFailure } from '../src/launch/startup-errors.ts';
 import { createLogger } from '../src/logger.ts';
 import { openStore } from '../src/store/open-store.ts';
 import { repairIndex } from '../src/sync/index-repair.ts';
 
-/** `npm run setup:redis`: loads every fresh online driver from PostgreSQL into the Redis geo index, pipelined. */
-const config = loadConfig();
-if (!config.DATABASE_URL || !config.REDIS_URL) {
-  process.stderr.write('setup:redis needs DATABASE_URL and REDIS_URL\n');
-  process.exit(2);
-}
-const logger = createLogger(config.LOG_LEVEL);
-const store = await openStore(config);
-const geo = createRedisIndex({ url: config.REDIS_URL, keyPrefix: config.REDIS_KEY_PREFIX, commandTimeoutMs: 10_000 });
-try {
-  await geo.connect();
-  const started = Date.now();
-  const report = await repairIndex(store, geo, config.STALE_AFTER_MS, logger);
-  process.stdout.write(`redis geo index: ${report.upserted} drivers loaded, ${report.removed} removed, in ${Date.now() - started} ms\n`);
-} finally {
-  await Promise.allSettled([geo.close(), store.close()]);
-}
+const USAGE = `usage: npm run setup:redis [-- --help]
+
+Loads the Redis geo index (REDIS_URL, keys under REDIS_KEY_PREFIX) from
+PostgreSQL (DATABASE_URL): every online driver seen within STALE_AFTER_MS,
+and nothing else. The hub does the same at start and every
+RECONCILE_INTERVAL_MS; this is the on-demand version. Drivers it skips are
+counted, with the reason.`;
+
+/** node-redis retries a first connection forever; a command-line tool gives up and says why. */
+const CONNECT_DEADLINE_MS = 5000;
+
+parseCli(USAGE, {});
+let config: Config | undefined;
+process.exit(
+  await runCli(
+    USAGE,
+    async () => {
+      config = loadSettings().config;
+      const { DATABASE_URL: databaseUrl, REDIS_URL: redisUrl } = config;
+      if (!databaseUrl || !redisUrl) {
+        if (!databaseUrl) process.stderr.write('DATABASE_URL: setup:redis loads Redis from PostgreSQL: set DATABASE_URL to its URL\n');
+        if (!redisUrl) process.stderr.write('REDIS_URL: setup:redis loads the Redis geo index: set REDIS_URL to its URL\n');
+        return 2;
+      }
+      const logger = createLogger(config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL);
+      const store = await openStore(config);
+      let lastRedisError: Error | undefined;
+      const geo = createRedisIndex({ url: redisUrl, keyPrefix: config.REDIS_KEY_PREFIX, commandTimeoutMs: 10_000, onError: (error) => (lastRedisError = error) });
+      try {
+        await store.ping();
+        try {
+          await withDeadline(geo.connect(), CONNECT_DEADLINE_MS, 'redis connect');
+        } catch (error) {
+          const cause = lastRedisError ?? error;
+          process.stderr.write(`${explainConnectionFailure(cause, { setting: 'REDIS_URL', url: redisUrl }) ?? `REDIS_URL: cannot connect to ${describeUrl(redisUrl).where}: ${(cause as Error).message}`}\n`);
+          return 1;
+        }
+        const started = Date.now();
+        const freshSinceMs = started - config.STALE_AFTER_MS;
+        const report = await repairIndex(store, geo, config.STALE_AFTER_MS, logger);
+        const fleet = await store.countByFreshness(freshSinceMs);
+        const skipped = fleet.stale + fleet.offline + fleet.noPosition;
+        const reasons = [
+          fleet.stale > 0 ? `${fleet.stale} online but silent for over ${config.STALE_AFTER_MS / 1000} s (STALE_AFTER_MS; each returns with its next frame)` : '',
+          fleet.offline > 0 ? `${fleet.offline} offline` : '',
+          fleet.noPosition > 0 ? `${fleet.noPosition} online without a position yet` : '',
+        ].filter(Boolean);
+        process.stdout.write(
+          `redis geo index at ${describeUrl(redisUrl).where} (prefix ${config.REDIS_KEY_PREFIX}): ${report.checked} fresh online drivers indexed ` +
+            `(${report.upserted} written, ${report.removed} removed) in ${Date.now() - started} ms; ` +
+            `${skipped > 0 ? `skipped ${skipped} of ${fleet.total}: ${reasons.join(', ')}` : `all ${fleet.total} drivers indexed`}\n`,
+        );
+      } finally {
+        await Promise.allSettled([geo.close(), store.close()]);
+      }
+    },
+    () => config,
+  ),
+);

@@ -1,29 +1,32 @@
+import '../src/launch/check-node.ts';
 import { signToken } from '../src/auth/tokens.ts';
-import { loadConfig } from '../src/config.ts';
+import { parseCli, runCli, UsageError } from '../src/launch/cli.ts';
+import { loadSettings } from '../src/launch/settings.ts';
 import { HubError } from '../src/protocol/errors.ts';
-import { cliArgs } from './cli-args.ts';
 
-/**
- * `npm run token -- --role driver --id 42 [--ttl 1h]`: prints a token signed
- * with AUTH_SECRET on stdout, for development and tests. `--ttl` takes a
- * number of seconds or a span like 90s, 15m, 1h, 7d.
- */
-const args = cliArgs({ role: '', id: '', ttl: '1h' });
+const USAGE = `usage: npm run token -- --role driver|rider|operator --id ID [--ttl 1h]
 
-function fail(message: string): never {
-  process.stderr.write(`${message}\nusage: npm run token -- --role driver|rider|operator --id ID [--ttl 1h]\n`);
-  process.exit(2);
-}
+Prints an access token signed with AUTH_SECRET (from the environment or
+.env), for development and tests. --ttl takes seconds or a span like 90s,
+15m, 1h, 7d.`;
 
-if (args.role !== 'driver' && args.role !== 'rider' && args.role !== 'operator') fail('--role must be driver, rider or operator');
-if (!args.id) fail('--id is required');
-const secret = loadConfig().AUTH_SECRET;
-if (!secret) fail('AUTH_SECRET is not set: a hub without it runs open and takes no tokens');
-const ttl = /^[0-9]+$/.test(args.ttl) ? Number(args.ttl) : args.ttl;
+const args = parseCli(USAGE, { role: { type: 'string' }, id: { type: 'string' }, ttl: { type: 'string', default: '1h' } });
 
-try {
-  process.stdout.write(`${await signToken({ role: args.role, subject: args.id, ttl, secret })}\n`);
-} catch (error) {
-  if (error instanceof HubError || error instanceof TypeError) fail(error.message);
-  throw error;
-}
+process.exit(
+  await runCli(USAGE, async () => {
+    const { role, id, ttl } = args;
+    if (role !== 'driver' && role !== 'rider' && role !== 'operator') throw new UsageError('--role must be driver, rider or operator');
+    if (!id) throw new UsageError('--id is required');
+    const secret = loadSettings().config.AUTH_SECRET;
+    if (!secret) {
+      process.stderr.write('AUTH_SECRET is not set: a hub without it runs open and takes no tokens (set it in the environment or .env)\n');
+      return 1;
+    }
+    try {
+      process.stdout.write(`${await signToken({ role, subject: id, ttl: /^[0-9]+$/.test(ttl) ? Number(ttl) : ttl, secret })}\n`);
+    } catch (error) {
+      if (error instanceof HubError || error instanceof TypeError) throw new UsageError(error.message);
+      throw error;
+    }
+  }),
+);

@@ -63,6 +63,9 @@ export const configSchema = z
     MAX_CONNECTIONS_PER_IDENTITY: int(2, 10_000).default(4).describe('Open and opening connections per verified identity; the next gets 429 (at least 2, so a reconnecting driver can take over).'),
 
     EMBEDDED_SEED_DRIVERS: int(0, 1_000_000).default(2000).describe('Drivers seeded into an empty embedded database on first start.'),
+    EMBEDDED_SIMULATED_DRIVERS: int(0, 100_000)
+      .default(2000)
+      .describe('Embedded mode: the built-in simulator keeps this many of the embedded drivers (ids 1..N, at most as many as exist) moving, so the map stays alive; 0 turns it off and leaves the fleet to real driver apps.'),
   })
   .superRefine((config, ctx) => {
     if (config.REDIS_URL && !config.DATABASE_URL) {

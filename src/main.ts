@@ -1,10 +1,11 @@
 // First: on an unsupported Node this says which one to use, before uWebSockets.js fails to load.
 import './launch/check-node.ts';
-import { loadConfig, type Config } from './config.ts';
+import type { Config } from './config.ts';
 import { startHub } from './hub.ts';
 import { startupBanner } from './launch/banner.ts';
 import { EXIT, parseCli, runCli } from './launch/cli.ts';
-import { applyEnvFile } from './launch/env-file.ts';
+import { startEmbeddedFleet } from './launch/embedded-fleet.ts';
+import { loadSettings } from './launch/settings.ts';
 import { onStopSignal } from './launch/stop-signals.ts';
 import { createLogger } from './logger.ts';
 import { loadDemoAssets } from './transport/demo-assets.ts';
@@ -17,8 +18,10 @@ over .env. Every setting is listed in README.md (Configuration) and
 .env.example.
 
 Without DATABASE_URL the hub runs embedded: PostgreSQL as PGlite in DATA_DIR
-(./.data), an in-process geo index and a seeded demo fleet. With
-DATABASE_URL (and REDIS_URL) it runs on PostgreSQL (and Redis).
+(./.data), an in-process geo index, and a seeded fleet that the built-in
+simulator keeps moving (EMBEDDED_SIMULATED_DRIVERS=0 turns it off), so the
+map at / stays alive. With DATABASE_URL (and REDIS_URL) it runs on
+PostgreSQL (and Redis).
 
 SIGINT or SIGTERM stops it gracefully: no new connections, every frame
 received is committed and acked, then sockets close with 1001.`;
@@ -27,34 +30,51 @@ parseCli(USAGE, {});
 
 /** Process entry: settings, the hub, the banner, and signal handling. Nothing imports this file. */
 let config: Config | undefined;
-await runCli(
+// Installed before anything starts: a Ctrl-C during start must not fall through to
+// Node's default and kill the process halfway through writing the embedded database.
+let stop: ((signal: NodeJS.Signals) => void) | undefined;
+let stopDuringStart: NodeJS.Signals | undefined;
+onStopSignal(
+  (signal) => {
+    if (stop) return stop(signal);
+    stopDuringStart = signal;
+    process.stderr.write(`${signal}: stopping as soon as the start completes\n`);
+  },
+  (signal, sinceFirstMs) => process.stderr.write(`${signal} again after ${sinceFirstMs} ms: still draining, within SHUTDOWN_DEADLINE_MS\n`),
+);
+
+const startCode = await runCli(
   USAGE,
   async () => {
-    const envFile = applyEnvFile('.env');
-    config = loadConfig();
+    const { config: settings, envFile } = loadSettings();
+    config = settings;
     const logger = createLogger(config.LOG_LEVEL);
     if (envFile.path) logger.info({ file: envFile.path, settings: envFile.applied }, 'settings read from .env (the environment wins)');
     const hub = await startHub(config, { logger, assets: await loadDemoAssets() });
-    const settings = config;
+    const fleet = hub.mode === 'embedded' ? await startEmbeddedFleet({ config, port: hub.port, store: hub.store, logger }) : null;
 
-    onStopSignal(
-      (signal) => {
-        logger.info({ signal }, 'shutting down');
-        // The hub's own stop fits in SHUTDOWN_DEADLINE_MS; this only guards against a stop that hangs.
-        setTimeout(() => {
-          logger.error('shutdown deadline exceeded; exiting');
-          process.exit(EXIT.failed);
-        }, settings.SHUTDOWN_DEADLINE_MS + 2000).unref();
-        hub.close().then(
+    stop = (signal) => {
+      logger.info({ signal }, 'shutting down');
+      // The hub's own stop fits in SHUTDOWN_DEADLINE_MS; this only guards against a stop that hangs.
+      setTimeout(() => {
+        logger.error('shutdown deadline exceeded; exiting');
+        process.exit(EXIT.failed);
+      }, settings.SHUTDOWN_DEADLINE_MS + 2000).unref();
+      // The simulated fleet signs off first, so its last frames and statuses are part of the drain.
+      (fleet?.stop() ?? Promise.resolve())
+        .then(() => hub.close())
+        .then(
           () => process.exit(EXIT.ok),
           (error: unknown) => {
             logger.error({ err: error }, 'shutdown failed');
             process.exit(EXIT.failed);
           },
         );
-      },
-      (signal, sinceFirstMs) => logger.warn({ signal, sinceFirstMs }, `still draining; the stop ends within SHUTDOWN_DEADLINE_MS (${settings.SHUTDOWN_DEADLINE_MS} ms)`),
-    );
+    };
+    if (stopDuringStart) {
+      stop(stopDuringStart);
+      return;
+    }
 
     process.stderr.write(
       `${startupBanner({
@@ -65,7 +85,7 @@ await runCli(
         databaseUrl: config.DATABASE_URL,
         redisUrl: config.REDIS_URL,
         geoUsable: hub.health.usable,
-        simulatedDrivers: 0,
+        simulatedDrivers: fleet?.drivers ?? 0,
         interactive: process.stdin.isTTY === true,
         pid: process.pid,
       })}\n`,
@@ -74,4 +94,4 @@ await runCli(
   () => config,
 );
 // A start that failed may leave pools or the database open: they must not keep the process alive.
-if (process.exitCode) process.exit(process.exitCode);
+if (startCode !== EXIT.ok) process.exit(startCode);

@@ -5,11 +5,16 @@
  *     [--interval 2s] [--seed S] [--first-id 1] [--duration 30s] [--rider-rate 1]
  *     [--offline-per-min 0.05] [--token-cmd "<shell command printing a token>"]
  *
- * Exits 1 when any nearby answer broke its contract (ranking first of all), 2 on bad arguments.
+ * Exits 1 when any nearby answer broke its contract (ranking first of all) or when no
+ * client ever connected, 2 on bad arguments.
  */
+// First: on an unsupported Node this says which one to use.
+import '../../src/launch/check-node.ts';
 import { execFile } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { signToken } from '../../src/auth/tokens.ts';
+import { applyEnvFile } from '../../src/launch/env-file.ts';
+import { onStopSignal } from '../../src/launch/stop-signals.ts';
 import {
   DEFAULT_OFFLINE,
   formatStatusLine,
@@ -25,7 +30,9 @@ const USAGE = `usage: npm run simulate -- --drivers N [--url ws://localhost:8080
 
   --token-cmd  run through sh before every connection; stdout is the token. It sees SIM_ROLE
                (driver|rider) and SIM_DRIVER_ID or SIM_RIDER_INDEX in its environment.
-  Without --token-cmd, AUTH_SECRET in the environment (the hub's secret) signs a token per connection.`;
+  Without --token-cmd, AUTH_SECRET (the hub's secret, from the environment or .env) signs a token
+  per connection. Ctrl-C (or SIGTERM) stops the fleet, waits for outstanding acks and prints the summary.
+  Exit status: 0 done, 1 contract violations or never connected to the hub, 2 bad arguments.`;
 
 /** Token commands spawn a shell each: a fleet reconnecting at once must not fork hundreds together. */
 const TOKEN_CMD_CONCURRENCY = 8;
@@ -134,6 +141,12 @@ function secretTokenProvider(secret: string): TokenProvider {
 }
 
 async function main(): Promise<number> {
+  try {
+    applyEnvFile('.env');
+  } catch (error) {
+    console.error((error as Error).message);
+    return 2;
+  }
   let cli: ReturnType<typeof parseCli>;
   try {
     cli = parseCli(process.argv.slice(2));
@@ -172,20 +185,26 @@ async function main(): Promise<number> {
 
   const finished = new Promise<string>((resolve) => {
     const durationTimer = cli.durationMs === undefined ? undefined : setTimeout(() => resolve('duration elapsed'), cli.durationMs);
-    const onSignal = (signal: NodeJS.Signals) => {
-      clearTimeout(durationTimer);
-      resolve(signal);
-    };
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
+    // The handlers stay installed: a second Ctrl-C (or npm's forwarded copy) must not cut the drain and the summary short.
+    onStopSignal(
+      (signal) => {
+        clearTimeout(durationTimer);
+        resolve(signal);
+      },
+      () => process.stderr.write('still draining: the summary follows\n'),
+    );
   });
   const reason = await finished;
   clearInterval(statusTimer);
-  // A second Ctrl-C while draining means "now".
-  process.once('SIGINT', () => process.exit(130));
   process.stderr.write(`${tty ? '\n' : ''}stopping (${reason}), draining outstanding acks...\n`);
   const summary = await simulation.stop();
   console.log(formatSummary(summary));
+  // A hello (drivers) or a query sent (riders) both need an open, accepted socket.
+  if (summary.frames.statusSent === 0 && summary.nearby.sent === 0 && cli.drivers + cli.riders > 0) {
+    const errors = Object.entries(summary.errors).map(([code, count]) => `${code} ${count}`).join(', ');
+    console.error(`FAIL: never connected to ${cli.hubUrl}${errors ? ` (${errors})` : ''}: is a hub running there? Start one with \`npm start\`, or pass --url`);
+    return 1;
+  }
   if (summary.violationCount === 0) return 0;
   console.error(`FAIL: ${summary.violationCount} contract violations in nearby answers (ranking: ${summary.violations.order})`);
   return 1;

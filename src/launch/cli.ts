@@ -44,9 +44,9 @@ export function parseCli<const O extends Options>(usage: string, options: O, arg
  * problems (2, one line each), a service it could not reach or a port it
  * could not take (1, one line naming the setting and the fix), anything else
  * (1, with the stack: that is a bug). `context` names the services in use,
- * once the configuration is known.
+ * once the configuration is known. Returns the exit code.
  */
-export async function runCli(usage: string, body: () => Promise<number | void>, context: () => StartupContext | undefined = () => undefined): Promise<void> {
+export async function runCli(usage: string, body: () => Promise<number | void>, context: () => StartupContext | undefined = () => undefined): Promise<number> {
   let code: number;
   try {
     code = (await body()) ?? EXIT.ok;
@@ -60,5 +60,5 @@ export async function runCli(usage: string, body: () => Promise<number | void>, 
       code = (error as { code?: unknown }).code === 'invalid_config' ? EXIT.usage : EXIT.failed;
     }
   }
-  process.exitCode = code;
+  return code;
 }

@@ -1,10 +1,10 @@
 import type { Config } from '../config.ts';
 import { createPgliteStore } from './pglite.ts';
 import { createPostgresStore } from './postgres.ts';
-import type { Store } from './types.ts';
+import type { SqlStore } from './sql-store.ts';
 
 /** PostgreSQL when DATABASE_URL is set, otherwise the embedded PGlite database in DATA_DIR. */
-export async function openStore(config: Config, onPoolError?: (error: Error) => void): Promise<Store> {
+export async function openStore(config: Config, onPoolError?: (error: Error) => void): Promise<SqlStore> {
   const history = { retentionDays: config.HISTORY_RETENTION_DAYS, aheadDays: config.HISTORY_PARTITIONS_AHEAD_DAYS };
   if (!config.DATABASE_URL) return createPgliteStore({ dataDir: config.DATA_DIR, history });
   return createPostgresStore({

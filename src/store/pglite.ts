@@ -5,8 +5,8 @@ import { drizzle } from 'drizzle-orm/pglite';
 import { migrate } from 'drizzle-orm/pglite/migrator';
 import { lockDataDir } from './data-dir-lock.ts';
 import { MIGRATIONS_FOLDER } from './migrations.ts';
-import { createSqlStore } from './sql-store.ts';
-import type { HistorySettings, Store } from './types.ts';
+import { createSqlStore, type SqlStore } from './sql-store.ts';
+import type { HistorySettings } from './types.ts';
 
 export interface PgliteStoreOptions {
   /** Directory PGlite persists to across restarts; undefined keeps the database in memory. */
@@ -15,7 +15,7 @@ export interface PgliteStoreOptions {
 }
 
 /** PGlite allows no second connection, so seeding and maintenance in the same process go through this handle. */
-export interface PgliteStore extends Store {
+export interface PgliteStore extends SqlStore {
   readonly pglite: PGlite;
 }
 

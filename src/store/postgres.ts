@@ -2,8 +2,8 @@ import { drizzle } from 'drizzle-orm/node-postgres';
 import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import pg from 'pg';
 import { MIGRATION_LOCK_KEY, MIGRATIONS_FOLDER } from './migrations.ts';
-import { createSqlStore } from './sql-store.ts';
-import type { HistorySettings, Store } from './types.ts';
+import { createSqlStore, type SqlStore } from './sql-store.ts';
+import type { HistorySettings } from './types.ts';
 
 export interface PostgresStoreOptions {
   url: string;
@@ -43,7 +43,7 @@ function createPool(options: PostgresStoreOptions, size: number, applicationName
   return pool;
 }
 
-export function createPostgresStore(options: PostgresStoreOptions): Store {
+export function createPostgresStore(options: PostgresStoreOptions): SqlStore {
   const pool = createPool(options, options.poolSize, 'dispatch-hub');
   // Writes get connections of their own: when reads saturate `pool` (every
   // rider on the SQL fallback), batches still commit and acks still flow.

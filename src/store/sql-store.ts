@@ -3,6 +3,7 @@ import { EARTH_RADIUS_KM } from '../domain/geo.ts';
 import type { DriverProfile, DriverRecord, NewDriver } from '../domain/driver.ts';
 import type { Candidate, CandidateQuery, CommittedDriver, DriverPosition, HistorySettings, LocationBatch, Store } from './types.ts';
 import { driverTrack, historyFloorMs, maintainHistory } from './history-sql.ts';
+import { fleetMaintenance, type FleetMaintenance } from './fleet-maintenance.ts';
 
 /** What a drizzle database (node-postgres or PGlite) must offer: raw execution of a prepared SQL object. */
 export interface SqlExecutor {
@@ -99,7 +100,10 @@ const KEEP_ALL_HISTORY: HistorySettings = { retentionDays: 0, aheadDays: 2 };
  * `($1, $2, ...)` row, which no `::int[]` cast accepts, whereas one array
  * parameter binds on node-postgres and PGlite alike.
  */
-export function createSqlStore(options: SqlStoreOptions): Store {
+/** The hub's store plus what the command-line tools need of the same database. */
+export type SqlStore = Store & FleetMaintenance;
+
+export function createSqlStore(options: SqlStoreOptions): SqlStore {
   const { db } = options;
   let roundTrips = 0;
 
@@ -120,6 +124,7 @@ export function createSqlStore(options: SqlStoreOptions): Store {
     migrate: options.migrate,
     ping: options.ping,
     close: options.close,
+    ...fleetMaintenance(run),
 
     async writeBatch(batch: LocationBatch): Promise<CommittedDriver[]> {
       const floorMs = historyFloorMs(history, Date.now());

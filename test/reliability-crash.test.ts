@@ -8,6 +8,12 @@ import { createSeededDatabase } from './support/seeded-database.ts';
 
 const FLEET = 300;
 const TICK_MS = 100;
+/**
+ * Two hub starts and two rounds of 300 connections: about 10 s on a quiet
+ * box, 30 s at a load of 25. Every wait gives up on its own (20 s at most)
+ * and says what did not happen; this only catches a run slow everywhere.
+ */
+const TEST_TIMEOUT_MS = 120_000;
 
 let db: PrivateDatabase;
 let ids: number[];
@@ -38,24 +44,37 @@ async function startHub(label: string): Promise<HubProcess> {
   return hub;
 }
 
-function stream(drivers: RecordingDriver[]): () => void {
+/** Every driver sends its next frame each TICK_MS; `afterTick` resolves just after the next tick's frames went out. */
+function stream(drivers: RecordingDriver[]): { stop(): void; afterTick(): Promise<void> } {
+  let waiting: Array<() => void> = [];
   const timer = setInterval(() => {
     for (const driver of drivers) driver.sendNext();
+    const wake = waiting;
+    waiting = [];
+    for (const resolve of wake) resolve();
   }, TICK_MS);
-  return () => clearInterval(timer);
+  return { stop: () => clearInterval(timer), afterTick: () => new Promise((resolve) => waiting.push(resolve)) };
 }
+
+const unackedFrames = (drivers: RecordingDriver[]) => drivers.reduce((sum, driver) => sum + driver.unacked, 0);
 
 it('loses no acked frame when the hub is killed with SIGKILL mid-stream, and writes none twice after the resend', async () => {
   const latencies: number[] = [];
   const drivers = ids.map((id) => new RecordingDriver(id, latencies));
   const first = await startHub('crash-first');
   await connectAll(drivers, `ws://127.0.0.1:${first.port}`);
-  const stopStreaming = stream(drivers);
-  // A third into a tick: that tick's frames are in the hub's queue, waiting for the flush.
-  await new Promise((resolve) => setTimeout(resolve, 25 * TICK_MS + TICK_MS / 3));
+  const streaming = stream(drivers);
+  await waitUntil(() => drivers.every((driver) => driver.lastAck >= 20), 20_000, 'twenty acks for every driver', () => describeLagging(drivers));
+  // A third into a tick: that tick's frames are in the hub's queue, waiting for the flush (BATCH_FLUSH_MS, 50 ms).
+  // On a loaded box they can all be acked by then; a crash with nothing in flight proves nothing, so take the next tick.
+  let inFlight = 0;
+  for (let tick = 0; inFlight === 0 && tick < 50; tick++) {
+    await streaming.afterTick();
+    await new Promise((resolve) => setTimeout(resolve, TICK_MS / 3));
+    inFlight = unackedFrames(drivers);
+  }
 
   // The moment of the crash: whatever is sent and not acked is in flight.
-  const inFlight = drivers.reduce((sum, driver) => sum + driver.unacked, 0);
   const ackedAtKill = drivers.map((driver) => driver.lastAck);
   expect(inFlight).toBeGreaterThan(0);
   first.signal('SIGKILL');
@@ -72,8 +91,10 @@ it('loses no acked frame when the hub is killed with SIGKILL mid-stream, and wri
   expect(helloBelowAck).toEqual([]);
   const committedUnacked = drivers.reduce((sum, driver, i) => sum + (hellos[i]! - ackedAtKill[i]!), 0);
 
-  await new Promise((resolve) => setTimeout(resolve, 1000));
-  stopStreaming();
+  // Streaming goes on into the second hub until it has acked a frame made after every reconnect.
+  const sentAtReconnect = drivers.map((driver) => driver.lastSent);
+  await waitUntil(() => drivers.every((driver, i) => driver.lastAck > sentAtReconnect[i]!), 20_000, 'acks from the second hub', () => describeLagging(drivers));
+  streaming.stop();
   await waitUntil(() => drivers.every((driver) => driver.lastAck === driver.lastSent), 20_000, 'every frame to be acked', () => describeLagging(drivers));
 
   const report = await checkDelivery(db.url, drivers);
@@ -87,4 +108,4 @@ it('loses no acked frame when the hub is killed with SIGKILL mid-stream, and wri
   for (const driver of drivers) driver.close();
   second.signal('SIGTERM');
   expect((await second.exited).code).toBe(0);
-});
+}, TEST_TIMEOUT_MS);

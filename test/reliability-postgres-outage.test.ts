@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { checkDelivery } from './support/delivery-check.ts';
 import { withDb } from './support/fleet.ts';
 import { killHubProcess, startHubProcess, type HubProcess } from './support/hub-process.ts';
+import { metricValue } from './support/hub-metrics.ts';
 import type { PrivateDatabase } from '../tools/testkit/database.ts';
 import { connectAll, describeLagging, RecordingDriver, waitUntil } from './support/recording-driver.ts';
 import { dropPrefix, uniquePrefix } from '../tools/testkit/redis.ts';
@@ -57,6 +58,13 @@ async function committedSeqs(driverIds: number[]): Promise<number[]> {
   });
 }
 
+const failedCommits = () => metricValue(hub, 'hub_store_errors_total{op="write_batch"}');
+
+/** Resolves once `count` more batch commits have failed than `before`: the hub has tried the database, and tried again. */
+async function commitsFailed(before: number, count: number): Promise<void> {
+  await expect.poll(failedCommits, { timeout: 15_000, interval: 50, message: `${count} failed batch commits` }).toBeGreaterThanOrEqual(before + count);
+}
+
 function sendRound(drivers: RecordingDriver[]): void {
   for (const driver of drivers) driver.sendNext();
 }
@@ -68,6 +76,7 @@ it('when PostgreSQL goes down: stays up and says so, holds frames to the bound u
   await waitUntil(() => drivers.every((driver) => driver.lastAck === 1), 10_000, 'the first acks', () => describeLagging(drivers));
   expect((await readiness()).status).toBe(200);
 
+  const failedBeforeCut = await failedCommits();
   proxy.cut();
   const down = await readiness();
   expect(down.status).toBe(503);
@@ -86,7 +95,8 @@ it('when PostgreSQL goes down: stays up and says so, holds frames to the bound u
   const refusedCount = (driver: RecordingDriver) => driver.errors.filter((code) => code === 'overloaded').length;
   const refusedTotal = rounds * drivers.length - PENDING_MAX_FRAMES;
   await waitUntil(() => drivers.reduce((sum, driver) => sum + refusedCount(driver), 0) === refusedTotal, 5000, 'overloaded errors');
-  await new Promise((resolve) => setTimeout(resolve, 1000));
+  // Held, not lost and not acked: the hub has failed to commit them and failed again on its retry.
+  await commitsFailed(failedBeforeCut, 2);
   expect(drivers.every((driver) => driver.lastAck === 1)).toBe(true);
   expect((await readiness()).body.pendingFrames).toBe(PENDING_MAX_FRAMES);
   expect(await committedSeqs(drivers.map((driver) => driver.id))).toEqual(drivers.map(() => 1));
@@ -114,14 +124,15 @@ it('when PostgreSQL stops answering (a hung network), times out instead of hangi
   sendRound(drivers);
   await waitUntil(() => drivers.every((driver) => driver.lastAck === 1), 10_000, 'the first acks', () => describeLagging(drivers));
 
+  const failedBeforeHang = await failedCommits();
   proxy.hang();
   sendRound(drivers);
   sendRound(drivers);
   const down = await readiness();
   expect(down.status).toBe(503);
   expect(down.ms).toBeLessThan(READINESS_TIMEOUT_MS + 1000);
-  // Longer than the statement timeout plus its client-side margin: the stuck batch fails and is retried.
-  await new Promise((resolve) => setTimeout(resolve, 2500));
+  // The stuck batch times out (statement timeout plus its client-side margin) instead of hanging, and is held for a retry.
+  await commitsFailed(failedBeforeHang, 1);
   expect(drivers.every((driver) => driver.lastAck === 1)).toBe(true);
 
   proxy.restore();
@@ -137,11 +148,13 @@ it('when PostgreSQL is slow (rows locked past the statement timeout), acks nothi
   sendRound(drivers);
   await waitUntil(() => drivers.every((driver) => driver.lastAck === 1), 10_000, 'the first acks', () => describeLagging(drivers));
 
+  const failedBeforeLock = await failedCommits();
   await withDb(db.url, async (client) => {
     await client.query('BEGIN');
     await client.query('SELECT id FROM drivers WHERE id = ANY($1::int[]) FOR UPDATE', [drivers.map((driver) => driver.id)]);
     sendRound(drivers);
-    await new Promise((resolve) => setTimeout(resolve, 2000));
+    // The batch waits on the locks past the statement timeout, fails, and is held.
+    await commitsFailed(failedBeforeLock, 1);
     expect(drivers.every((driver) => driver.lastAck === 1)).toBe(true);
     // The database itself still answers: the hub is ready, with frames pending.
     const slow = await readiness();

@@ -83,11 +83,13 @@ it('repairs a deliberately corrupted index on its periodic pass, and the same re
 
   const logBefore = periodic.output().length;
   const damaged = await corruptIndex(ids.slice(0, 4));
-  const corruptedAt = Date.now();
-  while ((await indexDifferences(SHARED_REDIS_URL, prefix, db.url, STALE_AFTER_MS)).length > 0) {
-    if (Date.now() - corruptedAt > 10 * RECONCILE_INTERVAL_MS) throw new Error('the periodic pass did not repair the index');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  await expect
+    .poll(() => indexDifferences(SHARED_REDIS_URL, prefix, db.url, STALE_AFTER_MS), {
+      timeout: 10 * RECONCILE_INTERVAL_MS,
+      interval: 100,
+      message: 'the periodic pass repairs the index',
+    })
+    .toEqual([]);
   // The passes themselves say what they fixed: at least three drivers written back, one removed.
   // (A pass may run while the damage is being done, so the work can be split over two.)
   const passes = periodic

@@ -34,11 +34,22 @@ afterAll(async () => {
 
 const urlOf = (hub: HubProcess) => `ws://127.0.0.1:${hub.port}`;
 
-function stream(drivers: RecordingDriver[]): () => void {
+/** Every driver sends its next frame each TICK_MS; `afterTick` resolves just after the next tick's frames went out. */
+function stream(drivers: RecordingDriver[]): { stop(): void; afterTick(): Promise<void> } {
+  let waiting: Array<() => void> = [];
   const timer = setInterval(() => {
     for (const driver of drivers) driver.sendNext();
+    const wake = waiting;
+    waiting = [];
+    for (const resolve of wake) resolve();
   }, TICK_MS);
-  return () => clearInterval(timer);
+  return { stop: () => clearInterval(timer), afterTick: () => new Promise((resolve) => waiting.push(resolve)) };
+}
+
+/** Resolves once every driver has had `frames` more frames acked than it has sent now: streaming through its current hub. */
+function streamedThrough(drivers: RecordingDriver[], frames: number): Promise<void> {
+  const sentNow = drivers.map((driver) => driver.lastSent);
+  return waitUntil(() => drivers.every((driver, i) => driver.lastAck >= sentNow[i]! + frames), 15_000, `${frames} new acks for every driver`, () => describeLagging(drivers));
 }
 
 it('drivers hopping between two hubs mid-stream, frames in flight, resume exactly where the database says', async () => {
@@ -49,11 +60,13 @@ it('drivers hopping between two hubs mid-stream, frames in flight, resume exactl
     connectAll(drivers.filter((_d, i) => hubOf[i] === 0), urlOf(hubs[0])),
     connectAll(drivers.filter((_d, i) => hubOf[i] === 1), urlOf(hubs[1])),
   ]);
-  const stopStreaming = stream(drivers);
+  const streaming = stream(drivers);
   let inFlightAtHops = 0;
   const helloBelowAck: string[] = [];
   for (let hop = 0; hop < 3; hop++) {
-    await new Promise((resolve) => setTimeout(resolve, 600));
+    await streamedThrough(drivers, 5);
+    // Right after a tick, so that tick's frames are on their way.
+    await streaming.afterTick();
     // Dropped without a goodbye, frames still unacked: the other hub must pick up from PostgreSQL's last_seq.
     inFlightAtHops += drivers.reduce((sum, driver) => sum + driver.unacked, 0);
     for (const driver of drivers) driver.terminate();
@@ -67,8 +80,8 @@ it('drivers hopping between two hubs mid-stream, frames in flight, resume exactl
       }),
     );
   }
-  await new Promise((resolve) => setTimeout(resolve, 600));
-  stopStreaming();
+  await streamedThrough(drivers, 5);
+  streaming.stop();
   await waitUntil(() => drivers.every((driver) => driver.lastAck === driver.lastSent), 15_000, 'every frame to be acked', () => describeLagging(drivers));
 
   // Each hello was at least the last ack the driver had seen from the other hub.

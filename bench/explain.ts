@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import pg from 'pg';
+import { createSqlRideStore } from '../src/store/sql-ride-store.ts';
 import { createSqlStore } from '../src/store/sql-store.ts';
 import type { CandidateQuery, LocationBatch } from '../src/store/types.ts';
 
@@ -16,6 +17,7 @@ export async function explainHubStatements(url: string, work: (store: ReturnType
   const plans: string[] = [];
   const store = createSqlStore({
     kind: 'postgres',
+    rides: createSqlRideStore(db),
     db: {
       async execute(query) {
         const result = await db.execute(sql`EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) ${query}`);
@@ -52,6 +54,7 @@ export async function explainNearest(url: string, query: CandidateQuery): Promis
       SET auto_explain.log_timing = on; SET auto_explain.log_nested_statements = on; SET client_min_messages = log`);
     const store = createSqlStore({
       kind: 'postgres',
+      rides: createSqlRideStore(drizzle({ client })),
       db: drizzle({ client }),
       migrate: async () => undefined,
       ping: async () => undefined,

@@ -5,6 +5,7 @@ import { drizzle } from 'drizzle-orm/pglite';
 import { migrate } from 'drizzle-orm/pglite/migrator';
 import { lockDataDir } from './data-dir-lock.ts';
 import { MIGRATIONS_FOLDER } from './migrations.ts';
+import { createSqlRideStore } from './sql-ride-store.ts';
 import { createSqlStore, type SqlStore } from './sql-store.ts';
 import type { HistorySettings } from './types.ts';
 
@@ -33,6 +34,7 @@ export async function createPgliteStore(options: PgliteStoreOptions): Promise<Pg
   const store = createSqlStore({
     kind: 'pglite',
     history: options.history,
+    rides: createSqlRideStore(db),
     db,
     // No advisory lock: PGlite has a single connection and the data dir lock
     // keeps other processes out, so migrators cannot race. The drizzle journal table

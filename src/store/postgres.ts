@@ -2,12 +2,15 @@ import { drizzle } from 'drizzle-orm/node-postgres';
 import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import pg from 'pg';
 import { MIGRATION_LOCK_KEY, MIGRATIONS_FOLDER } from './migrations.ts';
+import { createSqlRideStore } from './sql-ride-store.ts';
 import { createSqlStore, type SqlStore } from './sql-store.ts';
 import type { HistorySettings } from './types.ts';
 
 export interface PostgresStoreOptions {
   url: string;
   poolSize: number;
+  /** Connections for ride and offer transactions; 4 when absent. */
+  dispatchPoolSize?: number;
   /** Per-statement timeout, so a stuck server surfaces as an error instead of a hang. */
   statementTimeoutMs?: number;
   /** Bound on opening a connection, so an unreachable server surfaces as an error instead of a hang. */
@@ -25,6 +28,7 @@ const CLIENT_TIMEOUT_MARGIN_MS = 1000;
  * connection that hit a timeout is being replaced.
  */
 const SPARE_WRITE_CONNECTIONS = 1;
+const DEFAULT_DISPATCH_POOL_SIZE = 4;
 
 function createPool(options: PostgresStoreOptions, size: number, applicationName: string): pg.Pool {
   const pool = new pg.Pool({
@@ -49,9 +53,14 @@ export function createPostgresStore(options: PostgresStoreOptions): SqlStore {
   // rider on the SQL fallback), batches still commit and acks still flow.
   const writePool = createPool(options, (options.batchesInFlight ?? 1) + SPARE_WRITE_CONNECTIONS, 'dispatch-hub-ingest');
 
+  // Ride transactions hold row locks across round trips: on a pool of their
+  // own, neither a read flood nor a storm of accepts can hold up the other.
+  const dispatchPool = createPool(options, options.dispatchPoolSize ?? DEFAULT_DISPATCH_POOL_SIZE, 'dispatch-hub-rides');
+
   return createSqlStore({
     kind: 'postgres',
     history: options.history,
+    rides: createSqlRideStore(drizzle({ client: dispatchPool })),
     db: drizzle({ client: pool }),
     writeDb: drizzle({ client: writePool }),
     // A connection of its own, without the statement timeouts: a migration on a
@@ -71,7 +80,7 @@ export function createPostgresStore(options: PostgresStoreOptions): SqlStore {
       await pool.query('SELECT 1');
     },
     close: async () => {
-      await Promise.all([pool.end(), writePool.end()]);
+      await Promise.all([pool.end(), writePool.end(), dispatchPool.end()]);
     },
   });
 }

@@ -4,6 +4,7 @@ import type { DriverProfile, DriverRecord, NewDriver } from '../domain/driver.ts
 import type { Candidate, CandidateQuery, CommittedDriver, DriverPosition, HistorySettings, LocationBatch, Store } from './types.ts';
 import { driverTrack, historyFloorMs, maintainHistory } from './history-sql.ts';
 import { fleetMaintenance, type FleetMaintenance } from './fleet-maintenance.ts';
+import type { RideStore } from './ride-store.ts';
 
 /** What a drizzle database (node-postgres or PGlite) must offer: raw execution of a prepared SQL object. */
 export interface SqlExecutor {
@@ -77,6 +78,7 @@ function toProfile(row: Record<string, unknown>): DriverProfile {
 
 export interface SqlStoreOptions {
   kind: Store['kind'];
+  rides: RideStore;
   db: SqlExecutor;
   /**
    * Where batch writes run; `db` when absent. A connection of their own means
@@ -118,6 +120,7 @@ export function createSqlStore(options: SqlStoreOptions): SqlStore {
 
   return {
     kind: options.kind,
+    rides: options.rides,
     get roundTrips() {
       return roundTrips;
     },
@@ -132,7 +135,11 @@ export function createSqlStore(options: SqlStoreOptions): SqlStore {
       // One statement, so one round trip and one implicit transaction. Rows are
       // locked in id order so two hubs writing overlapping batches cannot deadlock,
       // and a frame is fresh only if its seq is above the locked row's last_seq,
-      // which makes resends and cross-hub duplicates no-ops.
+      // which makes resends and cross-hub duplicates no-ops. NO KEY UPDATE is
+      // the lock the UPDATE takes anyway; unlike FOR UPDATE it lets ride and
+      // offer rows reference a driver (foreign-key checks) without waiting.
+      // `busy` belongs to dispatch: a status frame cannot end it, the ride's
+      // completion or cancellation does.
       const rows = await run(
         sql`
         WITH input AS (
@@ -148,7 +155,7 @@ export function createSqlStore(options: SqlStoreOptions): SqlStore {
           SELECT driver_id FROM input UNION SELECT driver_id FROM status_input
         ),
         locked AS (
-          SELECT d.id, d.last_seq FROM drivers d JOIN touched t ON t.driver_id = d.id ORDER BY d.id FOR UPDATE OF d
+          SELECT d.id, d.last_seq FROM drivers d JOIN touched t ON t.driver_id = d.id ORDER BY d.id FOR NO KEY UPDATE OF d
         ),
         fresh AS (
           SELECT i.* FROM input i JOIN locked l ON l.id = i.driver_id WHERE i.seq > l.last_seq
@@ -165,7 +172,7 @@ export function createSqlStore(options: SqlStoreOptions): SqlStore {
           lat = coalesce(n.lat, d.lat),
           lng = coalesce(n.lng, d.lng),
           last_seq = coalesce(n.seq, d.last_seq),
-          status = coalesce(s.status::driver_status, d.status),
+          status = CASE WHEN d.status = 'busy' THEN d.status ELSE coalesce(s.status::driver_status, d.status) END,
           updated_at = CASE WHEN n.driver_id IS NULL AND s.driver_id IS NULL THEN d.updated_at ELSE now() END
         FROM locked l
           LEFT JOIN newest n ON n.driver_id = l.id

@@ -1,4 +1,5 @@
 import type { DriverProfile, DriverRecord, DriverStatus, NewDriver, VehicleType } from '../domain/driver.ts';
+import type { RideStore } from './ride-store.ts';
 
 /**
  * One flush worth of frames, as parallel arrays: a batch of thousands of
@@ -103,6 +104,8 @@ export interface TrackPage {
 /** The one PostgreSQL-shaped dependency of the domain services; pg and PGlite both implement it. */
 export interface Store {
   readonly kind: 'postgres' | 'pglite';
+  /** Rides and offers: dispatch's conditional writes. */
+  readonly rides: RideStore;
   /** Round trips made so far, so tests and metrics can show batching is real. */
   readonly roundTrips: number;
   migrate(): Promise<void>;

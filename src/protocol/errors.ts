@@ -14,6 +14,8 @@ export const ERROR_CODES = [
   'not_found', // unknown driver
   'unavailable', // a store needed to answer is down
   'internal', // a bug on our side; details are logged, not sent
+  'illegal_transition', // the ride's status does not allow this step; nothing changed
+  'ride_in_progress', // the rider already has an open ride
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -24,6 +26,8 @@ export class HubError extends Error {
   requestId?: string | number;
   /** The `seq` of the `loc` frame that failed, echoed in the error frame when known. */
   seq?: number;
+  /** The ride a failed ride action named, echoed in the error frame. */
+  rideId?: string;
 
   constructor(
     readonly code: ErrorCode,
@@ -35,14 +39,23 @@ export class HubError extends Error {
   }
 }
 
-/** The `{t:"error"}` frame for an error: its code and message, plus the request id, seq and retry hint it carries. */
-export function errorFrame(error: HubError): { t: 'error'; code: ErrorCode; message: string; id?: string | number; seq?: number; retryAfterMs?: number } {
+/** The `{t:"error"}` frame for an error: its code and message, plus the request id, seq, ride and retry hint it carries. */
+export function errorFrame(error: HubError): {
+  t: 'error';
+  code: ErrorCode;
+  message: string;
+  id?: string | number;
+  seq?: number;
+  rideId?: string;
+  retryAfterMs?: number;
+} {
   return {
     t: 'error',
     code: error.code,
     message: error.message,
     ...(error.requestId !== undefined && { id: error.requestId }),
     ...(error.seq !== undefined && { seq: error.seq }),
+    ...(error.rideId !== undefined && { rideId: error.rideId }),
     ...(error.retryAfterMs !== undefined && { retryAfterMs: error.retryAfterMs }),
   };
 }

@@ -45,6 +45,8 @@ export const errorMessageSchema = z.object({
   id: z.union([z.string(), z.number()]).optional(),
   /** The seq of the `loc` frame that was refused, when one could be read from it: resend from there. */
   seq: z.number().optional(),
+  /** The ride a refused ride action named (`offer.accept`, `ride.cancel`, …). */
+  rideId: z.string().optional(),
   retryAfterMs: z.number().optional(),
 });
 

@@ -13,6 +13,8 @@ const STATUS_BY_CODE: Record<ErrorCode, string> = {
   not_found: '404 Not Found',
   unavailable: '503 Service Unavailable',
   internal: '500 Internal Server Error',
+  illegal_transition: '409 Conflict',
+  ride_in_progress: '409 Conflict',
 };
 
 export function httpStatusFor(code: ErrorCode): string {

@@ -4,7 +4,7 @@ import { createPgliteStore } from '../src/store/pglite.ts';
 import { createPostgresStore } from '../src/store/postgres.ts';
 import type { RideStore } from '../src/store/ride-store.ts';
 import type { Store } from '../src/store/types.ts';
-import { createTestDatabase } from './support/postgres.ts';
+import { createPrivateDatabase } from '../tools/testkit/database.ts';
 
 /** The ride store's conditional writes, on both backends, checked against the rows they leave. */
 interface Harness {
@@ -28,7 +28,7 @@ const backends: Array<{ name: Store['kind']; open(): Promise<Harness> }> = [
   {
     name: 'postgres',
     async open() {
-      const database = await createTestDatabase();
+      const database = await createPrivateDatabase();
       // Room for many transactions at once: the race tests need real concurrency.
       const store = createPostgresStore({ url: database.url, poolSize: 4, dispatchPoolSize: 20 });
       const client = new pg.Client({ connectionString: database.url });

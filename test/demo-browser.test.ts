@@ -89,14 +89,24 @@ describe.skipIf(!hasChromium)(title, () => {
     await page.waitForFunction(() => document.querySelectorAll('path.driver-dot').length >= 10, null, {
       timeout: 15_000,
     });
-    // The first fixes move drivers from their seeded spots onto the street grid: sample after that.
-    await page.waitForTimeout(2000);
-    const before = await dotPositions(page);
-    await page.waitForTimeout(3000);
-    const after = await dotPositions(page);
-    const moved = [...after].filter(([id, d]) => before.has(id) && before.get(id) !== d);
+    // The first fixes move drivers from their seeded spots onto the street grid, which is
+    // not yet driving: the fleet moves when dots that already had their first fix move again.
+    const seeded = await dotPositions(page);
+    let before = seeded;
+    const movedSince = (from: Map<string, string>, to: Map<string, string>) => [...to.keys()].filter((id) => from.has(id) && from.get(id) !== to.get(id));
+    await expect
+      .poll(async () => movedSince(seeded, (before = await dotPositions(page))).length, { timeout: 15_000, interval: 100, message: 'most dots had their first fix' })
+      .toBeGreaterThanOrEqual(Math.ceil(seeded.size / 2));
+    const fixed = new Set(movedSince(seeded, before));
+    let after = before;
+    await expect
+      .poll(async () => movedSince(before, (after = await dotPositions(page))).filter((id) => fixed.has(id)).length, {
+        timeout: 15_000,
+        interval: 100,
+        message: 'a dot moves again after its first fix',
+      })
+      .toBeGreaterThan(0);
     expect(after.size).toBeGreaterThanOrEqual(10);
-    expect(moved.length).toBeGreaterThan(0);
 
     const map = await page.locator('#map').boundingBox();
     await page.mouse.click(map!.x + map!.width / 2, map!.y + map!.height / 2);
@@ -123,7 +133,6 @@ describe.skipIf(!hasChromium)(title, () => {
     await expect.poll(() => page.locator('#metric-source').textContent()).toBe('memory');
     await expect.poll(() => page.locator('#stat-online').textContent()).toMatch(/^\d+$/);
 
-    await page.waitForTimeout(800);
     await mkdir(path.dirname(SCREENSHOT), { recursive: true });
     await page.screenshot({ path: SCREENSHOT });
     expect(problems).toEqual([]);

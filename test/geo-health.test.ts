@@ -1,7 +1,7 @@
 import { expect, it } from 'vitest';
 import { DeadlineExceededError } from '../src/deadline.ts';
 import { createLogger } from '../src/logger.ts';
-import { GeoHealth, TIMEOUTS_BEFORE_DOWN } from '../src/nearby/geo-health.ts';
+import { GeoHealth, TIMEOUTS_BEFORE_DOWN } from '../src/geo/geo-health.ts';
 
 function health(): GeoHealth {
   // The probe never succeeds here: these tests are about when reads leave the index, not when they return.

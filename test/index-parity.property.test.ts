@@ -1,11 +1,11 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createMemoryIndex } from '../src/geo/memory-index.ts';
-import { createRedisIndex, type RedisGeoIndex } from '../src/geo/redis-index.ts';
+import { createRedisIndex } from '../src/geo/redis-index.ts';
 import type { GeoIndex } from '../src/geo/types.ts';
 import { createLogger } from '../src/logger.ts';
 import { createMetrics } from '../src/metrics.ts';
-import { GeoHealth } from '../src/nearby/geo-health.ts';
+import { GeoHealth } from '../src/geo/geo-health.ts';
 import { nearestFromSql, NearbyService, type NearbyCriteria } from '../src/nearby/nearby-service.ts';
 import { ProfileCache } from '../src/nearby/profile-cache.ts';
 import { VEHICLE_TYPES } from '../src/domain/driver.ts';
@@ -27,7 +27,7 @@ import { dropPrefix, SHARED_REDIS_URL, uniquePrefix } from '../tools/testkit/red
 const logger = createLogger('silent');
 let db: PrivateDatabase;
 let store: Store;
-let redis: RedisGeoIndex;
+let redis: GeoIndex;
 const prefix = uniquePrefix('parity');
 
 beforeAll(async () => {

@@ -48,7 +48,7 @@ it('keeps two batches in the database at once, never the same driver in both, an
   const ingest = new IngestService({
     store,
     geo: createMemoryIndex(),
-    acks: { ack: (driverId, seq) => acked.set(driverId, [...(acked.get(driverId) ?? []), seq]) },
+    health: { state: 'up', reportFailure: () => undefined },
     metrics: createMetrics(),
     logger: createLogger('silent'),
     batchMaxFrames: 500,
@@ -56,6 +56,7 @@ it('keeps two batches in the database at once, never the same driver in both, an
     pendingMaxFrames: 1_000_000,
     batchesInFlight: 2,
   });
+  ingest.acks.subscribe((driverId, seq) => acked.set(driverId, [...(acked.get(driverId) ?? []), seq]));
   for (const id of ids) ingest.registerDriver(id, 0);
   for (let seq = 1; seq <= FRAMES_EACH; seq++) {
     for (const [index, id] of ids.entries()) {

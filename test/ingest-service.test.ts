@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { GeoState } from '../src/geo/geo-health.ts';
 import { IngestService, type IngestOptions } from '../src/ingest/ingest-service.ts';
 import { createLogger } from '../src/logger.ts';
 import { createMetrics } from '../src/metrics.ts';
@@ -22,7 +23,16 @@ interface Harness {
   metrics: ReturnType<typeof createMetrics>;
 }
 
-function harness(options: Partial<Pick<IngestOptions, 'batchMaxFrames' | 'pendingMaxFrames' | 'onGeoWriteFailed' | 'geoWritable'>> = {}, driverIds = [1, 2, 3]): Harness {
+/** A geo health whose state the test sets, recording the failures ingest reports to it. */
+function fakeHealth(state: GeoState = 'up'): IngestOptions['health'] & { state: GeoState; failures: Error[] } {
+  const failures: Error[] = [];
+  return { state, failures, reportFailure: (error) => failures.push(error) };
+}
+
+function harness(
+  options: Partial<Pick<IngestOptions, 'batchMaxFrames' | 'pendingMaxFrames' | 'health'>> = {},
+  driverIds = [1, 2, 3],
+): Harness {
   const store = new FakeStore(driverIds.map((id) => ({ id, status: 'online' as const }))).holdWrites();
   const geo = new FakeGeoIndex();
   const acks: Array<[number, number]> = [];
@@ -32,12 +42,13 @@ function harness(options: Partial<Pick<IngestOptions, 'batchMaxFrames' | 'pendin
     geo,
     metrics,
     logger: createLogger('silent'),
-    acks: { ack: (driverId, seq) => acks.push([driverId, seq]) },
+    health: fakeHealth(),
     batchMaxFrames: 100,
     flushMs: FLUSH_MS,
     pendingMaxFrames: 1000,
     ...options,
   });
+  ingest.acks.subscribe((driverId, seq) => acks.push([driverId, seq]));
   return { ingest, store, geo, acks, metrics };
 }
 
@@ -304,8 +315,9 @@ describe('store failures', () => {
 
 describe('geo index writes', () => {
   it('never holds an ack back: a failing index write is reported, and the next batch still commits', async () => {
-    const failures: Error[] = [];
-    const { ingest, store, geo, acks, metrics } = harness({ onGeoWriteFailed: (error) => failures.push(error) });
+    const health = fakeHealth();
+    const failures = health.failures;
+    const { ingest, store, geo, acks, metrics } = harness({ health });
     geo.failApply(new Error('redis connection lost'));
     offer(ingest, 1, 1);
     await elapse(FLUSH_MS);
@@ -326,15 +338,15 @@ describe('geo index writes', () => {
   });
 
   it('skips index writes while the index is known to be down', async () => {
-    let writable = false;
-    const { ingest, store, geo } = harness({ geoWritable: () => writable });
+    const health = fakeHealth('down');
+    const { ingest, store, geo } = harness({ health });
     offer(ingest, 1, 1);
     await elapse(FLUSH_MS);
     store.held.shift()!.commit();
     await elapse();
     expect(geo.applied).toEqual([]);
 
-    writable = true;
+    health.state = 'up';
     offer(ingest, 1, 2, 3);
     await elapse(FLUSH_MS);
     store.held.shift()!.commit();

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DeadlineExceededError } from '../src/deadline.ts';
 import { createLogger } from '../src/logger.ts';
 import { createMetrics } from '../src/metrics.ts';
-import { GeoHealth, TIMEOUTS_BEFORE_DOWN } from '../src/nearby/geo-health.ts';
+import { GeoHealth, TIMEOUTS_BEFORE_DOWN } from '../src/geo/geo-health.ts';
 import { NearbyService, nearestFromSql, type NearbyCriteria } from '../src/nearby/nearby-service.ts';
 import { ProfileCache } from '../src/nearby/profile-cache.ts';
 import type { VehicleType } from '../src/domain/driver.ts';

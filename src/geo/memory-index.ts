@@ -249,7 +249,9 @@ export function createMemoryIndex(): GeoIndex {
       return Array.from(members.values(), (member) => ({ id: member.id, lat: member.lat, lng: member.lng, seenAtMs: member.seenAtMs }));
     },
 
-    // Nothing to reach: the index lives in this process.
+    // Nothing to open, reach or lose: the index lives in this process.
+    async connect() {},
+    onConnectionError: () => () => undefined,
     async ping() {},
 
     async close() {

@@ -1,5 +1,6 @@
 import { createClient, defineScript, type RedisClientType } from 'redis';
 import { DeadlineQueue } from '../deadline.ts';
+import { Signal } from '../signal.ts';
 import type { GeoChanges, GeoEntry, GeoIndex, GeoSearch, GeoSearchResult } from './types.ts';
 
 /** Redis's geohash covers latitudes up to this (Web Mercator's limit). */
@@ -68,15 +69,9 @@ export interface RedisIndexOptions {
   url: string;
   keyPrefix: string;
   commandTimeoutMs: number;
-  onError?: (error: Error) => void;
 }
 
-export interface RedisGeoIndex extends GeoIndex {
-  connect(): Promise<void>;
-  readonly isReady: boolean;
-}
-
-export function createRedisIndex(options: RedisIndexOptions): RedisGeoIndex {
+export function createRedisIndex(options: RedisIndexOptions): GeoIndex {
   const geoKey = `${options.keyPrefix}geo:drivers`;
   const seenKey = `${options.keyPrefix}geo:seen`;
   const positionKey = `${options.keyPrefix}geo:pos`;
@@ -95,7 +90,8 @@ export function createRedisIndex(options: RedisIndexOptions): RedisGeoIndex {
       reconnectStrategy: (retries) => Math.min(50 * 2 ** retries, 1000),
     },
   }) as unknown as HubRedisClient;
-  client.on('error', (error: Error) => options.onError?.(error));
+  const connectionErrors = new Signal<[Error]>();
+  client.on('error', (error: Error) => connectionErrors.emit(error));
   // Every call is bounded by one mechanism, the hub's DeadlineQueue: a Redis
   // that accepts bytes but never answers fails the caller, a reply that has
   // arrived is never timed out because the event loop was busy, and a late
@@ -107,12 +103,10 @@ export function createRedisIndex(options: RedisIndexOptions): RedisGeoIndex {
   return {
     source: 'redis',
     maxAbsLatitude: REDIS_MAX_ABS_LATITUDE,
-    get isReady() {
-      return client.isReady;
-    },
     async connect() {
       await client.connect();
     },
+    onConnectionError: (listener) => connectionErrors.subscribe(listener),
 
     async apply(changes: GeoChanges) {
       const deadlines = changes.ids.length + changes.removeIds.length > GEOADD_CHUNK ? bulk : interactive;

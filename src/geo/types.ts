@@ -50,6 +50,17 @@ export interface GeoIndex {
    * search that could reach them goes to SQL instead.
    */
   readonly maxAbsLatitude: number;
+  /**
+   * Opens the index's connections. node-redis keeps retrying a first
+   * connection for as long as it takes, so callers bound the wait; the
+   * in-process index has nothing to open.
+   */
+  connect(): Promise<void>;
+  /**
+   * Failures outside any call, such as a dropped connection: the index may
+   * have restarted empty or missed writes. Returns an unsubscribe function.
+   */
+  onConnectionError(listener: (error: Error) => void): () => void;
   apply(changes: GeoChanges): Promise<void>;
   search(query: GeoSearch): Promise<GeoSearchResult>;
   /** Removes members last seen at or before `cutoffMs` and returns their ids. */

@@ -30,8 +30,6 @@ export class IngestLane {
   private timer: NodeJS.Timeout | undefined;
   private retryMs = FIRST_RETRY_MS;
   private stopped = false;
-  /** The error of the latest failed commit, cleared by the next success. */
-  lastError: Error | undefined;
 
   constructor(private readonly options: LaneOptions) {}
 
@@ -100,7 +98,6 @@ export class IngestLane {
       committed = await store.writeBatch(batch.toLocationBatch());
     } catch (error) {
       metrics.storeErrors.inc({ op: 'write_batch' });
-      this.lastError = error as Error;
       this.options.logger.warn({ err: error, frames: batch.frameCount, retryInMs: this.retryMs }, 'batch commit failed; holding frames');
       // Keep the batch in flight and retry it as is: nothing behind it may commit first.
       // A retry after an ambiguous failure (the commit landed, the reply did not)
@@ -110,7 +107,6 @@ export class IngestLane {
       return;
     }
     this.retryMs = FIRST_RETRY_MS;
-    this.lastError = undefined;
     metrics.flushDuration.observe((performance.now() - started) / 1000);
     metrics.batchSize.observe(batch.frameCount);
     metrics.syncStoreRoundTrips(store.roundTrips);

@@ -1,14 +1,17 @@
+import type { DeclaredStatus, DriverRecord } from '../domain/driver.ts';
+import type { GeoHealth } from '../geo/geo-health.ts';
 import type { GeoChanges, GeoIndex } from '../geo/types.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
+import { HubError } from '../protocol/errors.ts';
 import type { LocationFrame } from '../protocol/messages.ts';
+import { Signal } from '../signal.ts';
 import type { CommittedDriver, Store } from '../store/types.ts';
-import { AckDispatcher, type AckSink } from './ack-dispatcher.ts';
+import { AckDispatcher } from './ack-dispatcher.ts';
+import type { CommittedPositions } from './committed-positions.ts';
 import { newDriverSeqs, type DriverSeqs } from './driver-seqs.ts';
 import { IngestLane } from './ingest-lane.ts';
 import type { PendingBatch } from './pending-batch.ts';
-
-export type { AckSink } from './ack-dispatcher.ts';
 
 /** A synchronous run of acks holds the event loop at most about this long before yielding to socket I/O. */
 const ACK_SLICE_MS = 2;
@@ -16,7 +19,8 @@ const ACK_SLICE_MS = 2;
 export interface IngestOptions {
   store: Store;
   geo: GeoIndex;
-  acks: AckSink;
+  /** Index writes are skipped while it is down (a repair rebuilds it from the database), and their failures are reported here. */
+  health: Pick<GeoHealth, 'state' | 'reportFailure'>;
   metrics: Metrics;
   logger: Logger;
   batchMaxFrames: number;
@@ -24,12 +28,6 @@ export interface IngestOptions {
   pendingMaxFrames: number;
   /** Batches in the database at once (default 1); each driver always goes to the same lane, so its frames stay in order. */
   batchesInFlight?: number;
-  /** Called after each commit, before the index write: keeps caches in step with the database. */
-  onCommitted?: (drivers: CommittedDriver[]) => void;
-  /** Called when the index write after a commit fails: the index must be repaired later. */
-  onGeoWriteFailed?: (error: Error, changes: GeoChanges) => void;
-  /** False while the index is known to be down: writes are skipped, since a repair rebuilds it from the database anyway. */
-  geoWritable?: () => boolean;
 }
 
 export type AcceptOutcome = 'queued' | 'duplicate' | 'overloaded';
@@ -41,11 +39,25 @@ export type AcceptOutcome = 'queued' | 'duplicate' | 'overloaded';
  * holds an ack back. Drivers are partitioned over `batchesInFlight` lanes
  * (by id), each with one batch in flight: a driver's frames commit in order,
  * while the database works on several batches at once.
+ *
+ * Ingest never touches a socket: it publishes what became durable, and the
+ * transport (acks), the profile cache and later subscribers listen.
  */
 export class IngestService {
+  /**
+   * `(driverId, seq)`: every frame of the driver up to seq is committed.
+   * Emitted per driver after each commit (in slices, see AckDispatcher), and
+   * at once for a resent frame that is already durable.
+   */
+  readonly acks = new Signal<[driverId: number, seq: number]>();
+  /**
+   * The drivers a commit wrote (a batch, or a direct REST write): emitted
+   * before the index write and the acks, once per commit, arrays inside.
+   */
+  readonly committed = new Signal<[CommittedPositions]>();
   private readonly lanes: IngestLane[];
   private readonly seqs = new Map<number, DriverSeqs>();
-  private readonly acks: AckDispatcher;
+  private readonly ackDispatcher: AckDispatcher;
   private drainWaiters: Array<() => void> = [];
 
   constructor(private readonly options: IngestOptions) {
@@ -55,12 +67,12 @@ export class IngestService {
       logger: options.logger,
       batchMaxFrames: options.batchMaxFrames,
       flushMs: options.flushMs,
-      onCommitted: (batch: PendingBatch, committed: CommittedDriver[]) => this.committed(batch, committed),
+      onCommitted: (batch: PendingBatch, committed: CommittedDriver[]) => this.onBatchCommitted(batch, committed),
       draining: () => this.drainWaiters.length > 0,
     };
     this.lanes = Array.from({ length: Math.max(1, options.batchesInFlight ?? 1) }, () => new IngestLane(laneOptions));
     const { metrics } = options;
-    this.acks = new AckDispatcher(options.acks, this.seqs, { latency: metrics.ackLatency, slices: metrics.ackSlices, framesAcked: metrics.framesAcked }, ACK_SLICE_MS);
+    this.ackDispatcher = new AckDispatcher({ ack: this.acks.emit }, this.seqs, { latency: metrics.ackLatency, slices: metrics.ackSlices, framesAcked: metrics.framesAcked }, ACK_SLICE_MS);
   }
 
   /** Frames queued or in flight. */
@@ -70,9 +82,17 @@ export class IngestService {
     return count;
   }
 
-  /** The error of a lane's latest failed flush, cleared by its next commit: for readiness reporting. */
-  get storeError(): Error | undefined {
-    return this.lanes.find((lane) => lane.lastError)?.lastError;
+  /** The driver's durable seq (what `hello.lastSeq` says), or null when no such driver exists. */
+  async resumePoint(driverId: number): Promise<number | null> {
+    let points;
+    try {
+      points = await this.options.store.resumePoints([driverId]);
+    } catch (error) {
+      this.options.metrics.storeErrors.inc({ op: 'resume_point' });
+      this.options.logger.warn({ err: error, driverId }, 'resume point unavailable; driver must reconnect later');
+      throw new HubError('unavailable', 'the database is unavailable; reconnect shortly', 1000);
+    }
+    return points.get(driverId) ?? null;
   }
 
   /** Records a driver's durable seq when its socket opens (the `hello.lastSeq`). */
@@ -94,10 +114,6 @@ export class IngestService {
     if (known && known.accepted === known.committed) this.seqs.delete(driverId);
   }
 
-  committedSeq(driverId: number): number {
-    return this.seqs.get(driverId)?.committed ?? 0;
-  }
-
   /** A location frame refused before ingest saw it (rate limit): later seqs wait for its resend, as after `overloaded`. */
   refuseLocation(driverId: number, seq: number): void {
     const known = this.seqs.get(driverId);
@@ -114,7 +130,7 @@ export class IngestService {
     if (frame.seq <= known.accepted) {
       this.options.metrics.duplicateFrames.inc();
       // Already durable: ack again at once. Still in flight: the flush's ack covers it.
-      if (frame.seq <= known.committed) this.options.acks.ack(driverId, known.committed);
+      if (frame.seq <= known.committed) this.acks.emit(driverId, known.committed);
       return 'duplicate';
     }
     if (known.resendFrom !== undefined && frame.seq > known.resendFrom) return 'overloaded';
@@ -128,11 +144,22 @@ export class IngestService {
     return 'queued';
   }
 
-  acceptStatus(driverId: number, status: 'online' | 'offline', receivedAtMs: number): AcceptOutcome {
+  acceptStatus(driverId: number, status: DeclaredStatus, receivedAtMs: number): AcceptOutcome {
     if (this.pendingCount >= this.options.pendingMaxFrames) return 'overloaded';
     if (!this.seqs.has(driverId)) this.seqs.set(driverId, newDriverSeqs(0));
     this.laneOf(driverId).addStatus(driverId, status, receivedAtMs);
     return 'queued';
+  }
+
+  /**
+   * The original design's per-request write (REST): one statement, then the
+   * same committed event and index write as a batch. Null for an unknown driver.
+   */
+  async writeNow(driverId: number, lat: number, lng: number): Promise<DriverRecord | null> {
+    const driver = await this.options.store.updateLocation(driverId, lat, lng);
+    if (!driver) return null;
+    this.publish([{ id: driver.id, lastSeq: driver.lastSeq, status: driver.status, lat, lng, updatedAtMs: Date.parse(driver.updatedAt) }]);
+    return driver;
   }
 
   /** Resolves once everything accepted so far is committed and acked; while the database is down it waits, so callers bound it. */
@@ -143,7 +170,7 @@ export class IngestService {
         for (const lane of this.lanes) lane.flushNow();
       });
     }
-    await this.acks.whenIdle();
+    await this.ackDispatcher.whenIdle();
   }
 
   /** Stops flushing and retrying: whatever is still pending was never acked and stays the drivers' to resend. */
@@ -155,25 +182,30 @@ export class IngestService {
     return this.lanes[driverId % this.lanes.length]!;
   }
 
-  private committed(batch: PendingBatch, committed: CommittedDriver[]): void {
+  private onBatchCommitted(batch: PendingBatch, committed: CommittedDriver[]): void {
     for (const driver of committed) {
       const known = this.seqs.get(driver.id);
       if (!known) continue;
       known.committed = Math.max(known.committed, driver.lastSeq);
       known.accepted = Math.max(known.accepted, known.committed);
     }
-    this.options.onCommitted?.(committed);
     // The index write is issued (not awaited) before the acks go out, so it reaches Redis first.
-    this.writeIndex(committed);
-    this.acks.dispatch(batch);
+    this.publish(committed);
+    this.ackDispatcher.dispatch(batch);
     this.options.metrics.pendingFrames.set(this.pendingCount);
     if (this.pendingCount === 0) this.resolveDrain();
   }
 
-  private writeIndex(committed: CommittedDriver[]): void {
-    if (this.options.geoWritable?.() === false) return;
+  /** Emits the committed event, then writes the index: online drivers with a position upserted, everyone else removed. */
+  private publish(committed: CommittedDriver[]): void {
+    const event: CommittedPositions = { ids: [], statuses: [], lats: [], lngs: [], seenAtMs: [] };
     const changes: GeoChanges = { ids: [], lats: [], lngs: [], seenAtMs: [], removeIds: [] };
     for (const driver of committed) {
+      event.ids.push(driver.id);
+      event.statuses.push(driver.status);
+      event.lats.push(driver.lat ?? Number.NaN);
+      event.lngs.push(driver.lng ?? Number.NaN);
+      event.seenAtMs.push(driver.updatedAtMs);
       if (driver.status === 'online' && driver.lat !== null && driver.lng !== null) {
         changes.ids.push(driver.id);
         changes.lats.push(driver.lat);
@@ -183,10 +215,13 @@ export class IngestService {
         changes.removeIds.push(driver.id);
       }
     }
-    this.options.metrics.geoPositionsWritten.inc(changes.ids.length);
+    this.committed.emit(event);
+    const { health, metrics } = this.options;
+    if (health.state === 'down') return;
+    metrics.geoPositionsWritten.inc(changes.ids.length);
     this.options.geo.apply(changes).catch((error: Error) => {
-      this.options.metrics.geoErrors.inc({ op: 'apply' });
-      this.options.onGeoWriteFailed?.(error, changes);
+      metrics.geoErrors.inc({ op: 'apply' });
+      health.reportFailure(error, 'apply');
     });
   }
 

@@ -6,7 +6,7 @@ import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import type { NearbyDriver, NearbyQuery, NearbySource } from '../protocol/messages.ts';
 import type { Store } from '../store/types.ts';
-import type { GeoHealth } from './geo-health.ts';
+import type { GeoHealth } from '../geo/geo-health.ts';
 import type { ProfileCache } from './profile-cache.ts';
 import { rankWithin, type RankInput } from './rank.ts';
 import { SearchRadius } from './search-radius.ts';

@@ -1,5 +1,5 @@
 import { sql, type SQL } from 'drizzle-orm';
-import { EARTH_RADIUS_KM } from '../domain/geo.ts';
+import { EARTH_RADIUS_KM, RAD } from '../domain/geo.ts';
 import type { DriverProfile, DriverRecord, NewDriver } from '../domain/driver.ts';
 import type { Candidate, CandidateQuery, CommittedDriver, DriverPosition, HistorySettings, LocationBatch, Store } from './types.ts';
 import { driverTrack, historyFloorMs, maintainHistory } from './history-sql.ts';
@@ -10,8 +10,6 @@ import type { RideStore } from './ride-store.ts';
 export interface SqlExecutor {
   execute(query: SQL): Promise<{ rows: Record<string, unknown>[] }>;
 }
-
-const RAD = Math.PI / 180;
 
 /** Unit-sphere coordinates, as stored in drivers.pos. */
 function unitVector(lat: number, lng: number): [number, number, number] {

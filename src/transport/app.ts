@@ -1,13 +1,14 @@
 import type { Logger } from '../logger.ts';
-import { registerDriverRoute, type DriverRoute } from './driver-route.ts';
-import { registerHttpRoutes, type StaticAsset } from './http-routes.ts';
-import type { HubServices } from './ports.ts';
-import { registerRiderRoute, type RiderRoute } from './rider-route.ts';
-import { socketLimits, type SocketLimitSettings } from './socket-limits.ts';
 import { CloseCode } from '../protocol/close-codes.ts';
 import { ConnectionCaps } from './connection-caps.ts';
+import type { ConnectionRegistry } from './connections.ts';
+import { registerDriverRoute } from './driver-route.ts';
+import { registerHttpRoutes, type StaticAsset } from './http-routes.ts';
 import { createIdentityResolver } from './identity.ts';
+import type { HubServices } from './ports.ts';
+import { registerRiderRoute } from './rider-route.ts';
 import type { SecuritySettings } from './security-settings.ts';
+import { socketLimits, type SocketLimitSettings } from './socket-limits.ts';
 import { startSocketSweeper } from './socket-sweeper.ts';
 import { listen } from './listen.ts';
 import { assertNativeUws, uws } from './uws.ts';
@@ -25,8 +26,6 @@ export interface TransportOptions {
 
 export interface Transport {
   readonly port: number;
-  readonly drivers: DriverRoute;
-  readonly riders: RiderRoute;
   /** Stops accepting new connections; open sockets stay. */
   stopListening(): void;
   /** Closes every open socket with 1001 and a reason. */
@@ -34,8 +33,12 @@ export interface Transport {
   connectionCounts(): { drivers: number; riders: number };
 }
 
-/** The uWS layer: upgrade, routing, limits, backpressure. No business logic lives here. */
-export async function startTransport(services: HubServices, options: TransportOptions): Promise<Transport> {
+/**
+ * The uWS layer: upgrade, routing, limits, backpressure. No business logic
+ * lives here: messages go to the services through the routing tables, and
+ * sockets are registered in `connections`, through which services push.
+ */
+export async function startTransport(services: HubServices, connections: ConnectionRegistry, options: TransportOptions): Promise<Transport> {
   assertNativeUws();
   const app = uws.App();
   const limits = socketLimits(options.limits);
@@ -45,16 +48,20 @@ export async function startTransport(services: HubServices, options: TransportOp
     logger.warn('AUTH DISABLED (open mode): AUTH_SECRET is not set, so anyone can connect as any driver or rider; never expose this hub');
   }
   const caps = new ConnectionCaps(security.caps);
-  const drivers = registerDriverRoute(app, services, { limits, identities, caps, rate: security.driverRate, logger });
-  const riders = registerRiderRoute(app, services, { limits, identities, caps, rate: security.riderRate, logger });
+  registerDriverRoute(app, services, connections, { limits, identities, caps, rate: security.driverRate, logger });
+  registerRiderRoute(app, services, connections, { limits, identities, caps, rate: security.riderRate, logger });
   registerHttpRoutes(app, services, identities, options.assets ?? new Map(), logger);
+  const allSockets = function* () {
+    yield* connections.driverSockets();
+    yield* connections.riderSocketsAll();
+  };
   const sweeper = startSocketSweeper(
-    function* () {
-      yield* drivers.sockets.values();
-      yield* riders.sockets;
-    },
+    allSockets,
     { maxBackpressureBytes: options.limits.maxBackpressureBytes, slowCloseMs: security.slowCloseMs },
-    { onClose: (reason) => services.onSocketClosedByHub(reason), onSlowCount: (count) => services.onSlowSocketCount(count) },
+    {
+      onClose: (reason) => services.record({ type: 'socket.closed_by_hub', reason }),
+      onSlowCount: (count) => services.record({ type: 'sockets.slow', count }),
+    },
   );
 
   const listenSocket = await listen(app, { host: options.host, port: options.port, sharePort: options.sharePort ?? false });
@@ -63,8 +70,6 @@ export async function startTransport(services: HubServices, options: TransportOp
 
   return {
     port,
-    drivers,
-    riders,
     stopListening() {
       if (!listening) return;
       listening = false;
@@ -72,13 +77,10 @@ export async function startTransport(services: HubServices, options: TransportOp
     },
     closeAll(reason) {
       sweeper.stop();
-      for (const ws of [...drivers.sockets.values()]) {
-        if (!ws.getUserData().closed) ws.end(CloseCode.GOING_AWAY, reason);
-      }
-      for (const ws of [...riders.sockets]) {
+      for (const ws of [...allSockets()]) {
         if (!ws.getUserData().closed) ws.end(CloseCode.GOING_AWAY, reason);
       }
     },
-    connectionCounts: () => ({ drivers: drivers.sockets.size, riders: riders.sockets.size }),
+    connectionCounts: () => connections.counts(),
   };
 }

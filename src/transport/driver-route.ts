@@ -1,32 +1,34 @@
+import { CloseCode } from '../protocol/close-codes.ts';
 import { codecFor } from '../protocol/codec.ts';
 import { errorFrame, HubError } from '../protocol/errors.ts';
 import { parseDriverMessage } from '../protocol/parse.ts';
-import { CloseCode } from '../protocol/close-codes.ts';
+import type { ConnectionRegistry } from './connections.ts';
+import { driverHandlers } from './driver-handlers.ts';
 import { admitMessage } from './message-budget.ts';
-import type { HubServices } from './ports.ts';
+import type { HubEvent, HubServices } from './ports.ts';
 import { RateGuard } from './rate-guard.ts';
 import type { RouteContext } from './route-context.ts';
-import { encodingFromQuery, sendAck, sendMessage, type DriverSocket, type DriverSocketData } from './socket-data.ts';
+import { receivedEvents, route } from './routing.ts';
+import { encodingFromQuery, sendMessage, type DriverSocketData } from './socket-data.ts';
 import { upgradeAsync } from './upgrade.ts';
 import type { TemplatedApp } from './uws.ts';
 
-export interface DriverRoute {
-  /** Sends an ack to the driver's live socket, if it has one. */
-  ack(driverId: number, seq: number): void;
-  readonly sockets: ReadonlyMap<number, DriverSocket>;
-}
+const OPENED: HubEvent = { type: 'connection.opened', role: 'driver' };
+const CLOSED: HubEvent = { type: 'connection.closed', role: 'driver' };
 
-export function registerDriverRoute(app: TemplatedApp, services: HubServices, route: RouteContext): DriverRoute {
-  const { limits, identities, caps, logger } = route;
-  const sockets = new Map<number, DriverSocket>();
+/** The driver socket: upgrade and identity, takeover, the rate limit, decoding, and the driver routing table. */
+export function registerDriverRoute(app: TemplatedApp, services: HubServices, connections: ConnectionRegistry, context: RouteContext): void {
+  const { limits, identities, caps, logger } = context;
+  const handlers = driverHandlers(services);
+  const received = receivedEvents('driver', handlers);
 
   app.ws<DriverSocketData>('/ws/driver', {
     ...limits.uwsOptions,
-    upgrade: (res, req, context) =>
+    upgrade: (res, req, upgradeContext) =>
       upgradeAsync<DriverSocketData>(
         res,
         req,
-        context,
+        upgradeContext,
         logger,
         async ({ query, header }) => {
           const { identity, protocol, expiresAtMs, capKey } = await identities.resolveIdentity({
@@ -36,7 +38,7 @@ export function registerDriverRoute(app: TemplatedApp, services: HubServices, ro
           });
           if (identity.role !== 'driver') throw new HubError('forbidden', 'not a driver identity');
           return caps.holding(capKey, async () => {
-            const lastSeq = await services.resumePoint(identity.driverId);
+            const lastSeq = await services.ingest.resumePoint(identity.driverId);
             if (lastSeq === null) throw new HubError('not_found', `driver ${identity.driverId} does not exist`);
             const userData: DriverSocketData = {
               role: 'driver',
@@ -45,7 +47,7 @@ export function registerDriverRoute(app: TemplatedApp, services: HubServices, ro
               encoding: encodingFromQuery(query),
               closed: false,
               replaced: false,
-              rate: new RateGuard(route.rate, Date.now()),
+              rate: new RateGuard(context.rate, Date.now()),
               expiresAtMs,
               capKey,
               slowSinceMs: 0,
@@ -53,21 +55,22 @@ export function registerDriverRoute(app: TemplatedApp, services: HubServices, ro
             return { userData, protocol, abandon: () => caps.release(capKey) };
           });
         },
-        (code) => services.onUpgradeRefused(code),
+        (code) => services.record({ type: 'upgrade.refused', code }),
       ),
 
     open: (ws) => {
       const data = ws.getUserData();
-      const previous = sockets.get(data.driverId);
+      // The new socket becomes current first, so the old one's close is not taken for the driver leaving.
+      const previous = connections.setDriver(data.driverId, ws);
       if (previous) {
         // Frames from the old socket must not interleave with the new one's.
         previous.getUserData().replaced = true;
         previous.end(CloseCode.REPLACED, 'replaced by a newer connection');
       }
-      sockets.set(data.driverId, ws);
-      services.registerDriver(data.driverId, data.lastSeq);
-      services.onConnectionCountChange('driver', 1);
+      services.ingest.registerDriver(data.driverId, data.lastSeq);
+      services.record(OPENED);
       sendMessage(ws, { t: 'hello', driverId: data.driverId, lastSeq: data.lastSeq });
+      connections.announce({ role: 'driver', driverId: data.driverId });
     },
 
     message: (ws, message, isBinary) => {
@@ -81,49 +84,28 @@ export function registerDriverRoute(app: TemplatedApp, services: HubServices, ro
       try {
         frame = parseDriverMessage(codec, new Uint8Array(message));
       } catch (error) {
-        if (admitMessage(ws, codec.encoding, services, error instanceof HubError ? error.seq : undefined)) rejectFrame(ws, error);
+        if (!(error instanceof HubError)) throw error;
+        if (!admitMessage(ws, codec.encoding, services, error.seq)) return;
+        services.record({ type: 'frame.refused', code: error.code });
+        sendMessage(ws, errorFrame(error));
         return;
       }
       if (!admitMessage(ws, codec.encoding, services, frame.t === 'loc' ? frame.seq : undefined)) {
-        if (frame.t === 'loc') services.refuseLocation(data.driverId, frame.seq);
+        if (frame.t === 'loc') services.ingest.refuseLocation(data.driverId, frame.seq);
         return;
       }
       data.encoding = codec.encoding;
-      services.onFrameReceived(frame.t);
-      const outcome =
-        frame.t === 'loc'
-          ? services.acceptLocation(data.driverId, frame, receivedAtMs)
-          : services.acceptStatus(data.driverId, frame.status, receivedAtMs);
-      if (outcome === 'overloaded') {
-        services.onFrameRefused('overloaded');
-        const seq = frame.t === 'loc' ? { seq: frame.seq } : {};
-        sendMessage(ws, { t: 'error', code: 'overloaded', message: 'hub is at its pending-frame bound; resend later', ...seq, retryAfterMs: 1000 });
-      }
+      services.record(received.get(frame.t)!);
+      route(handlers, ws, frame, receivedAtMs);
     },
 
     close: (ws) => {
       const data = ws.getUserData();
       data.closed = true;
       caps.release(data.capKey);
-      services.onConnectionCountChange('driver', -1);
-      if (sockets.get(data.driverId) === ws) {
-        sockets.delete(data.driverId);
-        services.releaseDriver(data.driverId);
-      }
+      services.record(CLOSED);
+      if (connections.removeDriver(data.driverId, ws)) services.ingest.releaseDriver(data.driverId);
     },
   });
-
-  function rejectFrame(ws: DriverSocket, error: unknown): void {
-    if (!(error instanceof HubError)) throw error;
-    services.onFrameRefused(error.code);
-    sendMessage(ws, errorFrame(error));
-  }
-
-  return {
-    sockets,
-    ack(driverId, seq) {
-      const ws = sockets.get(driverId);
-      if (ws) sendAck(ws, seq);
-    },
-  };
 }
+

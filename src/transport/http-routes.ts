@@ -84,7 +84,7 @@ export function registerHttpRoutes(
       }
       const parsed = locationBodySchema.safeParse(json);
       if (!parsed.success) throw hubErrorFromZod(parsed.error, json, 'body');
-      const driver = await services.updateLocationNow(Number(rawId), parsed.data.lat, parsed.data.lng);
+      const driver = await services.ingest.writeNow(Number(rawId), parsed.data.lat, parsed.data.lng);
       if (!driver) throw new HubError('not_found', `driver ${rawId} not found`);
       const answer: LocationResponse = { success: true, data: driver };
       sendJson(res, state, '200 OK', answer);
@@ -98,7 +98,7 @@ export function registerHttpRoutes(
       const parsed = nearbyParamsSchema.safeParse(params);
       if (!parsed.success) throw hubErrorFromZod(parsed.error, params, 'query');
       const { radius, ...rest } = parsed.data;
-      const answer = await services.findNearby({ ...rest, radiusKm: radius });
+      const answer = await services.nearby.find({ ...rest, radiusKm: radius });
       const body: NearbyResponse = {
         success: true,
         data: answer.drivers.map((driver) => ({ ...driver, distance: driver.distanceKm })),
@@ -122,7 +122,7 @@ export function registerHttpRoutes(
       const parsed = trackParamsSchema.safeParse(params);
       if (!parsed.success) throw hubErrorFromZod(parsed.error, params, 'query');
       const { from, to, limit, after } = parsed.data;
-      const page = await services.driverTrack({ driverId: Number(rawId), fromMs: from, toMs: to, limit, after: parseCursor(after) });
+      const page = await services.ops.driverTrack({ driverId: Number(rawId), fromMs: from, toMs: to, limit, after: parseCursor(after) });
       if (!page) throw new HubError('not_found', `driver ${rawId} not found`);
       const body: TrackResponse = {
         success: true,
@@ -149,7 +149,7 @@ export function registerHttpRoutes(
   app.get('/readyz', (res) => {
     const state = watchAbort(res);
     handle(logger, async () => {
-      const report = await services.readiness();
+      const report = await services.ops.readiness();
       sendJson(res, state, report.ready ? '200 OK' : '503 Service Unavailable', report);
     })(res, state);
   });
@@ -157,12 +157,12 @@ export function registerHttpRoutes(
   app.get('/metrics', (res) => {
     const state = watchAbort(res);
     handle(logger, async () => {
-      sendText(res, state, '200 OK', services.metricsContentType, await services.metricsText());
+      sendText(res, state, '200 OK', services.ops.metricsContentType, await services.ops.metricsText());
     })(res, state);
   });
 
   app.get('/api/stats', (res) => {
-    sendJson(res, { aborted: false }, '200 OK', services.stats());
+    sendJson(res, { aborted: false }, '200 OK', services.ops.stats());
   });
 
   for (const [path, asset] of assets) {

@@ -1,10 +1,7 @@
 import { createTokenVerifier, type TokenVerifier, type VerifiedToken } from '../auth/tokens.ts';
+import type { Identity, Role } from '../domain/identity.ts';
 import { HubError } from '../protocol/errors.ts';
 import { BEARER_SUBPROTOCOL_PREFIX, HUB_SUBPROTOCOL } from '../protocol/handshake.ts';
-
-export type Role = 'driver' | 'rider';
-
-export type Identity = { role: 'driver'; driverId: number } | { role: 'rider'; riderId: string };
 
 export interface UpgradeCredentials {
   role: Role;

@@ -1,8 +1,10 @@
 import type { Encoding } from '../protocol/codec.ts';
 import { CloseCode } from '../protocol/close-codes.ts';
-import type { HubServices } from './ports.ts';
+import type { HubEvent, HubServices } from './ports.ts';
 import { sendMessage, type CommonSocketData } from './socket-data.ts';
 import type { WebSocket } from './uws.ts';
+
+const RATE_LIMITED: HubEvent = { type: 'frame.refused', code: 'rate_limited' };
 
 /**
  * Charges one incoming message to its connection's rate limit, before the
@@ -13,18 +15,18 @@ import type { WebSocket } from './uws.ts';
 export function admitMessage(
   ws: WebSocket<CommonSocketData>,
   encoding: Encoding,
-  services: Pick<HubServices, 'onFrameRefused' | 'onSocketClosedByHub'>,
+  services: Pick<HubServices, 'record'>,
   seq?: number,
 ): boolean {
   const data = ws.getUserData();
   const decision = data.rate.admit(Date.now());
   if (decision === 'allow') return true;
   if (decision === 'close') {
-    services.onSocketClosedByHub('rate_abuse');
+    services.record({ type: 'socket.closed_by_hub', reason: 'rate_abuse' });
     ws.end(CloseCode.POLICY_VIOLATION, 'message rate limit exceeded persistently');
     return false;
   }
-  services.onFrameRefused('rate_limited');
+  services.record(RATE_LIMITED);
   sendMessage(
     ws,
     { t: 'error', code: 'rate_limited', message: 'over this connection\'s message rate; nothing was processed', ...(seq !== undefined && { seq }), retryAfterMs: data.rate.retryAfterMs },

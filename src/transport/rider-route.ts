@@ -1,38 +1,35 @@
-import { codecFor, type Encoding } from '../protocol/codec.ts';
+import { codecFor } from '../protocol/codec.ts';
 import { errorFrame, HubError } from '../protocol/errors.ts';
-import type { NearbyQuery } from '../protocol/messages.ts';
 import { parseRiderMessage } from '../protocol/parse.ts';
+import type { ConnectionRegistry } from './connections.ts';
 import { admitMessage } from './message-budget.ts';
-import type { HubServices } from './ports.ts';
+import { nearbyHandler } from './nearby-handler.ts';
+import type { HubEvent, HubServices } from './ports.ts';
 import { RateGuard } from './rate-guard.ts';
+import { riderHandlers } from './rider-handlers.ts';
 import type { RouteContext } from './route-context.ts';
-import { encodingFromQuery, sendCorked, sendMessage, type RiderSocket, type RiderSocketData } from './socket-data.ts';
+import { receivedEvents, route } from './routing.ts';
+import { encodingFromQuery, sendMessage, type RiderSocketData } from './socket-data.ts';
 import { upgradeAsync } from './upgrade.ts';
 import type { TemplatedApp } from './uws.ts';
 
-export interface RiderRoute {
-  readonly sockets: ReadonlySet<RiderSocket>;
-}
+const OPENED: HubEvent = { type: 'connection.opened', role: 'rider' };
+const CLOSED: HubEvent = { type: 'connection.closed', role: 'rider' };
 
-/**
- * Answers nearby queries. The outbound buffer is bounded (maxBackpressure):
- * while a rider's buffer is over it, its queries are coalesced, only the
- * newest one kept, and that one is answered when the buffer drains. So a
- * rider that stops reading costs one remembered query, never a growing queue;
- * the sweeper closes it if it stays that way.
- */
-export function registerRiderRoute(app: TemplatedApp, services: HubServices, route: RouteContext): RiderRoute {
-  const { limits, identities, caps, logger } = route;
-  const bound = limits.maxBackpressureBytes;
-  const sockets = new Set<RiderSocket>();
+/** The rider socket: upgrade and identity, the rate limit, decoding, and the rider routing table. */
+export function registerRiderRoute(app: TemplatedApp, services: HubServices, connections: ConnectionRegistry, context: RouteContext): void {
+  const { limits, identities, caps, logger } = context;
+  const nearby = nearbyHandler(services, limits.maxBackpressureBytes, logger);
+  const handlers = riderHandlers(nearby);
+  const received = receivedEvents('rider', handlers);
 
   app.ws<RiderSocketData>('/ws/rider', {
     ...limits.uwsOptions,
-    upgrade: (res, req, context) =>
+    upgrade: (res, req, upgradeContext) =>
       upgradeAsync<RiderSocketData>(
         res,
         req,
-        context,
+        upgradeContext,
         logger,
         async ({ query, header }) => {
           const { identity, protocol, expiresAtMs, capKey } = await identities.resolveIdentity({
@@ -47,7 +44,7 @@ export function registerRiderRoute(app: TemplatedApp, services: HubServices, rou
             riderId: identity.riderId,
             encoding: encodingFromQuery(query),
             closed: false,
-            rate: new RateGuard(route.rate, Date.now()),
+            rate: new RateGuard(context.rate, Date.now()),
             expiresAtMs,
             capKey,
             slowSinceMs: 0,
@@ -55,77 +52,42 @@ export function registerRiderRoute(app: TemplatedApp, services: HubServices, rou
           };
           return { userData, protocol, abandon: () => caps.release(capKey) };
         },
-        (code) => services.onUpgradeRefused(code),
+        (code) => services.record({ type: 'upgrade.refused', code }),
       ),
 
     open: (ws) => {
-      sockets.add(ws);
-      services.onConnectionCountChange('rider', 1);
+      const { riderId } = ws.getUserData();
+      connections.addRider(riderId, ws);
+      services.record(OPENED);
+      connections.announce({ role: 'rider', riderId });
     },
 
     message: (ws, message, isBinary) => {
       const codec = codecFor(isBinary ? 'msgpack' : 'json');
       if (!admitMessage(ws, codec.encoding, services)) return;
       ws.getUserData().encoding = codec.encoding;
-      let query;
+      let parsed;
       try {
-        query = parseRiderMessage(codec, new Uint8Array(message));
+        parsed = parseRiderMessage(codec, new Uint8Array(message));
       } catch (error) {
         if (!(error instanceof HubError)) throw error;
-        services.onFrameRefused(error.code);
+        services.record({ type: 'frame.refused', code: error.code });
         sendMessage(ws, errorFrame(error), codec.encoding);
         return;
       }
-      if (ws.getBufferedAmount() >= bound) defer(ws, query, codec.encoding, 'replace');
-      else answer(ws, query, codec.encoding);
+      services.record(received.get(parsed.t)!);
+      route(handlers, ws, parsed, Date.now());
     },
 
-    drain: (ws) => {
-      if (ws.getBufferedAmount() >= bound) return;
-      const data = ws.getUserData();
-      data.slowSinceMs = 0;
-      const deferred = data.deferred;
-      if (!deferred) return;
-      data.deferred = undefined;
-      answer(ws, deferred.query, deferred.encoding);
-    },
+    drain: (ws) => nearby.drained(ws),
 
     close: (ws) => {
       const data = ws.getUserData();
       data.closed = true;
       data.deferred = undefined;
       caps.release(data.capKey);
-      sockets.delete(ws);
-      services.onConnectionCountChange('rider', -1);
+      connections.removeRider(data.riderId, ws);
+      services.record(CLOSED);
     },
   });
-
-  function answer(ws: RiderSocket, query: NearbyQuery, encoding: Encoding): void {
-    services.findNearby(query).then(
-      (result) => {
-        if (ws.getUserData().closed) return;
-        // The buffer may have filled while the query ran: hold the answer back rather than grow the buffer.
-        if (ws.getBufferedAmount() >= bound) defer(ws, query, encoding, 'unless-newer');
-        else ws.cork(() => sendMessage(ws, { t: 'nearby.result', id: query.id, ...result }, encoding));
-      },
-      (error: unknown) => {
-        logger.error({ err: error }, 'nearby query failed');
-        sendCorked(ws, { t: 'error', code: 'unavailable', message: 'nearby search is unavailable right now', id: query.id });
-      },
-    );
-  }
-
-  /**
-   * Keeps the newest query only: a rider that cannot read wants the latest
-   * answer, not every one it missed. A query that just arrived replaces the
-   * one waiting; an answer that came back too late yields to a newer query.
-   */
-  function defer(ws: RiderSocket, query: NearbyQuery, encoding: Encoding, mode: 'replace' | 'unless-newer'): void {
-    const data = ws.getUserData();
-    services.onResultCoalesced();
-    if (mode === 'unless-newer' && data.deferred) return;
-    data.deferred = { query, encoding };
-  }
-
-  return { sockets };
 }

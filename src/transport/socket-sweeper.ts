@@ -1,8 +1,9 @@
 import { CloseCode } from '../protocol/close-codes.ts';
+import type { HubCloseReason } from './ports.ts';
 import type { CommonSocketData } from './socket-data.ts';
 import type { WebSocket } from './uws.ts';
 
-export type SweepCloseReason = 'token_expired' | 'too_slow';
+export type SweepCloseReason = Extract<HubCloseReason, 'token_expired' | 'too_slow'>;
 
 export interface SweepSettings {
   /** The outbound bound; the same number uWS enforces as maxBackpressure. */

@@ -41,6 +41,12 @@ export class FakeGeoIndex implements GeoIndex {
     this.applyFailure = error;
   }
 
+  async connect(): Promise<void> {}
+
+  onConnectionError(): () => void {
+    return () => undefined;
+  }
+
   async apply(changes: GeoChanges): Promise<void> {
     this.applied.push(structuredClone(changes));
     if (this.applyFailure) throw this.applyFailure;

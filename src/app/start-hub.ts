@@ -1,0 +1,94 @@
+import type { LocalConnections } from '../bus/types.ts';
+import type { Config } from '../config.ts';
+import { FrameRate } from '../frame-rate.ts';
+import type { GeoHealth } from '../geo/geo-health.ts';
+import type { GeoIndex } from '../geo/types.ts';
+import type { IngestService } from '../ingest/ingest-service.ts';
+import { createLogger, type Logger } from '../logger.ts';
+import { createMetrics, type Metrics } from '../metrics.ts';
+import type { Store } from '../store/types.ts';
+import { startTransport, type Transport } from '../transport/app.ts';
+import { ConnectionRegistry } from '../transport/connections.ts';
+import type { StaticAsset } from '../transport/http-routes.ts';
+import { securitySettings } from '../transport/security-settings.ts';
+import { recordHubEvents } from './hub-events.ts';
+import { startMaintenance } from './maintenance.ts';
+import { createOps } from './ops.ts';
+import { startServices } from './services.ts';
+import { shutdownHub } from './shutdown.ts';
+import { openStores, type HubMode } from './stores.ts';
+
+export interface Hub {
+  readonly port: number;
+  readonly mode: HubMode;
+  readonly store: Store;
+  readonly geo: GeoIndex;
+  readonly health: GeoHealth;
+  readonly ingest: IngestService;
+  readonly metrics: Metrics;
+  /** The sockets of this process by identity: push to a driver or rider, watch who connects. */
+  readonly connections: LocalConnections;
+  readonly transport: Transport;
+  /** Graceful stop: no new connections, flush and ack, close sockets with 1001, close pools. */
+  close(): Promise<void>;
+}
+
+export interface HubOptions {
+  logger?: Logger;
+  assets?: ReadonlyMap<string, StaticAsset>;
+}
+
+/**
+ * The composition root: stores, then services, the connections and the
+ * timers, then the transport. Each step gets what the previous ones built;
+ * later parts subscribe to earlier ones' events, so nothing waits on a
+ * forward reference.
+ */
+export async function startHub(config: Config, options: HubOptions = {}): Promise<Hub> {
+  const logger = options.logger ?? createLogger(config.LOG_LEVEL);
+  const metrics = createMetrics();
+  const stores = await openStores(config, logger, metrics);
+  const services = await startServices(config, stores, metrics, logger);
+  const connections = new ConnectionRegistry();
+  const frameRate = new FrameRate();
+
+  services.ingest.acks.subscribe(connections.ackDriver);
+  const maintenance = await startMaintenance(config, stores, metrics, logger);
+  const transport = await startTransport(
+    {
+      ingest: services.ingest,
+      nearby: services.nearby,
+      ops: createOps(config, stores, services, connections, metrics, frameRate),
+      record: recordHubEvents(metrics, frameRate),
+    },
+    connections,
+    {
+      host: config.HOST,
+      port: config.PORT,
+      sharePort: config.HUB_SHARE_PORT,
+      limits: {
+        maxPayloadBytes: config.WS_MAX_PAYLOAD_BYTES,
+        idleTimeoutSeconds: config.WS_IDLE_TIMEOUT_S,
+        maxBackpressureBytes: config.WS_MAX_BACKPRESSURE_BYTES,
+      },
+      security: securitySettings(config),
+      assets: options.assets,
+      logger,
+    },
+  );
+  logger.info({ port: transport.port, mode: stores.mode, geo: stores.geo.source, geoState: stores.health.state }, 'hub listening');
+
+  let closing: Promise<void> | undefined;
+  return {
+    port: transport.port,
+    mode: stores.mode,
+    store: stores.store,
+    geo: stores.geo,
+    health: stores.health,
+    ingest: services.ingest,
+    metrics,
+    connections,
+    transport,
+    close: () => (closing ??= shutdownHub({ transport, maintenance, services, stores, logger }, config.SHUTDOWN_DEADLINE_MS)),
+  };
+}

@@ -53,7 +53,7 @@ export async function startTransport(services: HubServices, connections: Connect
   registerHttpRoutes(app, services, identities, options.assets ?? new Map(), logger);
   const allSockets = function* () {
     yield* connections.driverSockets();
-    yield* connections.riderSocketsAll();
+    yield* connections.riderSockets();
   };
   const sweeper = startSocketSweeper(
     allSockets,

@@ -15,7 +15,7 @@ export class ConnectionRegistry implements LocalConnections {
   readonly presence = new Signal<[PresenceChange]>();
   private readonly drivers = new Map<number, DriverSocket>();
   private readonly riders = new Map<string, Set<RiderSocket>>();
-  private riderSockets = 0;
+  private riderSocketCount = 0;
 
   /** Makes `ws` the driver's current socket and returns the one it replaces, if any. */
   setDriver(driverId: number, ws: DriverSocket): DriverSocket | undefined {
@@ -39,13 +39,13 @@ export class ConnectionRegistry implements LocalConnections {
       this.riders.set(riderId, sockets);
     }
     sockets.add(ws);
-    this.riderSockets += 1;
+    this.riderSocketCount += 1;
   }
 
   removeRider(riderId: string, ws: RiderSocket): void {
     const sockets = this.riders.get(riderId);
     if (!sockets?.delete(ws)) return;
-    this.riderSockets -= 1;
+    this.riderSocketCount -= 1;
     if (sockets.size > 0) return;
     this.riders.delete(riderId);
     this.presence.emit({ kind: 'disconnected', identity: { role: 'rider', riderId } });
@@ -80,11 +80,11 @@ export class ConnectionRegistry implements LocalConnections {
     return this.drivers.values();
   }
 
-  *riderSocketsAll(): Generator<RiderSocket> {
+  *riderSockets(): Generator<RiderSocket> {
     for (const sockets of this.riders.values()) yield* sockets;
   }
 
   counts(): { drivers: number; riders: number } {
-    return { drivers: this.drivers.size, riders: this.riderSockets };
+    return { drivers: this.drivers.size, riders: this.riderSocketCount };
   }
 }

@@ -36,7 +36,8 @@ process.exit(
       const logger = createLogger(config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL);
       const store = await openStore(config);
       let lastRedisError: Error | undefined;
-      const geo = createRedisIndex({ url: redisUrl, keyPrefix: config.REDIS_KEY_PREFIX, commandTimeoutMs: 10_000, onError: (error) => (lastRedisError = error) });
+      const geo = createRedisIndex({ url: redisUrl, keyPrefix: config.REDIS_KEY_PREFIX, commandTimeoutMs: 10_000 });
+      geo.onConnectionError((error) => (lastRedisError = error));
       try {
         await store.ping();
         try {

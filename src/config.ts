@@ -7,6 +7,10 @@ const int = (min: number, max: number) => {
   const error = `must be a whole number from ${min} to ${max}`;
   return z.coerce.number({ error }).int({ error }).min(min, { error }).max(max, { error });
 };
+const decimal = (min: number, max: number) => {
+  const error = `must be a number from ${min} to ${max}`;
+  return z.coerce.number({ error }).min(min, { error }).max(max, { error });
+};
 
 /**
  * Every setting of the hub, read from the environment once at start.
@@ -61,6 +65,12 @@ export const configSchema = z
     RATE_LIMIT_ABUSE_WINDOW_MS: int(100, 3_600_000).default(10_000).describe('...where the window is this long.'),
     MAX_CONNECTIONS: int(1, 1_000_000).default(15_000).describe('Open and opening WebSocket connections per hub; the next upgrade gets 503.'),
     MAX_CONNECTIONS_PER_IDENTITY: int(2, 10_000).default(4).describe('Open and opening connections per verified identity; the next gets 429 (at least 2, so a reconnecting driver can take over).'),
+
+    DISPATCH_WAVE_SIZE: int(1, 100).default(3).describe('Drivers offered a ride at once: the nearest online drivers holding no other offer.'),
+    DISPATCH_OFFER_TIMEOUT_MS: int(1000, 600_000).default(15_000).describe('How long a driver has to accept an offer; silence declines it.'),
+    DISPATCH_MAX_WAVES: int(1, 10).default(3).describe('Waves of offers before a request ends `unmatched`.'),
+    DISPATCH_RADIUS_KM: decimal(0.1, 50).default(3).describe('Search radius of the first wave; each later wave doubles it.'),
+    PG_DISPATCH_POOL_SIZE: int(1, 100).default(4).describe('PostgreSQL connections per hub for ride and offer transactions, apart from reads and batch writes.'),
 
     EMBEDDED_SEED_DRIVERS: int(0, 1_000_000).default(2000).describe('Drivers seeded into an empty embedded database on first start.'),
     EMBEDDED_SIMULATED_DRIVERS: int(0, 100_000)

@@ -11,6 +11,7 @@ export async function openStore(config: Config, onPoolError?: (error: Error) => 
     history,
     url: config.DATABASE_URL,
     poolSize: config.PG_POOL_SIZE,
+    dispatchPoolSize: config.PG_DISPATCH_POOL_SIZE,
     statementTimeoutMs: config.PG_STATEMENT_TIMEOUT_MS,
     connectTimeoutMs: config.PG_CONNECT_TIMEOUT_MS,
     batchesInFlight: config.BATCHES_IN_FLIGHT,

@@ -90,6 +90,7 @@ it('when PostgreSQL goes down: stays up and says so, holds frames to the bound u
   const rounds = 7;
   for (let round = 0; round < rounds; round++) {
     sendRound(drivers);
+    // Paced on purpose: rounds arrive a moment apart, as a fleet's ticks do, not as one burst.
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   const refusedCount = (driver: RecordingDriver) => driver.errors.filter((code) => code === 'overloaded').length;

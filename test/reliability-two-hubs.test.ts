@@ -103,6 +103,7 @@ it('one driver connected to both hubs at once, sending every frame to each, is s
   for (let seq = 0; seq < 100; seq++) {
     viaA.sendNext();
     viaB.sendNext();
+    // Paced on purpose: ten frames at a time, so each hub writes several batches that race the other's.
     if (seq % 10 === 9) await new Promise((resolve) => setTimeout(resolve, 20));
   }
   await waitUntil(() => viaA.lastAck === 100 && viaB.lastAck === 100, 10_000, 'both hubs to ack', () => describeLagging([viaA, viaB]));

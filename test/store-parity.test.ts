@@ -210,6 +210,7 @@ describe.each(backends)('$name store', (backend) => {
       expect((await history()).map((row) => row.seq)).toEqual([1, 2, 3, 4]);
 
       const seen = (await h.store.getDriver(a))?.updatedAt;
+      // Sleep on purpose, the behaviour is a clock: let it move, so a wrongly moved last-seen would show.
       await sleep(5);
       // Last-seen must not move either: a replayed frame says nothing about the driver now.
       const stale = await h.store.writeBatch(batchOf([{ id: a, seq: 2, ...eastOf(9) }]));

@@ -86,8 +86,19 @@ describe('GET /api/drivers/:id/track', () => {
       expect(((await before.json()) as TrackBody).data.positions).toHaveLength(120);
       // The control: a window reaching past midnight needs the locked partition and waits for it.
       const across = track(`from=${midnight - HOUR_MS}&to=${midnight + 60_000}`);
-      const outcome = await Promise.race([across.then(() => 'answered'), new Promise((resolve) => setTimeout(() => resolve('waiting'), 1000))]);
-      expect(outcome).toBe('waiting');
+      let answered = false;
+      void across.then(
+        () => (answered = true),
+        () => (answered = true),
+      );
+      const readsWaitingOnLock = async () => {
+        const { rows } = await locker.query(
+          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'dispatch-hub' AND wait_event_type = 'Lock'`,
+        );
+        return rows[0].n as number;
+      };
+      await expect.poll(readsWaitingOnLock, { timeout: 10_000, interval: 20, message: 'the track read waits on the locked partition' }).toBe(1);
+      expect(answered).toBe(false);
       await locker.query('ROLLBACK');
       const body = (await (await across).json()) as TrackBody;
       expect(body.data.positions).toHaveLength(122);

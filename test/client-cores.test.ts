@@ -9,7 +9,7 @@ function driver(options: { capacity?: number; maxInFlight?: number; firstSeq?: n
     acked: (_seq, sentAt, now) => tally.acked.push(sentAt === undefined ? undefined : now - sentAt),
     resumed: (seq) => tally.resumed.push(seq),
     dropped: (seq) => tally.dropped.push(seq),
-    sent: (seq, _payload, resend) => (resend ? tally.resent : tally.sent).push(seq),
+    sent: (seq, resend) => (resend ? tally.resent : tally.sent).push(seq),
   };
   const session = new DriverSession<number>({ capacity: options.capacity ?? 100, maxInFlight: options.maxInFlight ?? Infinity, firstSeq: options.firstSeq, events });
   /** Flushes at `now`, returning the seqs written. */

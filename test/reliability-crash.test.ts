@@ -2,7 +2,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { checkDelivery } from './support/delivery-check.ts';
 import { killHubProcess, startHubProcess, type HubProcess } from './support/hub-process.ts';
 import type { PrivateDatabase } from '../tools/testkit/database.ts';
-import { connectAll, describeLagging, percentile, RecordingDriver, waitUntil } from './support/recording-driver.ts';
+import { LatencyHistogram } from '../clients/lib/latency-histogram.ts';
+import { connectAll, describeLagging, RecordingDriver, waitUntil } from './support/recording-driver.ts';
 import { dropPrefix, uniquePrefix } from '../tools/testkit/redis.ts';
 import { createSeededDatabase } from './support/seeded-database.ts';
 
@@ -59,7 +60,7 @@ function stream(drivers: RecordingDriver[]): { stop(): void; afterTick(): Promis
 const unackedFrames = (drivers: RecordingDriver[]) => drivers.reduce((sum, driver) => sum + driver.unacked, 0);
 
 it('loses no acked frame when the hub is killed with SIGKILL mid-stream, and writes none twice after the resend', async () => {
-  const latencies: number[] = [];
+  const latencies = new LatencyHistogram();
   const drivers = ids.map((id) => new RecordingDriver(id, latencies));
   const first = await startHub('crash-first');
   await connectAll(drivers, `ws://127.0.0.1:${first.port}`);
@@ -81,7 +82,7 @@ it('loses no acked frame when the hub is killed with SIGKILL mid-stream, and wri
   const exit = await first.exited;
   expect(exit.signal).toBe('SIGKILL');
   await waitUntil(() => drivers.every((driver) => !driver.connected), 10_000, 'every client to notice the crash');
-  const ackLatency = { p50: percentile(latencies, 50), p99: percentile(latencies, 99), frames: latencies.length };
+  const ackLatency = { p50: latencies.percentile(50), p99: latencies.percentile(99), frames: latencies.count };
 
   // Drivers keep recording positions while the hub is down; they go out on reconnect.
   const second = await startHub('crash-second');

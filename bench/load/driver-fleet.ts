@@ -1,14 +1,15 @@
+import { DriverSession } from '../../clients/core/driver-session.ts';
+import { encodeClientFrame, WireSocket } from '../../clients/core/wire-socket.ts';
+import { randomPointInDisc } from '../../src/domain/geo.ts';
+import { createRng, deriveSeed, type Rng } from '../../src/domain/random.ts';
 import { msgpackCodec } from '../../src/protocol/codec.ts';
 import type { ServerMessage } from '../../src/protocol/messages.ts';
 import { decodeServerMessage } from '../../src/protocol/parse.ts';
-import { createRng, deriveSeed, type Rng } from '../../src/domain/random.ts';
 import type { HubAddress, LoadTask, TaskResult, TokenSpec } from './load-protocol.ts';
 import { TaskRun, sleep, waitUntil, type ProgressSink } from './task-run.ts';
-import { randomPointInDisc } from '../../src/domain/geo.ts';
 import { tokenQuery } from './tokens.ts';
-import { encodeClientFrame, WireSocket } from '../../clients/core/wire-socket.ts';
 
-/** Send times kept per driver, by seq modulo this: more unacked frames than this is a stall. */
+/** Frames kept unacknowledged per driver: more than this is a stall. */
 const RING = 64;
 /** How long a task waits after its last send for the acks of frames still in flight. */
 const DRAIN_MS = 3000;
@@ -19,35 +20,45 @@ const STEP_DEG = 5e-5;
 type StreamRate = Extract<LoadTask, { kind: 'stream-rate' }>;
 type StreamWindow = Extract<LoadTask, { kind: 'stream-window' }>;
 
+interface Driver {
+  id: number;
+  socket: WireSocket;
+  /** The protocol core: seq numbering from the hello, frames kept until acked, send times. */
+  session: DriverSession<Buffer>;
+  /** Writes one wire frame; made once per driver so sending allocates no closure. */
+  send: (frame: Buffer) => boolean;
+  lat: number;
+  lng: number;
+}
+
 /**
  * This worker's share of the driver fleet: one raw WebSocket per driver,
- * msgpack `loc` frames, and the send time of every unacknowledged frame so
- * each ack yields the latency of every frame it covers.
+ * msgpack `loc` frames, and a DriverSession per driver, so each ack yields
+ * the latency of every frame it covers.
  */
 export class DriverFleet {
-  private sockets: Array<WireSocket | undefined> = [];
-  private ids = new Int32Array(0);
-  private nextSeq = new Float64Array(0);
-  private ackedSeq = new Float64Array(0);
-  private sentAt = new Float64Array(0);
-  private lat = new Float64Array(0);
-  private lng = new Float64Array(0);
-  private ready = new Uint8Array(0);
+  private drivers: Array<Driver | undefined> = [];
   private run: TaskRun | undefined;
   /** Window mode: how many frames each driver keeps unacknowledged. */
   private window = 0;
   private rng: Rng = createRng(1);
+  /** Shared by every driver's session: counts into the task that is running. */
+  private readonly events = {
+    acked: (_seq: number, sentAt: number | undefined, now: number) => {
+      const run = this.run;
+      if (sentAt !== undefined && run?.wasMeasured(sentAt)) {
+        run.completed += 1;
+        run.latency.record(now - sentAt);
+      }
+    },
+    sent: (_seq: number, _resend: boolean, now: number) => {
+      if (this.run?.wasMeasured(now)) this.run.sent += 1;
+    },
+  };
 
   async connect(hub: HubAddress, firstId: number, count: number, concurrency: number, token: TokenSpec | undefined, progress: ProgressSink): Promise<TaskResult> {
     const run = new TaskRun(0, progress);
-    this.ids = Int32Array.from({ length: count }, (_, index) => firstId + index);
-    this.nextSeq = new Float64Array(count);
-    this.ackedSeq = new Float64Array(count);
-    this.sentAt = new Float64Array(count * RING);
-    this.lat = new Float64Array(count);
-    this.lng = new Float64Array(count);
-    this.ready = new Uint8Array(count);
-    this.sockets = new Array(count).fill(undefined);
+    this.drivers = new Array<Driver | undefined>(count).fill(undefined);
     this.rng = createRng(deriveSeed('bench-drivers', firstId));
     let next = 0;
     let settled = 0;
@@ -55,8 +66,9 @@ export class DriverFleet {
       const openOne = async (): Promise<void> => {
         const index = next++;
         if (index >= count) return;
+        const id = firstId + index;
         const started = performance.now();
-        const query = await tokenQuery(token, { role: 'driver', driverId: this.ids[index]! });
+        const query = await tokenQuery(token, { role: 'driver', driverId: id });
         let counted = false;
         const settle = (ok: boolean, reason?: string) => {
           if (counted) return;
@@ -72,25 +84,25 @@ export class DriverFleet {
           if (settled === count) resolve();
           else void openOne();
         };
-        this.sockets[index] = new WireSocket(hub.host, hub.port, `/ws/driver?id=${this.ids[index]}&encoding=msgpack${query}`, {
+        const session = new DriverSession<Buffer>({ capacity: RING, maxInFlight: Infinity, events: this.events });
+        const socket = new WireSocket(hub.host, hub.port, `/ws/driver?id=${id}&encoding=msgpack${query}`, {
           onOpen: () => undefined,
-          onMessage: (payload) => {
-            const message = decodeServerMessage(payload);
+          onMessage: (payload, binary) => {
+            const message = decodeServerMessage(binary ? payload : payload.toString('utf8'));
             if (message.t === 'hello') {
-              this.nextSeq[index] = message.lastSeq + 1;
-              this.ackedSeq[index] = message.lastSeq;
-              this.ready[index] = 1;
+              session.hello(message.lastSeq);
               settle(true);
             } else {
-              this.handle(index, message);
+              this.handle(this.drivers[index]!, message);
             }
           },
           onClose: (reason) => {
-            this.ready[index] = 0;
+            session.closed();
             if (!counted) settle(false, reason.slice(0, 80));
             else if (this.run) this.run.error('socket closed');
           },
         });
+        this.drivers[index] = { id, socket, session, send: (frame) => (socket.sendFrame(frame), true), lat: 0, lng: 0 };
       };
       if (count === 0) resolve();
       for (let i = 0; i < Math.min(concurrency, count); i++) void openOne();
@@ -100,14 +112,14 @@ export class DriverFleet {
   }
 
   async disconnect(): Promise<void> {
-    for (const socket of this.sockets) socket?.close();
-    this.sockets = [];
+    for (const driver of this.drivers) driver?.socket.close();
+    this.drivers = [];
     await sleep(200);
   }
 
   async streamRate(task: StreamRate, progress: ProgressSink): Promise<TaskResult> {
     const run = this.begin(task.warmupMs, task.center, progress);
-    const count = this.ids.length;
+    const count = this.drivers.length;
     const perMs = (count * task.perDriverHz) / 1000;
     const started = performance.now();
     let issued = 0;
@@ -116,17 +128,17 @@ export class DriverFleet {
         const elapsed = performance.now() - started;
         const due = Math.floor(Math.min(elapsed, task.durationMs) * perMs);
         while (issued < due) {
-          const index = issued % count;
+          const driver = this.drivers[issued % count];
           issued += 1;
-          if (!this.ready[index]) {
+          if (!driver?.session.isReady) {
             run.error('driver not connected');
             continue;
           }
-          if (this.nextSeq[index]! - this.ackedSeq[index]! > RING - 1) {
+          if (driver.session.size >= RING - 1) {
             run.error('stalled: too many unacked frames');
             continue;
           }
-          this.sendFrame(index);
+          this.sendFrame(driver);
         }
         if (elapsed >= task.durationMs) {
           clearInterval(timer);
@@ -141,17 +153,18 @@ export class DriverFleet {
     if (task.window > RING - 1) throw new RangeError(`window must be below ${RING}`);
     const run = this.begin(task.warmupMs, task.center, progress);
     this.window = task.window;
-    for (let index = 0; index < this.ids.length; index++) this.topUp(index);
+    for (const driver of this.drivers) if (driver) this.topUp(driver);
     await sleep(task.durationMs);
     this.window = 0;
     return this.end(run);
   }
 
   private begin(warmupMs: number, center: { lat: number; lng: number; spreadKm: number }, progress: ProgressSink): TaskRun {
-    for (let index = 0; index < this.ids.length; index++) {
+    for (const driver of this.drivers) {
+      if (!driver) continue;
       const point = randomPointInDisc(this.rng, center, center.spreadKm);
-      this.lat[index] = point.lat;
-      this.lng[index] = point.lng;
+      driver.lat = point.lat;
+      driver.lng = point.lng;
     }
     this.run = new TaskRun(warmupMs, progress);
     return this.run;
@@ -159,55 +172,37 @@ export class DriverFleet {
 
   private async end(run: TaskRun): Promise<TaskResult> {
     run.stopSending();
-    await waitUntil(() => this.ids.every((_, index) => !this.ready[index] || this.ackedSeq[index]! >= this.nextSeq[index]! - 1), DRAIN_MS);
-    let unacked = 0;
-    for (let index = 0; index < this.ids.length; index++) if (this.ready[index]) unacked += this.nextSeq[index]! - 1 - this.ackedSeq[index]!;
-    run.count('unacked after drain', unacked);
+    const unacked = () => this.drivers.reduce((sum, driver) => sum + (driver?.session.isReady ? driver.session.size : 0), 0);
+    await waitUntil(() => unacked() === 0, DRAIN_MS);
+    run.count('unacked after drain', unacked());
     this.run = undefined;
     return run.finish();
   }
 
   /** Window mode: sends until this driver has `window` frames unacknowledged, in one write. */
-  private topUp(index: number): void {
-    const socket = this.sockets[index];
-    if (!socket || !this.ready[index] || this.window === 0) return;
-    const missing = this.window - (this.nextSeq[index]! - 1 - this.ackedSeq[index]!);
+  private topUp(driver: Driver): void {
+    if (!driver.session.isReady || this.window === 0) return;
+    const missing = this.window - driver.session.size;
     if (missing <= 0) return;
-    socket.cork();
-    for (let i = 0; i < missing; i++) this.sendFrame(index);
-    socket.uncork();
+    driver.socket.cork();
+    for (let i = 0; i < missing; i++) this.sendFrame(driver);
+    driver.socket.uncork();
   }
 
-  private sendFrame(index: number): void {
-    const run = this.run!;
-    const seq = this.nextSeq[index]!;
-    this.nextSeq[index] = seq + 1;
-    this.lat[index] = this.lat[index]! + (this.rng.next() - 0.5) * STEP_DEG;
-    this.lng[index] = this.lng[index]! + (this.rng.next() - 0.5) * STEP_DEG;
-    const now = performance.now();
-    this.sentAt[index * RING + (seq % RING)] = now;
-    const payload = msgpackCodec.encode({ t: 'loc', seq, lat: this.lat[index]!, lng: this.lng[index]!, ts: Date.now() }) as Uint8Array;
-    this.sockets[index]!.sendFrame(encodeClientFrame(payload, true));
-    if (run.wasMeasured(now)) run.sent += 1;
+  private sendFrame(driver: Driver): void {
+    driver.lat += (this.rng.next() - 0.5) * STEP_DEG;
+    driver.lng += (this.rng.next() - 0.5) * STEP_DEG;
+    const { lat, lng } = driver;
+    driver.session.push((seq) => encodeClientFrame(msgpackCodec.encode({ t: 'loc', seq, lat, lng, ts: Date.now() }) as Uint8Array, true));
+    driver.session.flush(driver.send, performance.now());
   }
 
-  private handle(index: number, message: ServerMessage): void {
-    const run = this.run;
+  private handle(driver: Driver, message: ServerMessage): void {
     if (message.t === 'ack') {
-      const now = performance.now();
-      const from = this.ackedSeq[index]! + 1;
-      const through = Math.min(message.seq, this.nextSeq[index]! - 1);
-      for (let seq = from; seq <= through; seq++) {
-        const sentAt = this.sentAt[index * RING + (seq % RING)]!;
-        if (run?.wasMeasured(sentAt)) {
-          run.completed += 1;
-          run.latency.record(now - sentAt);
-        }
-      }
-      if (through >= from) this.ackedSeq[index] = through;
-      if (this.window > 0) this.topUp(index);
+      driver.session.ack(message.seq, performance.now());
+      if (this.window > 0) this.topUp(driver);
     } else if (message.t === 'error') {
-      run?.error(message.code);
+      this.run?.error(message.code);
     }
   }
 }

@@ -1,6 +1,8 @@
 import { msgpackCodec } from '../../src/protocol/codec.ts';
 import type { NearbyResultMessage, ServerMessage } from '../../src/protocol/messages.ts';
 import { decodeServerMessage } from '../../src/protocol/parse.ts';
+import { compareRanked } from '../../src/protocol/ranking.ts';
+import { RiderSession } from '../../clients/core/rider-session.ts';
 import { createRng } from '../../src/domain/random.ts';
 import type { HubAddress, LoadTask, QueryShape, TaskResult, TokenSpec } from './load-protocol.ts';
 import { randomPointInDisc } from '../../src/domain/geo.ts';
@@ -18,8 +20,8 @@ type QueryPaced = Extract<LoadTask, { kind: 'query-paced' }>;
 
 interface Rider {
   socket: WireSocket;
-  /** Send time by query id. */
-  pending: Map<number, number>;
+  /** The protocol core: request ids and the queries waiting for answers. */
+  session: RiderSession<undefined>;
   /** performance.now() of the latest send, for pacing. */
   lastSentAt: number;
 }
@@ -31,7 +33,6 @@ interface Rider {
  */
 export class RiderFleet {
   private riders: Rider[] = [];
-  private nextId = 1;
   private run: TaskRun | undefined;
   /** Paced mode: riders whose answer came back, oldest first, waiting for their next turn. */
   private waiting: Rider[] = [];
@@ -53,7 +54,7 @@ export class RiderFleet {
         return new Promise<Rider | undefined>((resolve) => {
           let settled = false;
           const rider: Rider = {
-            pending: new Map(),
+            session: new RiderSession<undefined>(),
             lastSentAt: 0,
             socket: new WireSocket(hub.host, hub.port, `/ws/rider?id=${riderId}&encoding=msgpack${query}`, {
               onOpen: () => {
@@ -150,17 +151,17 @@ export class RiderFleet {
     const rng = createRng(seed);
     this.shape = shape;
     this.prepared = Array.from({ length: PREPARED_QUERIES }, () => randomPointInDisc(rng, { lat: shape.centerLat, lng: shape.centerLng }, shape.spreadKm));
-    for (const rider of this.riders) rider.pending.clear();
+    for (const rider of this.riders) rider.session.lost();
     this.run = new TaskRun(warmupMs, progress);
     return this.run;
   }
 
   private async end(run: TaskRun): Promise<TaskResult> {
     run.stopSending();
-    const outstanding = () => this.riders.reduce((sum, rider) => sum + rider.pending.size, 0);
+    const outstanding = () => this.riders.reduce((sum, rider) => sum + rider.session.outstanding, 0);
     await waitUntil(() => outstanding() === 0, DRAIN_MS);
     run.count('unanswered after drain', outstanding());
-    for (const rider of this.riders) rider.pending.clear();
+    for (const rider of this.riders) rider.session.lost();
     this.run = undefined;
     return run.finish();
   }
@@ -168,10 +169,10 @@ export class RiderFleet {
   private sendQuery(rider: Rider): void {
     const shape = this.shape!;
     const point = this.prepared[this.cursor++ % this.prepared.length]!;
-    const id = this.nextId++;
+    const id = rider.session.newId();
     const payload = msgpackCodec.encode({ t: 'nearby', id, lat: point.lat, lng: point.lng, radiusKm: shape.radiusKm, limit: shape.limit }) as Uint8Array;
     const now = performance.now();
-    rider.pending.set(id, now);
+    rider.session.track(id, undefined, now);
     rider.lastSentAt = now;
     rider.socket.sendFrame(encodeClientFrame(payload, true));
     if (this.run?.wasMeasured(now)) this.run.sent += 1;
@@ -180,36 +181,34 @@ export class RiderFleet {
   private handle(rider: Rider, message: ServerMessage): void {
     const run = this.run;
     if (message.t !== 'nearby.result' && message.t !== 'error') return;
-    // A refusal before decoding (rate limit) names no id: it answers the oldest query of this socket.
-    const id = typeof message.id === 'number' ? message.id : rider.pending.keys().next().value;
-    const sentAt = id === undefined ? undefined : rider.pending.get(id);
-    if (id === undefined || sentAt === undefined) {
+    const query = rider.session.answer(message);
+    if (!query) {
       run?.error('unmatched reply');
       return;
     }
-    rider.pending.delete(id);
-    if (run?.wasMeasured(sentAt)) {
+    if (run?.wasMeasured(query.sentAt)) {
       if (message.t === 'error') {
         run.error(message.code);
       } else {
         run.completed += 1;
-        run.latency.record(performance.now() - sentAt);
+        run.latency.record(performance.now() - query.sentAt);
         this.check(run, message);
       }
     }
-    if (this.pacing && rider.pending.size === 0) {
+    if (this.pacing && rider.session.outstanding === 0) {
       this.inFlight -= 1;
       this.waiting.push(rider);
       this.releaseWaiting();
     }
   }
 
+  /** Counts sources and empty answers, and holds every answer to the protocol's ranking order. */
   private check(run: TaskRun, answer: NearbyResultMessage): void {
     run.count(`source ${answer.source}`);
     run.count('drivers returned', answer.drivers.length);
     if (answer.drivers.length === 0) run.count('empty answers');
     for (let i = 1; i < answer.drivers.length; i++) {
-      if (answer.drivers[i]!.distanceKm < answer.drivers[i - 1]!.distanceKm) {
+      if (compareRanked(answer.drivers[i - 1]!, answer.drivers[i]!) > 0) {
         run.error('unranked answer');
         return;
       }

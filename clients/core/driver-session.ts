@@ -23,8 +23,8 @@ export interface DriverSessionEvents<Payload> {
   resumed?(seq: number): void;
   /** A frame evicted from a full buffer before the hub acknowledged it. */
   dropped?(seq: number): void;
-  /** A frame written to the socket; `resend` when it was written before. */
-  sent?(seq: number, payload: Payload, resend: boolean): void;
+  /** A frame written to the socket at `now`; `resend` when it was written before. */
+  sent?(seq: number, resend: boolean, now: number): void;
 }
 
 export interface DriverSessionOptions<Payload> {
@@ -169,7 +169,7 @@ export class DriverSession<Payload> {
       this.sentAt[index] = now;
       const resend = seq <= this.everSent;
       if (!resend) this.everSent = seq;
-      this.events.sent?.(seq, payload, resend);
+      this.events.sent?.(seq, resend, now);
     }
   }
 

@@ -86,7 +86,7 @@ export class DriverClient {
           counters.bufferedFrames -= 1;
           counters.framesDropped += 1;
         },
-        sent: (_seq, _payload, resend) => {
+        sent: (_seq, resend) => {
           counters.framesSent += 1;
           if (resend) counters.framesResent += 1;
         },

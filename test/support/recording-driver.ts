@@ -1,5 +1,7 @@
 import WebSocket from 'ws';
-import type { ServerMessage } from '../../src/protocol/messages.ts';
+import { DriverSession } from '../../clients/core/driver-session.ts';
+import type { LatencyHistogram } from '../../clients/lib/latency-histogram.ts';
+import { decodeServerMessage } from '../../src/protocol/parse.ts';
 import { MAX_OPEN_ATTEMPTS, SETTLE_MS } from './steady-connect.ts';
 
 /** Where a test driver is at a given seq: a pure function, so the database can be checked against it. */
@@ -8,14 +10,20 @@ export function framePosition(driverId: number, seq: number): { lat: number; lng
 }
 
 /**
- * A driver app as the protocol expects one to behave: it numbers its frames,
- * keeps every frame until an ack covers it, and after any reconnect resends
- * everything above the hub's `hello.lastSeq`. It records what it saw, so a
- * test can hold the hub to its promises.
+ * Frames a test driver keeps unacknowledged at most. No test comes near it;
+ * a driver that would have to drop a frame records an error instead, so the
+ * delivery checks fail loudly rather than on a mysterious gap.
+ */
+const MAX_UNACKED = 4096;
+
+/**
+ * A driver app as the protocol expects one to behave, on the clients' own
+ * driver core (DriverSession): it numbers its frames from 1, keeps every
+ * frame until an ack covers it, and after any reconnect resends everything
+ * above the hub's `hello.lastSeq`. It records what it saw, so a test can
+ * hold the hub to its promises.
  */
 export class RecordingDriver {
-  /** Highest seq generated; frames made while disconnected go out on reconnect. */
-  lastSent = 0;
   /** Highest seq an `ack` message covered. */
   lastAck = 0;
   readonly hellos: number[] = [];
@@ -24,17 +32,39 @@ export class RecordingDriver {
   /** Sockets shut right after their hello and opened again (see SETTLE_MS). */
   droppedAtOpen = 0;
   private socket: WebSocket | undefined;
-  private ready = false;
-  private readonly firstSentAt = new Map<number, number>();
+  /** The payload is the seq: a frame is encoded when it is sent, with the send time as its `ts`. */
+  private readonly session: DriverSession<number>;
+  private readonly send = (seq: number): boolean => {
+    this.socket?.send(JSON.stringify({ t: 'loc', seq, ...framePosition(this.id, seq), ts: Date.now() }));
+    return true;
+  };
 
-  /** @param ackLatencies when given, receives send-to-ack milliseconds for every frame's first send */
+  /** @param ackLatencies when given, records send-to-ack milliseconds for every acked frame */
   constructor(
     readonly id: number,
-    private readonly ackLatencies?: number[],
-  ) {}
+    ackLatencies?: LatencyHistogram,
+  ) {
+    this.session = new DriverSession<number>({
+      capacity: MAX_UNACKED,
+      maxInFlight: Infinity,
+      firstSeq: 1,
+      events: {
+        acked: (seq, sentAt, now) => {
+          if (seq > this.lastAck) this.lastAck = seq;
+          if (sentAt !== undefined) ackLatencies?.record(now - sentAt);
+        },
+        dropped: (seq) => this.errors.push(`more than ${MAX_UNACKED} frames unacknowledged: dropped seq ${seq}`),
+      },
+    });
+  }
+
+  /** Highest seq generated; frames made while disconnected go out on reconnect. */
+  get lastSent(): number {
+    return this.session.nextSeq! - 1;
+  }
 
   get connected(): boolean {
-    return this.ready;
+    return this.session.isReady;
   }
 
   /** Frames sent but not yet covered by an ack. */
@@ -67,27 +97,27 @@ export class RecordingDriver {
         socket.terminate();
         reject(new Error(`driver ${this.id}: no hello within ${timeoutMs} ms`));
       }, timeoutMs);
-      socket.on('message', (data: Buffer) => {
-        const message = JSON.parse(data.toString('utf8')) as ServerMessage;
+      socket.on('message', (data: Buffer, binary: boolean) => {
+        const message = decodeServerMessage(binary ? data : data.toString('utf8'));
         if (message.t === 'hello') {
           clearTimeout(timer);
           this.hellos.push(message.lastSeq);
-          this.ready = true;
           hello = message.lastSeq;
-          for (let seq = message.lastSeq + 1; seq <= this.lastSent; seq++) this.sendFrame(seq);
+          this.session.hello(message.lastSeq);
+          this.session.flush(this.send, performance.now());
           settling = setTimeout(() => {
             settling = undefined;
             resolve({ settled: true, lastSeq: message.lastSeq });
           }, SETTLE_MS);
         } else if (message.t === 'ack') {
-          this.recordAck(message.seq);
+          this.session.ack(message.seq, performance.now());
         } else if (message.t === 'error') {
           this.errors.push(message.code);
         }
       });
       socket.on('close', (code, reason) => {
         clearTimeout(timer);
-        this.ready = false;
+        this.session.closed();
         if (settling && hello !== undefined) {
           clearTimeout(settling);
           resolve({ settled: false, lastSeq: hello });
@@ -99,7 +129,7 @@ export class RecordingDriver {
       socket.on('error', (error) => {
         this.errors.push(`socket: ${error.message}`);
         clearTimeout(timer);
-        this.ready = false;
+        this.session.closed();
         reject(error);
       });
     });
@@ -107,14 +137,14 @@ export class RecordingDriver {
 
   /** Makes the next frame and sends it if connected. */
   sendNext(): void {
-    this.lastSent += 1;
-    if (this.ready) this.sendFrame(this.lastSent);
+    this.session.push((seq) => seq);
+    this.session.flush(this.send, performance.now());
   }
 
   /** Sends every frame not yet acked again, as an app does after an `overloaded` pause. */
   resendUnacked(): void {
-    if (!this.ready) return;
-    for (let seq = this.lastAck + 1; seq <= this.lastSent; seq++) this.sendFrame(seq);
+    this.session.refused();
+    this.session.flush(this.send, performance.now());
   }
 
   close(): void {
@@ -123,25 +153,6 @@ export class RecordingDriver {
 
   terminate(): void {
     this.socket?.terminate();
-  }
-
-  private sendFrame(seq: number): void {
-    const now = Date.now();
-    if (this.ackLatencies && !this.firstSentAt.has(seq) && seq > this.lastAck) this.firstSentAt.set(seq, now);
-    this.socket?.send(JSON.stringify({ t: 'loc', seq, ...framePosition(this.id, seq), ts: now }));
-  }
-
-  private recordAck(seq: number): void {
-    if (seq <= this.lastAck) return;
-    if (this.ackLatencies) {
-      const now = Date.now();
-      for (let covered = this.lastAck + 1; covered <= seq; covered++) {
-        const sentAt = this.firstSentAt.get(covered);
-        if (sentAt !== undefined) this.ackLatencies.push(now - sentAt);
-        this.firstSentAt.delete(covered);
-      }
-    }
-    this.lastAck = seq;
   }
 }
 
@@ -169,10 +180,4 @@ export async function waitUntil(condition: () => boolean, timeoutMs: number, wha
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${explain ? `; ${explain()}` : ''}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
-}
-
-export function percentile(values: number[], p: number): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
 }

@@ -6,22 +6,25 @@ import { hmac } from 'k6/crypto';
 import { b64encode } from 'k6/encoding';
 import { Counter, Rate, Trend } from 'k6/metrics';
 
+// The wire types are the protocol's own (src/protocol), checked by `npm run typecheck:k6`;
+// k6 runs this file as plain JavaScript, so only the types cross over.
 /**
- * @typedef {{ t: 'loc', seq: number, lat: number, lng: number, ts: number, heading: number, speed: number, accuracy: number }} LocFrame
- * @typedef {{ t: 'status', status: 'online' | 'offline' }} StatusFrame
- * @typedef {{ t: 'nearby', id: number, lat: number, lng: number, radiusKm: number, limit: number }} NearbyQuery
- * @typedef {{ id: number, name: string, vehicleType: string, rating: number, lat: number, lng: number, distanceKm: number }} NearbyDriver
- * @typedef {{ t: 'hello', driverId: number, lastSeq: number }} HelloMessage
- * @typedef {{ t: 'ack', seq: number }} AckMessage
- * @typedef {{ t: 'nearby.result', id: number | string, drivers: NearbyDriver[], source: string, ms: number }} NearbyResultMessage
- * @typedef {{ t: 'error', code: string, message: string, id?: number | string, retryAfterMs?: number }} ErrorMessage
- * @typedef {HelloMessage | AckMessage | NearbyResultMessage | ErrorMessage} ServerMessage
- * @typedef {{ lat: number, lng: number }} LatLng
+ * @typedef {import('../src/protocol/messages.ts').LocationFrame} LocFrame
+ * @typedef {import('../src/protocol/messages.ts').StatusFrame} StatusFrame
+ * @typedef {import('../src/protocol/messages.ts').NearbyQuery} NearbyQuery
+ * @typedef {import('../src/protocol/messages.ts').NearbyDriver} NearbyDriver
+ * @typedef {import('../src/protocol/messages.ts').HelloMessage} HelloMessage
+ * @typedef {import('../src/protocol/messages.ts').AckMessage} AckMessage
+ * @typedef {import('../src/protocol/messages.ts').NearbyResultMessage} NearbyResultMessage
+ * @typedef {import('../src/protocol/messages.ts').ErrorMessage} ErrorMessage
+ * @typedef {import('../src/protocol/messages.ts').ServerMessage} ServerMessage
+ * @typedef {import('../src/domain/geo.ts').LatLng} LatLng
  */
 
 /**
  * Parses "500ms", "30s", "2m", "1h" and combinations such as "1m30s", the
  * forms k6 itself accepts, so DURATION can be passed to scenarios as is.
+ * The runtime twin of clients/lib/duration.ts (k6 cannot load TypeScript).
  * @param {string} text
  * @returns {number} milliseconds
  */
@@ -111,6 +114,7 @@ export function socketUrl(role, params, subject) {
 
 /** Times Square, where the hub's seed data puts its drivers. */
 export const CENTRE = { lat: 40.7589, lng: -73.9851 };
+/** src/domain/geo.ts KM_PER_DEGREE_LAT, rounded: k6 cannot load TypeScript. */
 const KM_PER_DEGREE_LAT = 111.226;
 
 /**
@@ -210,6 +214,8 @@ export function nearbyQuery(id, at) {
 
 /**
  * Decodes a hub text frame; undefined for anything that is not a message.
+ * k6 cannot run the protocol's zod schemas (decodeServerMessage), so this
+ * only checks the shape the scripts branch on; the types are the protocol's.
  * @param {string} text
  * @returns {ServerMessage | undefined}
  */
@@ -225,28 +231,34 @@ export function parseMessage(text) {
 }
 
 /**
+ * The protocol's ranking order (src/protocol/ranking.ts compareRanked), copied
+ * because k6 cannot load TypeScript: distance ascending, equal distances by
+ * rating highest first, then by id.
+ * @param {NearbyDriver} a
+ * @param {NearbyDriver} b
+ */
+export function compareRanked(a, b) {
+  return a.distanceKm - b.distanceKm || b.rating - a.rating || a.id - b.id;
+}
+
+/**
  * Ways an answer breaks its ranking contract: one per neighbouring pair out
- * of order (distanceKm ascending, equal distanceKm by rating, highest first),
- * plus one when it holds more drivers than the query's limit.
+ * of order (compareRanked), plus one when it holds more drivers than the
+ * query's limit.
  * @param {NearbyDriver[]} drivers
  * @param {NearbyQuery} query
  */
 export function countRankingViolations(drivers, query) {
   let violations = drivers.length > query.limit ? 1 : 0;
   for (let i = 1; i < drivers.length; i++) {
-    const previous = /** @type {NearbyDriver} */ (drivers[i - 1]);
-    const current = /** @type {NearbyDriver} */ (drivers[i]);
-    const outOfOrder =
-      current.distanceKm !== previous.distanceKm
-        ? current.distanceKm < previous.distanceKm
-        : current.rating > previous.rating;
-    if (outOfOrder) violations += 1;
+    if (compareRanked(/** @type {NearbyDriver} */ (drivers[i - 1]), /** @type {NearbyDriver} */ (drivers[i])) > 0) violations += 1;
   }
   return violations;
 }
 
 /**
- * Exponential backoff with jitter between reconnects, in seconds for sleep().
+ * Exponential backoff with jitter between reconnects, in seconds for sleep():
+ * clients/lib/backoff.ts's equal jitter with its defaults (500 ms doubling to 30 s).
  * @param {number} attempt
  */
 export function backoffSeconds(attempt) {

@@ -52,7 +52,7 @@ export function riderSession(endAt) {
 
   while (Date.now() < endAt) {
     const response = ws.connect(socketUrl('rider', {}, `k6-rider-${__VU}`), null, (socket) => {
-      /** @type {Map<number, { query: import('./lib.js').NearbyQuery, sentAt: number }>} */
+      /** @type {Map<number | string, { query: import('./lib.js').NearbyQuery, sentAt: number }>} */
       const pending = new Map();
 
       socket.on('open', () => {

@@ -5,6 +5,9 @@ import {
   type ServerMessage,
 } from '../../src/protocol/messages.ts';
 import { decodeServerMessage } from '../../src/protocol/parse.ts';
+import { RiderSession } from '../../clients/core/rider-session.ts';
+import { backoffDelayMs } from '../../clients/lib/backoff.ts';
+import { createRng } from '../../src/domain/random.ts';
 
 export type ConnectionState =
   | { kind: 'connecting' }
@@ -31,15 +34,15 @@ export class RequestError extends Error {
   }
 }
 
-interface Pending {
+/** What the page keeps per query: the promise to settle and its timeout. */
+interface Waiting {
   resolve: (answer: NearbyAnswer) => void;
   reject: (error: RequestError) => void;
-  sentAt: number;
   timer: ReturnType<typeof setTimeout>;
 }
 
-const BACKOFF_BASE_MS = 500;
-const BACKOFF_MAX_MS = 8000;
+/** The clients' one backoff, capped lower than a fleet's: a person is watching the page. */
+const BACKOFF = { initialMs: 500, maxMs: 8000 };
 const REQUEST_TIMEOUT_MS = 5000;
 
 /**
@@ -48,9 +51,11 @@ const REQUEST_TIMEOUT_MS = 5000;
  */
 export class RiderSocket {
   private ws: WebSocket | undefined;
-  private nextId = 1;
   private attempt = 0;
-  private readonly pending = new Map<number, Pending>();
+  /** Request ids and the queries waiting for answers: the clients' rider core. */
+  private readonly session = new RiderSession<Waiting>();
+  /** Jitter, so that many open tabs do not hit a restarted hub in lockstep. */
+  private readonly rng = createRng(Math.floor(Math.random() * 2 ** 32));
   private readonly listeners = new Set<(state: ConnectionState) => void>();
   private currentState: ConnectionState = { kind: 'connecting' };
 
@@ -74,7 +79,7 @@ export class RiderSocket {
     if (!ws || ws.readyState !== WebSocket.OPEN) {
       return Promise.reject(new RequestError('offline', 'not connected to the hub'));
     }
-    const id = this.nextId++;
+    const id = this.session.newId();
     // The hub's own schema: a query the page builds wrongly fails here, with
     // the same message the hub would send, instead of costing a round trip.
     const parsed = nearbyQuerySchema.safeParse({ t: 'nearby', id, ...filters });
@@ -83,10 +88,11 @@ export class RiderSocket {
     }
     return new Promise<NearbyAnswer>((resolve, reject) => {
       const timer = setTimeout(() => {
-        this.pending.delete(id);
-        reject(new RequestError('timeout', `no answer within ${REQUEST_TIMEOUT_MS} ms`));
+        for (const expired of this.session.expire(performance.now() - REQUEST_TIMEOUT_MS)) {
+          expired.context.reject(new RequestError('timeout', `no answer within ${REQUEST_TIMEOUT_MS} ms`));
+        }
       }, REQUEST_TIMEOUT_MS);
-      this.pending.set(id, { resolve, reject, sentAt: performance.now(), timer });
+      this.session.track(id, { resolve, reject, timer }, performance.now());
       ws.send(JSON.stringify(parsed.data));
     });
   }
@@ -108,9 +114,7 @@ export class RiderSocket {
   }
 
   private scheduleReconnect(reason: string): void {
-    const exponential = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** this.attempt);
-    // Jitter so that many open tabs do not hit a restarted hub in lockstep.
-    const delay = exponential * (0.75 + Math.random() * 0.5);
+    const delay = backoffDelayMs(this.attempt, this.rng, BACKOFF);
     this.attempt += 1;
     this.setState({ kind: 'reconnecting', attempt: this.attempt, retryAt: Date.now() + delay, reason });
     setTimeout(() => this.open(), delay);
@@ -125,10 +129,9 @@ export class RiderSocket {
       return;
     }
     if (message.t !== 'nearby.result' && message.t !== 'error') return;
-    const id = message.id;
-    const request = typeof id === 'number' ? this.pending.get(id) : undefined;
-    if (!request) return;
-    this.pending.delete(id as number);
+    const query = this.session.answer(message);
+    if (!query) return;
+    const request = query.context;
     clearTimeout(request.timer);
     if (message.t === 'error') {
       request.reject(new RequestError(message.code, message.message, message.retryAfterMs));
@@ -137,15 +140,14 @@ export class RiderSocket {
     // Only an answered query proves the hub usable: a socket that opens and is
     // closed straight away (a hub still starting, a refused token) keeps backing off.
     this.attempt = 0;
-    request.resolve({ result: message, roundTripMs: performance.now() - request.sentAt });
+    request.resolve({ result: message, roundTripMs: performance.now() - query.sentAt });
   }
 
   private failPending(error: RequestError): void {
-    for (const request of this.pending.values()) {
-      clearTimeout(request.timer);
-      request.reject(error);
+    for (const { context } of this.session.lost()) {
+      clearTimeout(context.timer);
+      context.reject(error);
     }
-    this.pending.clear();
   }
 
   private setState(state: ConnectionState): void {

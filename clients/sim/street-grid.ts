@@ -1,4 +1,4 @@
-import { EARTH_RADIUS_KM } from '../../src/domain/geo.ts';
+import { KM_PER_DEGREE_LAT, RAD } from '../../src/domain/geo.ts';
 import type { Rng } from '../../src/domain/random.ts';
 
 export interface StreetGridOptions {
@@ -48,9 +48,8 @@ export interface LatLng {
 }
 
 const STEP: Record<Direction, readonly [number, number]> = { 0: [0, 1], 1: [1, 0], 2: [0, -1], 3: [-1, 0] };
-const RAD = Math.PI / 180;
 /** Same sphere as the hub's haversine, so a simulated metre is a hub metre. */
-const METRES_PER_DEGREE_LAT = EARTH_RADIUS_KM * 1000 * RAD;
+const METRES_PER_DEGREE_LAT = KM_PER_DEGREE_LAT * 1000;
 
 /**
  * A rotated rectangular street grid in local metres (x across the avenues,

@@ -28,7 +28,8 @@ interface Pending {
  * - Time the event loop spent stalled does not count: a call's clock
  *   restarts when a stall ends (see EventLoopMonitor), because during a
  *   stall no reply could have been read, and a request made just before it
- *   may not even have been written yet.
+ *   may not even have been written yet. A stall still going on when the
+ *   verdict is due (the monitor has not sampled for a while) counts too.
  *
  * Calls are judged in the order they were made, which for one connection
  * is also the order their replies come back in.
@@ -39,8 +40,8 @@ export class DeadlineQueue {
   private timer: NodeJS.Timeout | undefined;
   private dueAt = 0;
   private judgeScheduled = false;
-  /** When this queue's own timer last fired a stall late: a second witness besides the shared monitor. */
-  private lateTimerAt = Number.NEGATIVE_INFINITY;
+  /** When this queue last saw a stall the shared monitor had not sampled yet (its own timer fired late, or the monitor is behind). */
+  private localStallAt = Number.NEGATIVE_INFINITY;
   private readonly monitor = eventLoopMonitor();
 
   constructor(readonly ms: number) {}
@@ -76,7 +77,7 @@ export class DeadlineQueue {
   }
 
   private clockStart(entry: Pending): number {
-    return Math.max(entry.startedAt, this.monitor.lastStallEndedAt, this.lateTimerAt);
+    return Math.max(entry.startedAt, this.monitor.lastStallEndedAt, this.localStallAt);
   }
 
   private arm(): void {
@@ -93,7 +94,7 @@ export class DeadlineQueue {
   private onTimer(): void {
     this.timer = undefined;
     const now = performance.now();
-    if (now - this.dueAt >= STALL_MS) this.lateTimerAt = now;
+    if (now - this.dueAt >= STALL_MS) this.localStallAt = now;
     this.judgeScheduled = true;
     setImmediate(() => this.judge());
   }
@@ -101,6 +102,9 @@ export class DeadlineQueue {
   private judge(): void {
     this.judgeScheduled = false;
     const now = performance.now();
+    // A stall in this very turn (a long poll phase between the timer and now) has no monitor sample yet;
+    // a reply may have landed during it unread, so it restarts the clock like any other stall.
+    if (now - this.monitor.lastSampleAt >= STALL_MS) this.localStallAt = now;
     this.dropSettled();
     while (this.head < this.pending.length) {
       const entry = this.pending[this.head]!;

@@ -1,3 +1,4 @@
+import { webcrypto } from 'node:crypto';
 import { errors, jwtVerify, SignJWT } from 'jose';
 import { z } from 'zod';
 import { HubError } from '../protocol/errors.ts';
@@ -60,16 +61,26 @@ export interface TokenVerifier {
  * rotation tokens signed with either are accepted until the old ones expire.
  */
 export function createTokenVerifier(secret: string, previousSecret?: string): TokenVerifier {
-  const keys = [secret, ...(previousSecret ? [previousSecret] : [])].map((value) => encoder.encode(value));
+  // Imported once: given raw bytes, jose imports a WebCrypto key on every
+  // verification, which doubled the cost of each upgrade in a reconnect storm.
+  let keys: Promise<CryptoKey[]> | undefined;
+  const importKeys = () =>
+    Promise.all(
+      [secret, ...(previousSecret ? [previousSecret] : [])].map((value) =>
+        webcrypto.subtle.importKey('raw', encoder.encode(value), { name: 'HMAC', hash: 'SHA-256' }, false, ['verify']),
+      ),
+    );
   return {
     async verify(token) {
       if (token.length === 0 || token.length > MAX_TOKEN_LENGTH) throw new HubError('unauthorized', 'missing or malformed token');
-      for (const [index, key] of keys.entries()) {
+      keys ??= importKeys();
+      const imported = await keys;
+      for (const [index, key] of imported.entries()) {
         try {
           const { payload } = await jwtVerify(token, key, { algorithms: [ALGORITHM], requiredClaims: ['exp', 'sub'] });
           return claimsOf(payload);
         } catch (error) {
-          const anotherKeyMayMatch = error instanceof errors.JWSSignatureVerificationFailed && index < keys.length - 1;
+          const anotherKeyMayMatch = error instanceof errors.JWSSignatureVerificationFailed && index < imported.length - 1;
           if (anotherKeyMayMatch) continue;
           if (error instanceof errors.JWTExpired) throw new HubError('unauthorized', 'token expired');
           if (error instanceof errors.JOSEError) throw new HubError('unauthorized', 'invalid token');

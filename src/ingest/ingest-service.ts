@@ -12,6 +12,7 @@ import type { CommittedPositions } from './committed-positions.ts';
 import { newDriverSeqs, type DriverSeqs } from './driver-seqs.ts';
 import { IngestLane } from './ingest-lane.ts';
 import type { PendingBatch } from './pending-batch.ts';
+import { ResumePoints } from './resume-points.ts';
 
 /** A synchronous run of acks holds the event loop at most about this long before yielding to socket I/O. */
 const ACK_SLICE_MS = 2;
@@ -58,6 +59,7 @@ export class IngestService {
   private readonly lanes: IngestLane[];
   private readonly seqs = new Map<number, DriverSeqs>();
   private readonly ackDispatcher: AckDispatcher;
+  private readonly resumePoints: ResumePoints;
   private drainWaiters: Array<() => void> = [];
 
   constructor(private readonly options: IngestOptions) {
@@ -72,6 +74,10 @@ export class IngestService {
     };
     this.lanes = Array.from({ length: Math.max(1, options.batchesInFlight ?? 1) }, () => new IngestLane(laneOptions));
     const { metrics } = options;
+    this.resumePoints = new ResumePoints(options.store, (error, lookups) => {
+      metrics.storeErrors.inc({ op: 'resume_point' });
+      options.logger.warn({ err: error, drivers: lookups }, 'resume points unavailable; those drivers must reconnect later');
+    });
     this.ackDispatcher = new AckDispatcher({ ack: this.acks.emit }, this.seqs, { latency: metrics.ackLatency, slices: metrics.ackSlices, framesAcked: metrics.framesAcked }, ACK_SLICE_MS);
   }
 
@@ -84,15 +90,11 @@ export class IngestService {
 
   /** The driver's durable seq (what `hello.lastSeq` says), or null when no such driver exists. */
   async resumePoint(driverId: number): Promise<number | null> {
-    let points;
     try {
-      points = await this.options.store.resumePoints([driverId]);
-    } catch (error) {
-      this.options.metrics.storeErrors.inc({ op: 'resume_point' });
-      this.options.logger.warn({ err: error, driverId }, 'resume point unavailable; driver must reconnect later');
+      return await this.resumePoints.lookup(driverId);
+    } catch {
       throw new HubError('unavailable', 'the database is unavailable; reconnect shortly', 1000);
     }
-    return points.get(driverId) ?? null;
   }
 
   /** Records a driver's durable seq when its socket opens (the `hello.lastSeq`). */

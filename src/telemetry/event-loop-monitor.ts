@@ -28,7 +28,9 @@ export class EventLoopMonitor {
   readonly delay = new BucketHistogram('hub_event_loop_delay_seconds', 'How late a 1 ms timer ran: event-loop delay, cumulative since start', DELAY_BOUNDS_S);
   /** performance.now() when the latest stall (a delay of STALL_MS or more) ended; -Infinity before any. */
   lastStallEndedAt = Number.NEGATIVE_INFINITY;
-  private previous = performance.now();
+  /** performance.now() of the latest sample: long ago means a stall is going on right now, not yet seen by a sample. */
+  lastSampleAt = performance.now();
+  private previous = this.lastSampleAt;
   private readonly timer: NodeJS.Timeout;
 
   constructor() {
@@ -40,6 +42,7 @@ export class EventLoopMonitor {
     const now = performance.now();
     const delayMs = Math.max(0, now - this.previous - SAMPLE_MS);
     this.previous = now;
+    this.lastSampleAt = now;
     this.delay.observe(delayMs / 1000);
     if (delayMs >= STALL_MS) this.lastStallEndedAt = now;
   }

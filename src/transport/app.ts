@@ -7,6 +7,7 @@ import { registerHttpRoutes, type StaticAsset } from './http-routes.ts';
 import { createIdentityResolver } from './identity.ts';
 import type { HubServices } from './ports.ts';
 import { registerRiderRoute } from './rider-route.ts';
+import { SlicedQueue } from './sliced-queue.ts';
 import type { SecuritySettings } from './security-settings.ts';
 import { socketLimits, type SocketLimitSettings } from './socket-limits.ts';
 import { startSocketSweeper } from './socket-sweeper.ts';
@@ -33,6 +34,9 @@ export interface Transport {
   connectionCounts(): { drivers: number; riders: number };
 }
 
+/** Upgrade work (token checks, socket opens) holds the event loop at most about this long per turn in a storm of connections. */
+const UPGRADE_SLICE_MS = 3;
+
 /**
  * The uWS layer: upgrade, routing, limits, backpressure. No business logic
  * lives here: messages go to the services through the routing tables, and
@@ -48,8 +52,9 @@ export async function startTransport(services: HubServices, connections: Connect
     logger.warn('AUTH DISABLED (open mode): AUTH_SECRET is not set, so anyone can connect as any driver or rider; never expose this hub');
   }
   const caps = new ConnectionCaps(security.caps);
-  registerDriverRoute(app, services, connections, { limits, identities, caps, rate: security.driverRate, logger });
-  registerRiderRoute(app, services, connections, { limits, identities, caps, rate: security.riderRate, logger });
+  const admissions = new SlicedQueue(UPGRADE_SLICE_MS);
+  registerDriverRoute(app, services, connections, { limits, identities, caps, rate: security.driverRate, logger, admissions });
+  registerRiderRoute(app, services, connections, { limits, identities, caps, rate: security.riderRate, logger, admissions });
   registerHttpRoutes(app, services, identities, options.assets ?? new Map(), logger);
   const allSockets = function* () {
     yield* connections.driverSockets();

@@ -56,6 +56,7 @@ export function registerDriverRoute(app: TemplatedApp, services: HubServices, co
           });
         },
         (code) => services.record({ type: 'upgrade.refused', code }),
+        context.admissions,
       ),
 
     open: (ws) => {

@@ -53,6 +53,7 @@ export function registerRiderRoute(app: TemplatedApp, services: HubServices, con
           return { userData, protocol, abandon: () => caps.release(capKey) };
         },
         (code) => services.record({ type: 'upgrade.refused', code }),
+        context.admissions,
       ),
 
     open: (ws) => {

@@ -17,12 +17,25 @@ export interface PrivateRedis {
  * so fault tests and the benchmark's SQL-fallback hub can kill it; the
  * shared Redis is never touched.
  */
-export async function startPrivateRedis(): Promise<PrivateRedis> {
+export interface PrivateRedisOptions {
+  /**
+   * Runs redis-server under `nice -n <niceness>`. A negative value keeps it
+   * ahead of the machine's other work, for a test that must tell the hub's
+   * own delays from a Redis starved of CPU on a shared, overloaded machine.
+   */
+  niceness?: number;
+}
+
+export async function startPrivateRedis(options: PrivateRedisOptions = {}): Promise<PrivateRedis> {
   const port = await freePort();
   const url = `redis://127.0.0.1:${port}`;
   let child: ChildProcess | undefined;
   const launch = async () => {
-    const started = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+    const started =
+      options.niceness === undefined
+        ? spawn('redis-server', args, { stdio: 'ignore' })
+        : spawn('nice', ['-n', String(options.niceness), 'redis-server', ...args], { stdio: 'ignore' });
     child = started;
     const spawnFailed = new Promise<never>((_, reject) => started.once('error', (error) => reject(new Error(`redis-server could not start: ${error.message}`))));
     spawnFailed.catch(() => undefined);

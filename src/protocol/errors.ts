@@ -16,6 +16,8 @@ export const ERROR_CODES = [
   'internal', // a bug on our side; details are logged, not sent
   'illegal_transition', // the ride's status does not allow this step; nothing changed
   'ride_in_progress', // the rider already has an open ride
+  'subscription_limit', // the rider already holds SUBSCRIPTIONS_PER_RIDER open subscriptions
+  'subscription_exists', // a subscription with this id is already open on the connection
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -15,6 +15,8 @@ const STATUS_BY_CODE: Record<ErrorCode, string> = {
   internal: '500 Internal Server Error',
   illegal_transition: '409 Conflict',
   ride_in_progress: '409 Conflict',
+  subscription_limit: '429 Too Many Requests',
+  subscription_exists: '409 Conflict',
 };
 
 export function httpStatusFor(code: ErrorCode): string {

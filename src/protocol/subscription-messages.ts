@@ -1,0 +1,75 @@
+import { z } from 'zod';
+import { NEARBY_DEFAULT_LIMIT, NEARBY_DEFAULT_RADIUS_KM, NEARBY_MAX_LIMIT, NEARBY_MAX_RADIUS_KM, VEHICLE_TYPES } from './limits.ts';
+
+// z.number() already rejects NaN and ±Infinity; the explicit bounds give out_of_range.
+const num = () => z.number().refine((value) => !Object.is(value, -0), 'negative zero is not a valid value');
+const latitude = () => num().min(-90).max(90);
+const longitude = () => num().min(-180).max(180);
+const subscriptionId = () => z.union([z.string().max(64), num().int()]);
+
+// ---- rider to hub (strict, like every client message) ----
+
+/** Starts watching the drivers near a point: the same criteria and defaults as `nearby`. */
+export const subscribeSchema = z.strictObject({
+  t: z.literal('subscribe'),
+  id: subscriptionId(),
+  lat: latitude(),
+  lng: longitude(),
+  radiusKm: num().gt(0).max(NEARBY_MAX_RADIUS_KM).default(NEARBY_DEFAULT_RADIUS_KM),
+  limit: num().int().min(1).max(NEARBY_MAX_LIMIT).default(NEARBY_DEFAULT_LIMIT),
+  vehicleType: z.enum(VEHICLE_TYPES).optional(),
+  minRating: num().min(1).max(5).optional(),
+});
+
+/** Moves a subscription's centre (the rider moved, or panned the map); its other criteria stay. */
+export const subscribeMoveSchema = z.strictObject({
+  t: z.literal('subscribe.move'),
+  id: subscriptionId(),
+  lat: latitude(),
+  lng: longitude(),
+});
+
+export const unsubscribeSchema = z.strictObject({
+  t: z.literal('unsubscribe'),
+  id: subscriptionId(),
+});
+
+// ---- hub to rider (not strict: a v1 client keeps working when a later hub adds a field) ----
+
+const nearbyDriverSchema = z.object({
+  id: z.number().int(),
+  name: z.string(),
+  vehicleType: z.string(),
+  rating: z.number(),
+  lat: z.number(),
+  lng: z.number(),
+  distanceKm: z.number(),
+});
+
+/**
+ * The subscription's ranked drivers, shaped and ordered like `nearby.result`:
+ * at once on subscribe and on subscribe.move, then whenever the list changes.
+ */
+export const nearbyUpdateSchema = z.object({
+  t: z.literal('nearby.update'),
+  id: z.union([z.string(), z.number()]),
+  drivers: z.array(nearbyDriverSchema),
+  /** Where the latest full search came from; updates between searches come from committed positions. */
+  source: z.enum(['redis', 'sql', 'memory']),
+  /** Milliseconds from the first change this update reports (or the request) to its sending. */
+  ms: z.number(),
+});
+
+/** The subscription has ended: nothing more is sent for this id. */
+export const unsubscribedSchema = z.object({
+  t: z.literal('unsubscribed'),
+  id: z.union([z.string(), z.number()]),
+});
+
+export type SubscribeMessage = z.infer<typeof subscribeSchema>;
+export type SubscribeInput = z.input<typeof subscribeSchema>;
+export type SubscribeMoveMessage = z.infer<typeof subscribeMoveSchema>;
+export type UnsubscribeMessage = z.infer<typeof unsubscribeSchema>;
+export type NearbyUpdateMessage = z.infer<typeof nearbyUpdateSchema>;
+export type UnsubscribedMessage = z.infer<typeof unsubscribedSchema>;
+export type SubscriptionId = SubscribeMessage['id'];

@@ -1,0 +1,42 @@
+import type { NearbyAnswer, NearbyCriteria } from '../nearby/nearby-service.ts';
+import type { ErrorMessage, NearbySource } from '../protocol/messages.ts';
+import type { NearbyUpdateMessage } from '../protocol/subscription-messages.ts';
+import type { CommittedDriver, DriverProfile } from '../store/types.ts';
+
+/** A driver's state after a change was committed: a position batch, a status frame, or dispatch marking it busy. */
+export type DriverChange = Pick<CommittedDriver, 'id' | 'status' | 'lat' | 'lng' | 'updatedAtMs'>;
+
+/** The nearby search the subscriptions start from: the same answers as `nearby`, with its SQL fallback. */
+export interface NearbyFinder {
+  find(criteria: NearbyCriteria): Promise<NearbyAnswer>;
+}
+
+export interface ProfileLookup {
+  get(driverId: number): DriverProfile | undefined;
+}
+
+/** One rider connection as the registry sees it; the transport implements it. */
+export interface Subscriber {
+  /** Subscriptions are counted against this key: the verified rider, or the connection itself. */
+  readonly quotaKey: string;
+  /**
+   * Sends an update; false when the connection cannot take it now (its
+   * outbound buffer is full). The registry then sends the newest state once
+   * the transport reports the connection drained, never a queue of old ones.
+   */
+  push(update: NearbyUpdateMessage): boolean;
+  /** Ends a subscription with an error (its first search failed). */
+  fail(error: ErrorMessage): void;
+}
+
+/** What the registry reports, for metrics. */
+export interface SubscriptionObserver {
+  /** An update was sent `delayMs` after the first change it reports was committed (or the request arrived). */
+  pushed(delayMs: number): void;
+  /** A subscription searched the nearby index (or its fallback) again. */
+  searched(source: NearbySource | 'failed'): void;
+  /** Subscriptions a committed change had to look at: the work, which follows movement. */
+  visited(count: number): void;
+  /** Open subscriptions. */
+  open(count: number): void;
+}

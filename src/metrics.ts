@@ -70,6 +70,15 @@ export function createMetrics() {
     geoFallback: new Gauge({ name: 'hub_geo_fallback', help: '1 while nearby answers from the SQL fallback', registers }),
     pendingFrames: new Gauge({ name: 'hub_pending_frames', help: 'Frames queued or in flight to the database', registers }),
     geoPositionsWritten: new Counter({ name: 'hub_geo_positions_written_total', help: 'Driver positions written to the geo index after a commit', registers }),
+    subscriptionsOpen: new Gauge({ name: 'hub_subscriptions_open', help: 'Open live-nearby subscriptions', registers }),
+    subscriptionUpdateDelay: new Histogram({
+      name: 'hub_subscription_update_delay_seconds',
+      help: 'From the commit of the first change a nearby.update reports (or the request) to its sending; includes coalescing',
+      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    }),
+    subscriptionSearches: new Counter({ name: 'hub_subscription_searches_total', help: 'Full nearby searches made for subscriptions, by source (or failed)', labelNames: ['source'] as const, registers }),
+    subscriptionVisits: new Counter({ name: 'hub_subscription_visits_total', help: 'Subscriptions committed driver changes had to look at', registers }),
     /** The store keeps its own running total of round trips; this carries it into the counter. */
     syncStoreRoundTrips(total: number): void {
       if (total > storeRoundTripsSeen) storeRoundTrips.inc(total - storeRoundTripsSeen);

@@ -38,8 +38,14 @@ class FakeFleet implements NearbyFinder, ProfileLookup {
   readonly drivers = new Map<number, FleetDriver>();
   searches = 0;
   failing = false;
-  /** Answers wait until release() while this is set, to test changes during a search. */
+  /** Answers wait for this while it is set, to test changes during a search. */
   gate: Promise<void> | undefined;
+  /** While set, searches answer from this earlier copy of the fleet: an index that has not caught up. */
+  laggingView: Map<number, FleetDriver> | undefined;
+
+  snapshot(): Map<number, FleetDriver> {
+    return new Map([...this.drivers].map(([id, driver]) => [id, { ...driver, profile: { ...driver.profile } }]));
+  }
 
   add(id: number, northM: number, eastM: number, looks: Partial<DriverProfile> = {}): void {
     this.drivers.set(id, {
@@ -71,12 +77,12 @@ class FakeFleet implements NearbyFinder, ProfileLookup {
     this.searches++;
     if (this.gate) await this.gate;
     if (this.failing) throw new Error('both indexes are down');
-    return { drivers: this.answer(criteria), source: 'redis', ms: 0 };
+    return { drivers: this.answer(criteria, this.laggingView), source: 'redis', ms: 0 };
   }
 
-  private answer(criteria: NearbyCriteria) {
+  private answer(criteria: NearbyCriteria, view = this.drivers) {
     const freshSince = Date.now() - STALE_AFTER_MS;
-    const candidates = [...this.drivers.values()]
+    const candidates = [...view.values()]
       .filter((d) => d.profile.status === 'online' && d.seenAtMs >= freshSince)
       .filter((d) => !criteria.vehicleType || d.profile.vehicleType === criteria.vehicleType)
       .filter((d) => criteria.minRating === undefined || d.profile.rating >= criteria.minRating)
@@ -315,22 +321,37 @@ describe('subscription registry (fakes of the finder, profiles and riders)', () 
     expect(rider.lastIds('behind')).toEqual([1, 8]);
   });
 
+  it('corrects a search answer that predates the change which called for it', async () => {
+    for (let i = 1; i <= 8; i++) fleet.add(i, i * 20, 0);
+    const rider = new FakeRider();
+    const request = subscribe(rider, { id: 'lag', radiusKm: 5, limit: 1 });
+    await settle(AFTER_INTERVAL_MS);
+    registry.apply([1, 2, 3, 4, 5].map((id) => fleet.change(id, null, null, 'offline')));
+    await settle(AFTER_INTERVAL_MS);
+    expect(rider.lastIds('lag')).toEqual([6]);
+    fleet.laggingView = fleet.snapshot();
+    registry.apply([fleet.change(6, null, null, 'offline')]);
+    await settle(AFTER_INTERVAL_MS);
+    expect(fleet.searches).toBe(2);
+    expect(rider.lastIds('lag')).toEqual(fleet.expected(request));
+    expect(rider.lastIds('lag')).toEqual([7]);
+  });
+
   it('applies changes that arrive while a search runs on top of its answer', async () => {
     for (let i = 1; i <= 4; i++) fleet.add(i, i * 100, 0);
     fleet.add(9, 3000, 0);
     let release!: () => void;
     fleet.gate = new Promise((resolve) => (release = resolve));
+    // The answer will be computed from the fleet as it is now, before driver 9 moves in.
+    fleet.laggingView = fleet.snapshot();
     const rider = new FakeRider();
     const request = subscribe(rider, { id: 'g', radiusKm: 1, limit: 3 });
-    // The search answers from the fleet as it is when released; this change is
-    // committed before that, so the answer already holds it and replaying it changes nothing...
     registry.apply([fleet.change(9, 10, 0)]);
-    // ...while this one reaches the registry only after the answer was computed.
-    fleet.gate = undefined;
     release();
     await settle();
-    expect(rider.lastIds('g')).toEqual(fleet.expected(request));
     expect(rider.updates).toHaveLength(1);
+    expect(rider.lastIds('g')).toEqual(fleet.expected(request));
+    expect(rider.lastIds('g')).toEqual([9, 1, 2]);
   });
 
   it('drops a listed driver that has gone stale', async () => {

@@ -12,6 +12,12 @@ import type { DriverChange, NearbyFinder, ProfileLookup, Subscriber, Subscriptio
 
 /** How long a subscription waits before searching again after a failed search. */
 const SEARCH_RETRY_MS = 1000;
+/**
+ * How long a subscription waits before searching again when a search answer
+ * disagreed with a change committed before it (the index had not caught up):
+ * long enough for the index write, short enough that the rider sees no gap.
+ */
+const INDEX_CATCH_UP_MS = 100;
 /** Watched cells are re-drawn when the window's reach has shrunk below this share of the circle they were drawn for. */
 const REINDEX_SHRINK = 0.5;
 
@@ -241,7 +247,7 @@ export class SubscriptionRegistry {
     return sub;
   }
 
-  private applyTo(sub: Subscription, change: DriverChange, profile: DriverProfile | undefined, now: number): void {
+  private applyTo(sub: Subscription, change: DriverChange, profile: DriverProfile | undefined, now: number, replaying = false): void {
     if (sub.heldChanges) {
       sub.heldChanges.set(change.id, change);
       return;
@@ -249,7 +255,13 @@ export class SubscriptionRegistry {
     const outcome = this.place(sub, change, profile);
     if (outcome & NEEDS_SEARCH) {
       sub.changedAt ??= now;
+      if (replaying) {
+        this.searchLater(sub, INDEX_CATCH_UP_MS);
+        return;
+      }
       this.search(sub, false);
+      // Applied again on top of the answer, which may predate it.
+      (sub.heldChanges as Map<number, DriverChange> | undefined)?.set(change.id, change);
       return;
     }
     if (outcome & TOP_CHANGED) {
@@ -329,6 +341,8 @@ export class SubscriptionRegistry {
    * applied on top of the answer (which may predate them).
    */
   private search(sub: Subscription, first: boolean): void {
+    clearTimeout(sub.retryTimer);
+    sub.retryTimer = undefined;
     const generation = ++sub.generation;
     sub.heldChanges = new Map();
     this.watch(sub, sub.criteria.radiusKm);
@@ -341,11 +355,12 @@ export class SubscriptionRegistry {
         sub.heldChanges = undefined;
         sub.source = answer.source;
         sub.window.reset(answer.drivers);
-        const now = Date.now();
-        for (const driver of answer.drivers) this.lastSeen.adopt(driver.id, now);
-        // Replayed through applyTo: a held change may itself call for another search.
-        for (const change of held.values()) this.applyTo(sub, change, change.status === 'online' ? this.options.profiles.get(change.id) : undefined, performance.now());
-        if (sub.heldChanges) return;
+        const adoptedAt = Date.now();
+        for (const driver of answer.drivers) this.lastSeen.adopt(driver.id, adoptedAt);
+        const now = performance.now();
+        for (const change of held.values()) this.applyTo(sub, change, change.status === 'online' ? this.options.profiles.get(change.id) : undefined, now, true);
+        // The answer disagreed with a held change: the next search, shortly, will be sent instead.
+        if (sub.retryTimer) return;
         this.watch(sub, sub.window.reachKm(sub.criteria.radiusKm));
         this.flushTouched();
         this.flush(sub);
@@ -360,13 +375,19 @@ export class SubscriptionRegistry {
           return;
         }
         this.options.logger.warn({ err: error, retryInMs: SEARCH_RETRY_MS }, 'subscription search failed; retrying');
-        clearTimeout(sub.retryTimer);
-        sub.retryTimer = setTimeout(() => {
-          sub.retryTimer = undefined;
-          if (!sub.closed && generation === sub.generation) this.search(sub, false);
-        }, SEARCH_RETRY_MS);
+        this.searchLater(sub, SEARCH_RETRY_MS);
       },
     );
+  }
+
+  /** Searches again after a delay, unless the subscription ends or searches for another reason (a move) meanwhile. */
+  private searchLater(sub: Subscription, delayMs: number): void {
+    const generation = sub.generation;
+    clearTimeout(sub.retryTimer);
+    sub.retryTimer = setTimeout(() => {
+      sub.retryTimer = undefined;
+      if (!sub.closed && generation === sub.generation) this.search(sub, false);
+    }, delayMs);
   }
 
   /** (Re)registers the subscription for the cells of a circle of `reachKm` around its centre. */

@@ -2,10 +2,12 @@ import type { z } from 'zod';
 import { locationFrameSchema, statusFrameSchema } from './driver-messages.ts';
 import { nearbyQuerySchema } from './rider-messages.ts';
 import { ackMessageSchema, errorMessageSchema, helloMessageSchema, nearbyResultMessageSchema } from './server-messages.ts';
+import { nearbyUpdateSchema, subscribeMoveSchema, subscribeSchema, unsubscribedSchema, unsubscribeSchema } from './subscription-messages.ts';
 
 export * from './driver-messages.ts';
 export * from './rider-messages.ts';
 export * from './server-messages.ts';
+export * from './subscription-messages.ts';
 
 /**
  * The message tables: every message of protocol v1, by direction, keyed by
@@ -24,6 +26,9 @@ export const driverMessageSchemas = {
 /** What a rider socket accepts. */
 export const riderMessageSchemas = {
   nearby: nearbyQuerySchema,
+  subscribe: subscribeSchema,
+  'subscribe.move': subscribeMoveSchema,
+  unsubscribe: unsubscribeSchema,
 } as const;
 
 /** Everything the hub sends, to drivers and riders alike. */
@@ -31,6 +36,8 @@ export const serverMessageSchemas = {
   hello: helloMessageSchema,
   ack: ackMessageSchema,
   'nearby.result': nearbyResultMessageSchema,
+  'nearby.update': nearbyUpdateSchema,
+  unsubscribed: unsubscribedSchema,
   error: errorMessageSchema,
 } as const;
 

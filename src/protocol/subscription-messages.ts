@@ -1,18 +1,18 @@
 import { z } from 'zod';
-import { NEARBY_DEFAULT_LIMIT, NEARBY_DEFAULT_RADIUS_KM, NEARBY_MAX_LIMIT, NEARBY_MAX_RADIUS_KM, VEHICLE_TYPES } from './limits.ts';
+import { VEHICLE_TYPES } from '../domain/driver.ts';
+import { latitude, longitude, num, requestId } from './fields.ts';
+import { NEARBY_DEFAULT_LIMIT, NEARBY_DEFAULT_RADIUS_KM, NEARBY_MAX_LIMIT, NEARBY_MAX_RADIUS_KM } from './limits.ts';
+import { NEARBY_SOURCES, nearbyDriverSchema } from './server-messages.ts';
 
-// z.number() already rejects NaN and ±Infinity; the explicit bounds give out_of_range.
-const num = () => z.number().refine((value) => !Object.is(value, -0), 'negative zero is not a valid value');
-const latitude = () => num().min(-90).max(90);
-const longitude = () => num().min(-180).max(180);
-const subscriptionId = () => z.union([z.string().max(64), num().int()]);
+// Live nearby: a rider subscribes to the ranked drivers around a point and is
+// sent the list again whenever it changes (docs/protocol.md, "Live nearby").
 
 // ---- rider to hub (strict, like every client message) ----
 
 /** Starts watching the drivers near a point: the same criteria and defaults as `nearby`. */
 export const subscribeSchema = z.strictObject({
   t: z.literal('subscribe'),
-  id: subscriptionId(),
+  id: requestId(),
   lat: latitude(),
   lng: longitude(),
   radiusKm: num().gt(0).max(NEARBY_MAX_RADIUS_KM).default(NEARBY_DEFAULT_RADIUS_KM),
@@ -24,27 +24,17 @@ export const subscribeSchema = z.strictObject({
 /** Moves a subscription's centre (the rider moved, or panned the map); its other criteria stay. */
 export const subscribeMoveSchema = z.strictObject({
   t: z.literal('subscribe.move'),
-  id: subscriptionId(),
+  id: requestId(),
   lat: latitude(),
   lng: longitude(),
 });
 
 export const unsubscribeSchema = z.strictObject({
   t: z.literal('unsubscribe'),
-  id: subscriptionId(),
+  id: requestId(),
 });
 
 // ---- hub to rider (not strict: a v1 client keeps working when a later hub adds a field) ----
-
-const nearbyDriverSchema = z.object({
-  id: z.number().int(),
-  name: z.string(),
-  vehicleType: z.string(),
-  rating: z.number(),
-  lat: z.number(),
-  lng: z.number(),
-  distanceKm: z.number(),
-});
 
 /**
  * The subscription's ranked drivers, shaped and ordered like `nearby.result`:
@@ -55,7 +45,7 @@ export const nearbyUpdateSchema = z.object({
   id: z.union([z.string(), z.number()]),
   drivers: z.array(nearbyDriverSchema),
   /** Where the latest full search came from; updates between searches come from committed positions. */
-  source: z.enum(['redis', 'sql', 'memory']),
+  source: z.enum(NEARBY_SOURCES),
   /** Milliseconds from the first change this update reports (or the request) to its sending. */
   ms: z.number(),
 });

@@ -1,4 +1,4 @@
-import { EARTH_RADIUS_KM } from '../protocol/geo-math.ts';
+import { EARTH_RADIUS_KM } from '../domain/geo.ts';
 
 // Level k cells are 2^k / 512 degrees on a side: 1/512° (about 217 m of
 // latitude) at level 0, 2° at the top. Power-of-two fractions of a degree keep

@@ -1,5 +1,5 @@
-import { compareRanked as compareDrivers } from '../nearby/rank.ts';
-import { haversineKm } from '../protocol/geo-math.ts';
+import { compareRanked } from '../protocol/ranking.ts';
+import { haversineKm } from '../domain/geo.ts';
 import type { NearbyDriver } from '../protocol/messages.ts';
 
 /** What ranks a driver: distance, then rating, then id (the order of every nearby answer). */
@@ -8,9 +8,6 @@ export interface RankKey {
   rating: number;
   id: number;
 }
-
-/** The nearby order, which reads only the rank key. */
-const compareRanked = compareDrivers as (a: RankKey, b: RankKey) => number;
 
 export interface DriverLooks {
   name: string;

@@ -1,10 +1,10 @@
 import type { Logger } from '../logger.ts';
 import type { NearbyCriteria } from '../nearby/nearby-service.ts';
 import { HubError } from '../protocol/errors.ts';
-import { haversineKm } from '../protocol/geo-math.ts';
+import { haversineKm } from '../domain/geo.ts';
 import type { NearbySource } from '../protocol/messages.ts';
 import type { SubscribeMessage, SubscribeMoveMessage, SubscriptionId } from '../protocol/subscription-messages.ts';
-import type { DriverProfile } from '../store/types.ts';
+import type { DriverProfile } from '../domain/driver.ts';
 import { CellIndex, type CellCover } from './cell-index.ts';
 import { LastSeen } from './last-seen.ts';
 import { NEEDS_SEARCH, RankedWindow, TOP_CHANGED, type SentList } from './ranked-window.ts';

@@ -1,7 +1,8 @@
 import type { NearbyAnswer, NearbyCriteria } from '../nearby/nearby-service.ts';
 import type { ErrorMessage, NearbySource } from '../protocol/messages.ts';
 import type { NearbyUpdateMessage } from '../protocol/subscription-messages.ts';
-import type { CommittedDriver, DriverProfile } from '../store/types.ts';
+import type { DriverProfile } from '../domain/driver.ts';
+import type { CommittedDriver } from '../store/types.ts';
 
 /** A driver's state after a change was committed: a position batch, a status frame, or dispatch marking it busy. */
 export type DriverChange = Pick<CommittedDriver, 'id' | 'status' | 'lat' | 'lng' | 'updatedAtMs'>;

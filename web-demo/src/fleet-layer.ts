@@ -3,7 +3,7 @@ import type { NearbyDriver } from '../../src/protocol/messages.ts';
 import { escapeHtml } from './dom.ts';
 import { vehicleStyle } from './vehicles.ts';
 
-/** Where a batch of positions came from: the viewport sweep or the rider's own query. */
+/** Where a batch of positions came from: the view's subscription or the rider's own. */
 export type Feed = 'view' | 'rider';
 
 interface Tracked {
@@ -15,8 +15,8 @@ interface Tracked {
   since: number;
 }
 
-/** A little shorter than the refresh period, so a driver settles before its next fix arrives. */
-const TWEEN_MS = 600;
+/** A little shorter than the closest spacing of updates (SUBSCRIPTION_MAX_HZ, 2 by default), so a driver settles before its next fix arrives. */
+const TWEEN_MS = 450;
 const RANK_PANE = 'rankPane';
 
 /**

@@ -11,8 +11,8 @@ import { RequestError, RiderSocket, riderSocketUrl } from './rider-socket.ts';
 import { StatusBar } from './status-bar.ts';
 import { VEHICLE_STYLES } from './vehicles.ts';
 
-/** How often the map asks for the drivers in view: well under a second, so movement reads as live. */
-const SWEEP_MS = 700;
+/** A view whose reach changed less than this share keeps its subscription and only re-centres it. */
+const REACH_TOLERANCE = 0.1;
 const DEFAULT_ZOOM = 14;
 
 // The simulator's default city, so the map opens where the fleet drives.
@@ -32,18 +32,17 @@ new RiderPanel(map, fleet, socket);
 void installBasemap(map, city, (kind) => status.setBasemap(kind));
 renderLegend();
 
-let sweeping = false;
-let pausedUntil = 0;
-let lastSweepProblem = '';
+/** The live list behind the dots: one subscription sized to the view. */
+let view: { id: string; radiusKm: number } | undefined;
+let lastViewProblem = '';
 
 /**
- * One nearby query sized to the view stands in for a "drivers in view"
- * subscription the protocol does not have: centre of the view, radius to its
- * farthest corner (capped by the protocol), the protocol's largest limit.
+ * Subscribes to the drivers in view: centre of the view, radius to its
+ * farthest corner (capped by the protocol), the protocol's largest limit. A
+ * pan re-centres the subscription; a zoom or resize that changes the reach
+ * replaces it. The hub then pushes the list whenever it changes.
  */
-async function sweep(): Promise<void> {
-  if (sweeping || !socket.live || Date.now() < pausedUntil) return;
-  sweeping = true;
+function watchView(): void {
   const centre = map.getCenter();
   const bounds = map.getBounds();
   const reach = Math.max(
@@ -51,38 +50,38 @@ async function sweep(): Promise<void> {
       haversineKm(centre.lat, centre.lng, corner.lat, corner.lng),
     ),
   );
-  try {
-    const { result } = await socket.nearby({
-      lat: centre.lat,
-      lng: L.Util.wrapNum(centre.lng, [-180, 180], true),
-      radiusKm: Math.min(NEARBY_MAX_RADIUS_KM, Math.max(0.1, reach)),
-      limit: NEARBY_MAX_LIMIT,
-    });
-    fleet.update('view', result.drivers);
-    status.setInView(result.drivers.length, result.drivers.length >= NEARBY_MAX_LIMIT);
-    lastSweepProblem = '';
-  } catch (error) {
-    reportSweepFailure(error);
-  } finally {
-    sweeping = false;
+  const radiusKm = Math.min(NEARBY_MAX_RADIUS_KM, Math.max(0.1, reach));
+  const lng = L.Util.wrapNum(centre.lng, [-180, 180], true);
+  if (view && Math.abs(radiusKm - view.radiusKm) <= view.radiusKm * REACH_TOLERANCE) {
+    socket.move(view.id, centre.lat, lng);
+    return;
   }
+  if (view) socket.unwatch(view.id);
+  const id = socket.watch(
+    { lat: centre.lat, lng, radiusKm, limit: NEARBY_MAX_LIMIT },
+    {
+      update: (update) => {
+        fleet.update('view', update.drivers);
+        status.setInView(update.drivers.length, update.drivers.length >= NEARBY_MAX_LIMIT);
+        lastViewProblem = '';
+      },
+      error: reportViewFailure,
+    },
+  );
+  view = id === undefined ? undefined : { id, radiusKm };
 }
 
-function reportSweepFailure(error: unknown): void {
-  // A dropped socket is the status bar's news, not the console's.
-  if (error instanceof RequestError && error.code === 'offline') return;
-  if (error instanceof RequestError && error.retryAfterMs) pausedUntil = Date.now() + error.retryAfterMs;
-  const problem = error instanceof RequestError ? `${error.code}: ${error.message}` : String(error);
-  if (problem !== lastSweepProblem) console.warn('map refresh failed', problem);
-  lastSweepProblem = problem;
+function reportViewFailure(error: RequestError): void {
+  const problem = `${error.code}: ${error.message}`;
+  if (problem !== lastViewProblem) console.warn('map subscription refused', problem);
+  lastViewProblem = problem;
 }
 
 socket.onState((state) => {
   document.body.dataset.connection = state.kind;
-  if (state.kind === 'live') void sweep();
 });
-map.on('moveend', () => void sweep());
-setInterval(() => void sweep(), SWEEP_MS);
+map.on('moveend', watchView);
+watchView();
 socket.start();
 
 function renderLegend(): void {

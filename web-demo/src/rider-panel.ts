@@ -5,17 +5,15 @@ import {
   NEARBY_MAX_RADIUS_KM,
 } from '../../src/protocol/limits.ts';
 import { VEHICLE_TYPES, type VehicleType } from '../../src/domain/driver.ts';
-import type { NearbyDriver, NearbyResultMessage } from '../../src/protocol/messages.ts';
+import type { NearbyDriver, NearbyUpdateMessage } from '../../src/protocol/messages.ts';
 import { byId, escapeHtml, formatDistance, formatMs, formatRadius } from './dom.ts';
 import type { FleetLayer } from './fleet-layer.ts';
-import { RequestError, type NearbyAnswer, type RiderSocket } from './rider-socket.ts';
+import type { RequestError, RiderSocket } from './rider-socket.ts';
 import { isVehicleType, vehicleStyle, VEHICLE_STYLES } from './vehicles.ts';
 
 const RADIUS_STEPS_KM = [0.5, 1, 2, 3, 5, 8, 10, 15, 20, 30, 50].filter((km) => km <= NEARBY_MAX_RADIUS_KM);
 const MIN_RATINGS = [0, 3.5, 4, 4.5, 4.8];
 const RESULT_LIMIT = Math.min(10, NEARBY_MAX_LIMIT);
-/** The rider's list is re-asked this often, so ranks and distances follow the fleet. */
-const REFRESH_MS = 1000;
 
 interface Filters {
   radiusKm: number;
@@ -25,7 +23,8 @@ interface Filters {
 
 /**
  * The rider side of the demo: a draggable rider pin, the filters, and the
- * ranked answer, asked again every second while a rider is on the map.
+ * ranked list, a live subscription that the hub pushes whenever it changes.
+ * Dragging the pin re-centres it; changing a filter replaces it.
  */
 export class RiderPanel {
   private rider: L.LatLng | undefined;
@@ -34,9 +33,9 @@ export class RiderPanel {
   private readonly link: L.Polyline;
   private filters: Filters = { radiusKm: NEARBY_DEFAULT_RADIUS_KM, vehicleType: undefined, minRating: 0 };
   private drivers: NearbyDriver[] = [];
-  /** Bumped whenever the question changes, so an answer to an older one is dropped. */
-  private generation = 0;
-  private inFlight = false;
+  /** The subscription behind the list, while a rider is on the map. */
+  private watchId: string | undefined;
+  private updates = 0;
 
   private readonly list = byId<HTMLOListElement>('result-list');
   private readonly empty = byId('result-empty');
@@ -44,7 +43,7 @@ export class RiderPanel {
   private readonly count = byId('result-count');
   private readonly source = byId('metric-source');
   private readonly serverMs = byId('metric-server');
-  private readonly roundTrip = byId('metric-rtt');
+  private readonly updateCount = byId('metric-updates');
   private readonly riderInfo = byId('rider-info');
 
   constructor(
@@ -76,7 +75,7 @@ export class RiderPanel {
       const at = id === undefined ? undefined : this.fleet.positionOf(id);
       if (at) this.map.panTo(at);
     });
-    setInterval(() => void this.refresh(), REFRESH_MS);
+    socket.onState((state) => this.showNotice(state.kind === 'live' || !this.rider ? undefined : 'Waiting for the hub…'));
     this.render();
   }
 
@@ -97,12 +96,14 @@ export class RiderPanel {
     this.drawLink();
     this.riderInfo.textContent = `${at.lat.toFixed(5)}, ${at.lng.toFixed(5)}`;
     document.body.classList.add('has-rider');
-    if (ask) this.restart();
+    if (!ask) return;
+    if (this.watchId === undefined) this.restart();
+    else this.socket.move(this.watchId, at.lat, at.lng);
   }
 
   private clearRider(): void {
     this.rider = undefined;
-    this.generation += 1;
+    this.stopWatching();
     this.pin.remove();
     this.area.remove();
     this.link.remove();
@@ -114,52 +115,40 @@ export class RiderPanel {
     this.render();
   }
 
-  /** Forgets the answer in flight and asks at once with the new rider or filters. */
+  /** Replaces the subscription with one for the current rider and filters. */
   private restart(): void {
-    this.generation += 1;
-    this.inFlight = false;
-    void this.refresh();
-  }
-
-  private async refresh(): Promise<void> {
     const rider = this.rider;
-    if (!rider || this.inFlight) return;
-    if (!this.socket.live) {
-      this.showNotice('Waiting for the hub…');
-      return;
-    }
-    const generation = this.generation;
-    this.inFlight = true;
-    let answer: NearbyAnswer;
-    try {
-      answer = await this.socket.nearby({
+    this.stopWatching();
+    if (!rider) return;
+    this.watchId = this.socket.watch(
+      {
         lat: rider.lat,
         lng: rider.lng,
         radiusKm: this.filters.radiusKm,
         limit: RESULT_LIMIT,
         vehicleType: this.filters.vehicleType,
         minRating: this.filters.minRating > 0 ? this.filters.minRating : undefined,
-      });
-    } catch (error) {
-      if (generation !== this.generation) return;
-      this.inFlight = false;
-      this.showNotice(describeFailure(error));
-      return;
-    }
-    if (generation !== this.generation) return;
-    this.inFlight = false;
-    this.showNotice(undefined);
-    this.show(answer.result, answer.roundTripMs);
+      },
+      { update: (update) => this.show(update), error: (error) => this.showNotice(describeFailure(error)) },
+    );
   }
 
-  private show(result: NearbyResultMessage, roundTripMs: number): void {
-    this.drivers = result.drivers;
-    this.fleet.update('rider', result.drivers);
-    this.fleet.setRanking(result.drivers.map((driver) => driver.id));
-    this.source.textContent = result.source;
-    this.source.dataset.source = result.source;
-    this.serverMs.textContent = formatMs(result.ms);
-    this.roundTrip.textContent = formatMs(roundTripMs);
+  private stopWatching(): void {
+    if (this.watchId !== undefined) this.socket.unwatch(this.watchId);
+    this.watchId = undefined;
+    this.updates = 0;
+  }
+
+  private show(update: NearbyUpdateMessage): void {
+    this.showNotice(undefined);
+    this.updates += 1;
+    this.drivers = update.drivers;
+    this.fleet.update('rider', update.drivers);
+    this.fleet.setRanking(update.drivers.map((driver) => driver.id));
+    this.source.textContent = update.source;
+    this.source.dataset.source = update.source;
+    this.serverMs.textContent = formatMs(update.ms);
+    this.updateCount.textContent = String(this.updates);
     this.drawLink();
     this.render();
   }
@@ -207,7 +196,9 @@ export class RiderPanel {
     radius.addEventListener('input', () => {
       this.filters.radiusKm = RADIUS_STEPS_KM[Number(radius.value)] ?? NEARBY_DEFAULT_RADIUS_KM;
       radiusValue.textContent = formatRadius(this.filters.radiusKm);
-      if (this.rider) this.moveRider(this.rider, true);
+      if (!this.rider) return;
+      this.moveRider(this.rider, false);
+      this.restart();
     });
 
     const vehicles = byId('filter-vehicle');
@@ -239,11 +230,9 @@ export class RiderPanel {
   }
 }
 
-function describeFailure(error: unknown): string {
-  if (!(error instanceof RequestError)) return `Query failed: ${String(error)}`;
-  if (error.code === 'offline') return 'Waiting for the hub…';
-  if (error.code === 'timeout') return 'The hub did not answer in time; retrying.';
-  return `The hub refused the query (${error.code}): ${error.message}`;
+function describeFailure(error: RequestError): string {
+  if (error.code === 'unavailable') return 'The hub cannot search right now; retrying.';
+  return `The hub refused the subscription (${error.code}): ${error.message}`;
 }
 
 function driverIdAt(target: EventTarget | null): number | undefined {

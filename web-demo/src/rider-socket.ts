@@ -1,28 +1,17 @@
-import {
-  nearbyQuerySchema,
-  type NearbyQueryInput,
-  type NearbyResultMessage,
-  type ServerMessage,
-} from '../../src/protocol/messages.ts';
+import type { NearbyUpdateMessage, ServerMessage } from '../../src/protocol/messages.ts';
 import { decodeServerMessage } from '../../src/protocol/parse.ts';
-import { RiderSession } from '../../clients/core/rider-session.ts';
+import { SubscriptionSession, type WatchCriteria } from '../../clients/core/subscription-session.ts';
 import { backoffDelayMs } from '../../clients/lib/backoff.ts';
 import { createRng } from '../../src/domain/random.ts';
+
+export type { WatchCriteria };
 
 export type ConnectionState =
   | { kind: 'connecting' }
   | { kind: 'live' }
   | { kind: 'reconnecting'; attempt: number; retryAt: number; reason: string };
 
-export type NearbyFilters = Omit<NearbyQueryInput, 't' | 'id'>;
-
-export interface NearbyAnswer {
-  result: NearbyResultMessage;
-  /** Send to receive, measured in the page: what the rider actually waits. */
-  roundTripMs: number;
-}
-
-/** A failed request; `code` is a protocol error code, or `offline` / `timeout` from this side. */
+/** A refused subscription; `code` is a protocol error code. */
 export class RequestError extends Error {
   constructor(
     readonly code: string,
@@ -34,26 +23,28 @@ export class RequestError extends Error {
   }
 }
 
-/** What the page keeps per query: the promise to settle and its timeout. */
-interface Waiting {
-  resolve: (answer: NearbyAnswer) => void;
-  reject: (error: RequestError) => void;
-  timer: ReturnType<typeof setTimeout>;
+export interface WatchHandlers {
+  update(update: NearbyUpdateMessage): void;
+  error(error: RequestError): void;
 }
 
 /** The clients' one backoff, capped lower than a fleet's: a person is watching the page. */
 const BACKOFF = { initialMs: 500, maxMs: 8000 };
-const REQUEST_TIMEOUT_MS = 5000;
+/** After the hub refused a subscription for now (unavailable, rate limited), ask again this much later at least. */
+const RENEW_MS = 2000;
 
 /**
- * The rider WebSocket, kept open across hub restarts. JSON text frames only:
- * msgpack would drag a codec into the page for no gain at demo volumes.
+ * The rider WebSocket, kept open across hub restarts, carrying live nearby
+ * subscriptions: each list is subscribed once and then pushed by the hub
+ * whenever it changes, and every subscription is made again on reconnect
+ * (a closed socket ends them). JSON text frames only: msgpack would drag a
+ * codec into the page for no gain at demo volumes.
  */
 export class RiderSocket {
   private ws: WebSocket | undefined;
   private attempt = 0;
-  /** Request ids and the queries waiting for answers: the clients' rider core. */
-  private readonly session = new RiderSession<Waiting>();
+  /** Subscription ids, criteria and routing: the clients' subscription core. */
+  private readonly session = new SubscriptionSession<WatchHandlers>('w');
   /** Jitter, so that many open tabs do not hit a restarted hub in lockstep. */
   private readonly rng = createRng(Math.floor(Math.random() * 2 ** 32));
   private readonly listeners = new Set<(state: ConnectionState) => void>();
@@ -74,27 +65,36 @@ export class RiderSocket {
     this.open();
   }
 
-  nearby(filters: NearbyFilters): Promise<NearbyAnswer> {
-    const ws = this.ws;
-    if (!ws || ws.readyState !== WebSocket.OPEN) {
-      return Promise.reject(new RequestError('offline', 'not connected to the hub'));
+  /**
+   * Starts a live list and returns its id. Criteria the hub would refuse are
+   * refused here, with the hub's own schema and message, without a round trip.
+   */
+  watch(criteria: WatchCriteria, handlers: WatchHandlers): string | undefined {
+    let opened;
+    try {
+      opened = this.session.add(criteria, handlers);
+    } catch (error) {
+      handlers.error(new RequestError('invalid_field', (error as Error).message));
+      return undefined;
     }
-    const id = this.session.newId();
-    // The hub's own schema: a query the page builds wrongly fails here, with
-    // the same message the hub would send, instead of costing a round trip.
-    const parsed = nearbyQuerySchema.safeParse({ t: 'nearby', id, ...filters });
-    if (!parsed.success) {
-      return Promise.reject(new RequestError('invalid_field', parsed.error.issues[0]?.message ?? 'invalid query'));
-    }
-    return new Promise<NearbyAnswer>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        for (const expired of this.session.expire(performance.now() - REQUEST_TIMEOUT_MS)) {
-          expired.context.reject(new RequestError('timeout', `no answer within ${REQUEST_TIMEOUT_MS} ms`));
-        }
-      }, REQUEST_TIMEOUT_MS);
-      this.session.track(id, { resolve, reject, timer }, performance.now());
-      ws.send(JSON.stringify(parsed.data));
-    });
+    this.send(opened.message);
+    return opened.watch.id;
+  }
+
+  /** Re-centres a live list (the rider moved, the map panned); the hub answers with the list around the new centre. */
+  move(id: string, lat: number, lng: number): void {
+    const message = this.session.move(id, lat, lng);
+    if (message) this.send(message);
+  }
+
+  unwatch(id: string): void {
+    const message = this.session.remove(id);
+    if (message) this.send(message);
+  }
+
+  private send(message: object): void {
+    // While the socket is down there is nothing to send: open() subscribes every list afresh.
+    if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(message));
   }
 
   private open(): void {
@@ -102,13 +102,13 @@ export class RiderSocket {
     this.ws = ws;
     ws.addEventListener('open', () => {
       this.setState({ kind: 'live' });
+      for (const message of this.session.reopen()) this.send(message);
     });
     ws.addEventListener('message', (event) => {
       if (typeof event.data === 'string') this.handleFrame(event.data);
     });
     ws.addEventListener('close', (event) => {
       this.ws = undefined;
-      this.failPending(new RequestError('offline', 'connection closed'));
       this.scheduleReconnect(event.reason || (event.code === 1006 ? 'hub unreachable' : `closed (${event.code})`));
     });
   }
@@ -128,26 +128,24 @@ export class RiderSocket {
       console.warn('ignoring an undecodable frame from the hub', error);
       return;
     }
-    if (message.t !== 'nearby.result' && message.t !== 'error') return;
-    const query = this.session.answer(message);
-    if (!query) return;
-    const request = query.context;
-    clearTimeout(request.timer);
-    if (message.t === 'error') {
-      request.reject(new RequestError(message.code, message.message, message.retryAfterMs));
+    const event = this.session.route(message);
+    if (!event) return;
+    const handlers = event.watch.context;
+    if (event.kind === 'update') {
+      // Only an answer proves the hub usable: a socket that opens and is
+      // closed straight away (a hub still starting, a refused token) keeps backing off.
+      this.attempt = 0;
+      handlers.update(event.update);
       return;
     }
-    // Only an answered query proves the hub usable: a socket that opens and is
-    // closed straight away (a hub still starting, a refused token) keeps backing off.
-    this.attempt = 0;
-    request.resolve({ result: message, roundTripMs: performance.now() - query.sentAt });
-  }
-
-  private failPending(error: RequestError): void {
-    for (const { context } of this.session.lost()) {
-      clearTimeout(context.timer);
-      context.reject(error);
-    }
+    const { code, retryAfterMs } = event.error;
+    handlers.error(new RequestError(code, event.error.message, retryAfterMs));
+    // Answers to a renewal below, for whichever half did not apply; and a final refusal, which the session already ended.
+    if (code === 'subscription_exists' || code === 'not_found' || code === 'invalid_field' || code === 'out_of_range') return;
+    const id = event.watch.id;
+    setTimeout(() => {
+      for (const renewal of this.session.renew(id) ?? []) this.send(renewal);
+    }, Math.max(RENEW_MS, retryAfterMs ?? 0));
   }
 
   private setState(state: ConnectionState): void {

@@ -34,7 +34,7 @@ export class StatusBar {
     this.basemap.textContent = kind === 'osm' ? 'OpenStreetMap' : 'Offline';
   }
 
-  /** `capped`: the sweep hit its limit, so the map shows the nearest drivers to the centre, not all in view. */
+  /** `capped`: the view's list hit its limit, so the map shows the nearest drivers to the centre, not all in view. */
   setInView(count: number, capped: boolean): void {
     this.inView.textContent = capped ? `${count} nearest` : String(count);
   }

@@ -82,14 +82,20 @@ export class CellIndex<T> {
     }
   }
 
-  /** Calls `visit` for every member whose cover holds the point (a member may be visited once per level it is in: at most once). */
+  /**
+   * Calls `visit` for every member whose cover holds the point. A member is
+   * filed at one level, so it is visited once, unless `visit` re-files it
+   * (callers guard against that). Walked backwards so that `visit` may take
+   * the member out of this cell: swap-removal only moves visited members.
+   */
   forEachAt(lat: number, lng: number, visit: (member: T) => void): void {
     for (const level of this.levels) {
       if (level.members === 0) continue;
       const cell = level.cells.get(cellKey(level, lat, lng));
-      if (cell) for (let i = 0; i < cell.length; i++) visit(cell[i] as T);
+      if (cell) for (let i = cell.length - 1; i >= 0; i--) if (i < cell.length) visit(cell[i] as T);
     }
-    for (let i = 0; i < this.everywhere.length; i++) visit(this.everywhere[i] as T);
+    const everywhere = this.everywhere;
+    for (let i = everywhere.length - 1; i >= 0; i--) if (i < everywhere.length) visit(everywhere[i] as T);
   }
 }
 

@@ -121,8 +121,10 @@ class Subscription {
  * Updates are coalesced per subscription to `maxHz` and sent only when what
  * the rider sees changed: a driver entered or left, the order changed, or a
  * listed driver moved more than the threshold.
+ *
+ * Times use the global `performance`, not node:perf_hooks' export, so that
+ * tests' fake timers drive them.
  */
-// Timing uses the global `performance` (not node:perf_hooks' export) so that tests' fake timers drive it.
 export class SubscriptionRegistry {
   private readonly bySubscriber = new Map<Subscriber, Map<SubscriptionId, Subscription>>();
   private readonly perQuota = new Map<string, number>();
@@ -133,7 +135,13 @@ export class SubscriptionRegistry {
   private readonly thresholdKm: number;
   private readonly staleTimer: NodeJS.Timeout;
   private openCount = 0;
+  /** Numbers each change applied, so a subscription reached twice by one change applies it once. */
   private changeCounter = 0;
+  /** The change being applied, its driver's profile, the batch's start and its visit count: state of apply(), read by visit. */
+  private current: DriverChange | undefined;
+  private currentProfile: DriverProfile | undefined;
+  private batchStartedAt = 0;
+  private visits = 0;
   /** Subscriptions touched by the batch being applied, flushed when it is done. */
   private readonly touched: Subscription[] = [];
 
@@ -204,36 +212,34 @@ export class SubscriptionRegistry {
    * subscriptions listing the driver and those watching the cell it is in now.
    */
   apply(changes: readonly DriverChange[]): void {
-    let visits = 0;
-    const now = performance.now();
+    this.visits = 0;
+    this.batchStartedAt = performance.now();
     for (const change of changes) {
       const online = change.status === 'online' && change.lat !== null && change.lng !== null;
       if (online) this.lastSeen.saw(change.id, change.updatedAtMs);
       else this.lastSeen.forget(change.id);
-      const mark = ++this.changeCounter;
-      const profile = online ? this.options.profiles.get(change.id) : undefined;
+      this.current = change;
+      this.currentProfile = online ? this.options.profiles.get(change.id) : undefined;
+      this.changeCounter++;
       const listing = this.listings.get(change.id);
       // Backwards: applying the change may swap-remove the subscription from
       // this very array, which moves an already visited one into its place.
-      if (listing) {
-        for (let i = listing.length - 1; i >= 0; i--) {
-          const sub = listing[i] as Subscription;
-          sub.visitedBy = mark;
-          visits++;
-          this.applyTo(sub, change, profile, now);
-        }
-      }
-      if (!online) continue;
-      this.cells.forEachAt(change.lat as number, change.lng as number, (sub) => {
-        if (sub.visitedBy === mark) return;
-        sub.visitedBy = mark;
-        visits++;
-        this.applyTo(sub, change, profile, now);
-      });
+      if (listing) for (let i = listing.length - 1; i >= 0; i--) if (i < listing.length) this.visit(listing[i] as Subscription);
+      if (online) this.cells.forEachAt(change.lat as number, change.lng as number, this.visit);
     }
-    this.options.observer?.visited(visits);
+    this.current = undefined;
+    this.currentProfile = undefined;
+    this.options.observer?.visited(this.visits);
     this.flushTouched();
   }
+
+  /** Applies the change being processed to one subscription, once. Bound once, so a batch allocates no closures. */
+  private readonly visit = (sub: Subscription): void => {
+    if (sub.visitedBy === this.changeCounter) return;
+    sub.visitedBy = this.changeCounter;
+    this.visits++;
+    this.applyTo(sub, this.current as DriverChange, this.currentProfile, this.batchStartedAt);
+  };
 
   /** Ends every subscription and its timers (hub shutdown). */
   stop(): void {

@@ -60,7 +60,7 @@ class FakeFleet implements NearbyFinder, ProfileLookup {
     driver.profile = { ...driver.profile, status };
     if (northM !== null && eastM !== null) Object.assign(driver, at(northM, eastM));
     driver.seenAtMs = Date.now();
-    return { id, status, lat: driver.lat, lng: driver.lng, updatedAtMs: driver.seenAtMs };
+    return { id, status, lat: driver.lat, lng: driver.lng, seenAtMs: driver.seenAtMs };
   }
 
   /** What `nearby` would answer now. */
@@ -161,6 +161,17 @@ function subscribe(rider: FakeRider, input: Omit<SubscribeInput, 't' | 'lat' | '
   return request;
 }
 
+/** Tells the registry of committed changes, as ingest does after each batch. */
+function commit(changes: DriverChange[]): void {
+  registry.apply({
+    ids: changes.map((change) => change.id),
+    statuses: changes.map((change) => change.status),
+    lats: changes.map((change) => change.lat),
+    lngs: changes.map((change) => change.lng),
+    seenAtMs: changes.map((change) => change.seenAtMs),
+  });
+}
+
 /** Lets pending searches answer and due coalescing timers fire. */
 async function settle(ms = 0): Promise<void> {
   await vi.advanceTimersByTimeAsync(ms);
@@ -193,12 +204,12 @@ describe('subscription registry (fakes of the finder, profiles and riders)', () 
     // A driver 40 km away moves: no subscription is even visited.
     fleet.add(99, 40_000, 0);
     const visitsBefore = observer.visits;
-    registry.apply([fleet.change(99, 40_010, 0)]);
+    commit([fleet.change(99, 40_010, 0)]);
     expect(observer.visits).toBe(visitsBefore);
     // A listed driver creeps 10 m (under the 25 m threshold) without passing anyone.
-    registry.apply([fleet.change(1, 40, -5)]);
+    commit([fleet.change(1, 40, -5)]);
     // A driver inside the radius but far behind the fifth moves.
-    registry.apply([fleet.change(20, 800, -300)]);
+    commit([fleet.change(20, 800, -300)]);
     await settle(AFTER_INTERVAL_MS * 2);
     expect(rider.updates).toHaveLength(1);
   });
@@ -220,7 +231,7 @@ describe('subscription registry (fakes of the finder, profiles and riders)', () 
     ];
     for (const [what, change] of steps) {
       const count = rider.updates.length;
-      registry.apply([change()]);
+      commit([change()]);
       await settle(AFTER_INTERVAL_MS);
       expect(rider.updates.length, what).toBe(count + 1);
       expect(rider.lastIds('watch'), what).toEqual(fleet.expected(request));
@@ -241,10 +252,10 @@ describe('subscription registry (fakes of the finder, profiles and riders)', () 
     subscribe(rider, { id: 'vans', radiusKm: 1, vehicleType: 'van', minRating: 4.5 });
     await settle(AFTER_INTERVAL_MS);
     expect(rider.lastIds('vans')).toEqual([1]);
-    registry.apply([fleet.change(2, 100, 0), fleet.change(3, 100, 0)]);
+    commit([fleet.change(2, 100, 0), fleet.change(3, 100, 0)]);
     await settle(AFTER_INTERVAL_MS);
     expect(rider.updates).toHaveLength(1);
-    registry.apply([fleet.change(4, 100, 0)]);
+    commit([fleet.change(4, 100, 0)]);
     await settle(AFTER_INTERVAL_MS);
     expect(rider.lastIds('vans')).toEqual([4, 1]);
   });
@@ -257,7 +268,7 @@ describe('subscription registry (fakes of the finder, profiles and riders)', () 
     const firstAt = Date.now();
     // Twenty relevant changes within 500 ms: each swaps the order of drivers 1 and 2.
     for (let step = 0; step < 20; step++) {
-      registry.apply([fleet.change(1, step % 2 === 0 ? 250 : 50, 0)]);
+      commit([fleet.change(1, step % 2 === 0 ? 250 : 50, 0)]);
       await settle(25);
     }
     await settle(AFTER_INTERVAL_MS);
@@ -277,9 +288,9 @@ describe('subscription registry (fakes of the finder, profiles and riders)', () 
     const rider = new FakeRider();
     subscribe(rider, { id: 'u', radiusKm: 2 });
     await settle();
-    registry.apply([fleet.change(1, 100, 0)]); // trivial, unchanged
-    registry.apply([fleet.change(3, 50, 0)]); // 3 overtakes: due in 500 ms
-    registry.apply([fleet.change(3, 300, 0)]); // back where it was
+    commit([fleet.change(1, 100, 0)]); // trivial, unchanged
+    commit([fleet.change(3, 50, 0)]); // 3 overtakes: due in 500 ms
+    commit([fleet.change(3, 300, 0)]); // back where it was
     await settle(AFTER_INTERVAL_MS * 2);
     expect(rider.updates).toHaveLength(1);
   });
@@ -292,12 +303,12 @@ describe('subscription registry (fakes of the finder, profiles and riders)', () 
     await settle(AFTER_INTERVAL_MS);
     expect(fleet.searches).toBe(1);
     for (let id = 1; id <= 5; id++) {
-      registry.apply([fleet.change(id, null, null, 'offline')]);
+      commit([fleet.change(id, null, null, 'offline')]);
       await settle(AFTER_INTERVAL_MS);
       expect(rider.lastIds('w')).toEqual(fleet.expected(request));
     }
     expect(fleet.searches).toBe(1);
-    registry.apply([fleet.change(6, null, null, 'offline')]);
+    commit([fleet.change(6, null, null, 'offline')]);
     await settle(AFTER_INTERVAL_MS);
     expect(fleet.searches).toBe(2);
     expect(rider.lastIds('w')).toEqual(fleet.expected(request));
@@ -309,12 +320,12 @@ describe('subscription registry (fakes of the finder, profiles and riders)', () 
     const rider = new FakeRider();
     const request = subscribe(rider, { id: 'behind', radiusKm: 5, limit: 2 });
     await settle(AFTER_INTERVAL_MS);
-    registry.apply([3, 4, 5, 6, 7].map((id) => fleet.change(id, null, null, 'offline')));
+    commit([3, 4, 5, 6, 7].map((id) => fleet.change(id, null, null, 'offline')));
     await settle(AFTER_INTERVAL_MS);
     expect(fleet.searches).toBe(1);
     expect(rider.lastIds('behind')).toEqual([1, 2]);
     // Driver 2 drives off past 8 and 9, which the window never held.
-    registry.apply([fleet.change(2, 500, 0)]);
+    commit([fleet.change(2, 500, 0)]);
     await settle(AFTER_INTERVAL_MS);
     expect(rider.lastIds('behind')).toEqual(fleet.expected(request));
     expect(rider.lastIds('behind')).toEqual([1, 8]);
@@ -325,11 +336,11 @@ describe('subscription registry (fakes of the finder, profiles and riders)', () 
     const rider = new FakeRider();
     const request = subscribe(rider, { id: 'lag', radiusKm: 5, limit: 1 });
     await settle(AFTER_INTERVAL_MS);
-    registry.apply([1, 2, 3, 4, 5].map((id) => fleet.change(id, null, null, 'offline')));
+    commit([1, 2, 3, 4, 5].map((id) => fleet.change(id, null, null, 'offline')));
     await settle(AFTER_INTERVAL_MS);
     expect(rider.lastIds('lag')).toEqual([6]);
     fleet.laggingView = fleet.snapshot();
-    registry.apply([fleet.change(6, null, null, 'offline')]);
+    commit([fleet.change(6, null, null, 'offline')]);
     await settle(AFTER_INTERVAL_MS);
     expect(fleet.searches).toBe(2);
     expect(rider.lastIds('lag')).toEqual(fleet.expected(request));
@@ -345,7 +356,7 @@ describe('subscription registry (fakes of the finder, profiles and riders)', () 
     fleet.laggingView = fleet.snapshot();
     const rider = new FakeRider();
     const request = subscribe(rider, { id: 'g', radiusKm: 1, limit: 3 });
-    registry.apply([fleet.change(9, 10, 0)]);
+    commit([fleet.change(9, 10, 0)]);
     release();
     await settle();
     expect(rider.updates).toHaveLength(1);
@@ -361,7 +372,7 @@ describe('subscription registry (fakes of the finder, profiles and riders)', () 
     await settle();
     // Driver 2 keeps reporting; driver 1 falls silent.
     for (let elapsed = 0; elapsed < STALE_AFTER_MS + 2000; elapsed += 5000) {
-      registry.apply([fleet.change(2, 200, 0)]);
+      commit([fleet.change(2, 200, 0)]);
       await settle(5000);
     }
     expect(rider.lastIds('st')).toEqual([2]);
@@ -373,9 +384,9 @@ describe('subscription registry (fakes of the finder, profiles and riders)', () 
     const request = subscribe(rider, { id: 'b' });
     await settle();
     rider.writable = false;
-    registry.apply([fleet.change(3, 10, 0)]);
+    commit([fleet.change(3, 10, 0)]);
     await settle(AFTER_INTERVAL_MS);
-    registry.apply([fleet.change(2, 5, 0)]);
+    commit([fleet.change(2, 5, 0)]);
     await settle(AFTER_INTERVAL_MS);
     expect(rider.updates).toHaveLength(1);
     rider.writable = true;
@@ -393,14 +404,14 @@ describe('subscription registry (fakes of the finder, profiles and riders)', () 
     await settle();
     expect(registry.size).toBe(2);
     registry.unsubscribe(rider, 'a');
-    registry.apply([fleet.change(2, 120, 0)]);
+    commit([fleet.change(2, 120, 0)]);
     await settle(AFTER_INTERVAL_MS);
     expect(rider.updatesFor('a')).toHaveLength(1);
     expect(rider.updatesFor('b')).toHaveLength(2);
     registry.disconnect(rider);
     expect(registry.size).toBe(0);
     expect(observer.openCount).toBe(0);
-    registry.apply([fleet.change(2, 3000, 0)]);
+    commit([fleet.change(2, 3000, 0)]);
     await settle(AFTER_INTERVAL_MS);
     expect(rider.updates).toHaveLength(3);
   });
@@ -439,8 +450,8 @@ describe('subscription registry (fakes of the finder, profiles and riders)', () 
     await settle(AFTER_INTERVAL_MS);
     expect(rider.lastIds('m')).toEqual([2]);
     // Driver 1 moving no longer concerns it; driver 2 does.
-    registry.apply([fleet.change(1, 50, 0)]);
-    registry.apply([fleet.change(2, 5200, 0)]);
+    commit([fleet.change(1, 50, 0)]);
+    commit([fleet.change(2, 5200, 0)]);
     await settle(AFTER_INTERVAL_MS);
     expect(rider.updatesFor('m')).toHaveLength(3);
   });
@@ -458,7 +469,7 @@ describe('subscription registry (fakes of the finder, profiles and riders)', () 
     subscribe(rider, { id: 'r', limit: 1 });
     await settle();
     fleet.failing = true;
-    for (let id = 1; id <= 6; id++) registry.apply([fleet.change(id, null, null, 'offline')]);
+    for (let id = 1; id <= 6; id++) commit([fleet.change(id, null, null, 'offline')]);
     await settle(AFTER_INTERVAL_MS);
     expect(observer.searchSources).toContain('failed');
     fleet.failing = false;
@@ -493,7 +504,7 @@ describe('subscription registry (fakes of the finder, profiles and riders)', () 
         const status: DriverStatus = roll < 0.03 ? 'offline' : roll < 0.05 ? 'busy' : 'online';
         batch.push(fleet.change(id, p.n, p.e, status));
       }
-      registry.apply(batch);
+      commit(batch);
       await settle(AFTER_INTERVAL_MS);
       for (const request of requests) expect(rider.lastIds(request.id), `round ${round}, subscription ${request.id}`).toEqual(fleet.expected(request));
     }

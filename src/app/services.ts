@@ -4,12 +4,14 @@ import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import { NearbyService } from '../nearby/nearby-service.ts';
 import { ProfileCache } from '../nearby/profile-cache.ts';
+import { SubscriptionRegistry } from '../subscriptions/subscription-registry.ts';
 import type { Stores } from './stores.ts';
 
 export interface Services {
   readonly profiles: ProfileCache;
   readonly nearby: NearbyService;
   readonly ingest: IngestService;
+  readonly subscriptions: SubscriptionRegistry;
 }
 
 /** The domain services over the stores, and the subscriptions between them. */
@@ -33,5 +35,22 @@ export async function startServices(config: Config, stores: Stores, metrics: Met
   ingest.committed.subscribe((committed) => {
     for (let i = 0; i < committed.ids.length; i++) profiles.setStatus(committed.ids[i]!, committed.statuses[i]!);
   });
-  return { profiles, nearby, ingest };
+  const subscriptions = new SubscriptionRegistry({
+    nearby,
+    profiles,
+    logger,
+    moveThresholdMeters: config.SUBSCRIPTION_MOVE_METERS,
+    maxHz: config.SUBSCRIPTION_MAX_HZ,
+    perRider: config.SUBSCRIPTIONS_PER_RIDER,
+    staleAfterMs: config.STALE_AFTER_MS,
+    observer: {
+      pushed: (delayMs) => metrics.subscriptionUpdateDelay.observe(delayMs / 1000),
+      searched: (source) => metrics.subscriptionSearches.inc({ source }),
+      visited: (count) => metrics.subscriptionVisits.inc(count),
+      open: (count) => metrics.subscriptionsOpen.set(count),
+    },
+  });
+  // After the index write, so that a search a change calls for sees the change.
+  ingest.indexed.subscribe((committed) => subscriptions.apply(committed));
+  return { profiles, nearby, ingest, subscriptions };
 }

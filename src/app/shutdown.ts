@@ -42,6 +42,7 @@ export async function shutdownHub(hub: RunningHub, deadlineMs: number): Promise<
   // clients are still sending, and a reset can discard the unread 1001. The
   // event loop keeps running meanwhile, so those sockets close cleanly.
   if (open.drivers + open.riders > 0) await new Promise((resolve) => setTimeout(resolve, budget.socketsMs));
+  services.subscriptions.stop();
   services.profiles.stop();
   stores.health.stop();
   // A pool waits for its busy connections; one stuck on a dead server must not hold the exit past the deadline.

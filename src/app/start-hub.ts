@@ -7,6 +7,7 @@ import type { IngestService } from '../ingest/ingest-service.ts';
 import { createLogger, type Logger } from '../logger.ts';
 import { createMetrics, type Metrics } from '../metrics.ts';
 import type { Store } from '../store/types.ts';
+import type { SubscriptionRegistry } from '../subscriptions/subscription-registry.ts';
 import { startTransport, type Transport } from '../transport/app.ts';
 import { ConnectionRegistry } from '../transport/connections.ts';
 import type { StaticAsset } from '../transport/http-routes.ts';
@@ -25,6 +26,8 @@ export interface Hub {
   readonly geo: GeoIndex;
   readonly health: GeoHealth;
   readonly ingest: IngestService;
+  /** Live nearby subscriptions of this process. */
+  readonly subscriptions: SubscriptionRegistry;
   readonly metrics: Metrics;
   /** The sockets of this process by identity: push to a driver or rider, watch who connects. */
   readonly connections: LocalConnections;
@@ -58,6 +61,7 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
     {
       ingest: services.ingest,
       nearby: services.nearby,
+      subscriptions: services.subscriptions,
       ops: createOps(config, stores, services, connections, metrics, frameRate),
       record: recordHubEvents(metrics, frameRate),
     },
@@ -86,6 +90,7 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
     geo: stores.geo,
     health: stores.health,
     ingest: services.ingest,
+    subscriptions: services.subscriptions,
     metrics,
     connections,
     transport,

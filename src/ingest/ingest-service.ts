@@ -56,6 +56,13 @@ export class IngestService {
    * before the index write and the acks, once per commit, arrays inside.
    */
   readonly committed = new Signal<[CommittedPositions]>();
+  /**
+   * The same event once the geo index holds it (or its write failed, or was
+   * skipped while the index is down, when searches read PostgreSQL): from
+   * then on a search sees the commit. Live nearby listens here, so a search
+   * that a change calls for finds that change.
+   */
+  readonly indexed = new Signal<[CommittedPositions]>();
   private readonly lanes: IngestLane[];
   private readonly seqs = new Map<number, DriverSeqs>();
   private readonly ackDispatcher: AckDispatcher;
@@ -219,12 +226,18 @@ export class IngestService {
     }
     this.committed.emit(event);
     const { health, metrics } = this.options;
-    if (health.state === 'down') return;
+    if (health.state === 'down') {
+      this.indexed.emit(event);
+      return;
+    }
     metrics.geoPositionsWritten.inc(changes.ids.length);
-    this.options.geo.apply(changes).catch((error: Error) => {
-      metrics.geoErrors.inc({ op: 'apply' });
-      health.reportFailure(error, 'apply');
-    });
+    void this.options.geo
+      .apply(changes)
+      .catch((error: Error) => {
+        metrics.geoErrors.inc({ op: 'apply' });
+        health.reportFailure(error, 'apply');
+      })
+      .then(() => this.indexed.emit(event));
   }
 
   private resolveDrain(): void {

@@ -8,6 +8,7 @@ import type { DriverProfile } from '../domain/driver.ts';
 import { CellIndex, type CellCover } from './cell-index.ts';
 import { LastSeen } from './last-seen.ts';
 import { NEEDS_SEARCH, RankedWindow, TOP_CHANGED, type SentList } from './ranked-window.ts';
+import type { CommittedPositions } from '../ingest/committed-positions.ts';
 import type { DriverChange, NearbyFinder, ProfileLookup, Subscriber, SubscriptionObserver } from './types.ts';
 
 /** How long a subscription waits before searching again after a failed search. */
@@ -138,7 +139,7 @@ export class SubscriptionRegistry {
   /** Numbers each change applied, so a subscription reached twice by one change applies it once. */
   private changeCounter = 0;
   /** The change being applied, its driver's profile, the batch's start and its visit count: state of apply(), read by visit. */
-  private current: DriverChange | undefined;
+  private readonly current: DriverChange = { id: 0, status: 'offline', lat: Number.NaN, lng: Number.NaN, seenAtMs: 0 };
   private currentProfile: DriverProfile | undefined;
   private batchStartedAt = 0;
   private visits = 0;
@@ -211,23 +212,27 @@ export class SubscriptionRegistry {
    * so a search they trigger sees them). Each change visits only the
    * subscriptions listing the driver and those watching the cell it is in now.
    */
-  apply(changes: readonly DriverChange[]): void {
+  apply(committed: CommittedPositions): void {
     this.visits = 0;
     this.batchStartedAt = performance.now();
-    for (const change of changes) {
-      const online = change.status === 'online' && change.lat !== null && change.lng !== null;
-      if (online) this.lastSeen.saw(change.id, change.updatedAtMs);
+    const change = this.current;
+    for (let i = 0; i < committed.ids.length; i++) {
+      change.id = committed.ids[i] as number;
+      change.status = committed.statuses[i] as DriverChange['status'];
+      change.lat = committed.lats[i] as number;
+      change.lng = committed.lngs[i] as number;
+      change.seenAtMs = committed.seenAtMs[i] as number;
+      const online = isOnline(change);
+      if (online) this.lastSeen.saw(change.id, change.seenAtMs);
       else this.lastSeen.forget(change.id);
-      this.current = change;
       this.currentProfile = online ? this.options.profiles.get(change.id) : undefined;
       this.changeCounter++;
       const listing = this.listings.get(change.id);
       // Backwards: applying the change may swap-remove the subscription from
       // this very array, which moves an already visited one into its place.
       if (listing) for (let i = listing.length - 1; i >= 0; i--) if (i < listing.length) this.visit(listing[i] as Subscription);
-      if (online) this.cells.forEachAt(change.lat as number, change.lng as number, this.visit);
+      if (online) this.cells.forEachAt(change.lat, change.lng, this.visit);
     }
-    this.current = undefined;
     this.currentProfile = undefined;
     this.options.observer?.visited(this.visits);
     this.flushTouched();
@@ -238,7 +243,7 @@ export class SubscriptionRegistry {
     if (sub.visitedBy === this.changeCounter) return;
     sub.visitedBy = this.changeCounter;
     this.visits++;
-    this.applyTo(sub, this.current as DriverChange, this.currentProfile, this.batchStartedAt);
+    this.applyTo(sub, this.current, this.currentProfile, this.batchStartedAt);
   };
 
   /** Ends every subscription and its timers (hub shutdown). */
@@ -254,8 +259,9 @@ export class SubscriptionRegistry {
   }
 
   private applyTo(sub: Subscription, change: DriverChange, profile: DriverProfile | undefined, now: number, replaying = false): void {
+    // Held as a copy: the change being applied is one reused record.
     if (sub.heldChanges) {
-      sub.heldChanges.set(change.id, change);
+      sub.heldChanges.set(change.id, { ...change });
       return;
     }
     const outcome = this.place(sub, change, profile);
@@ -267,7 +273,7 @@ export class SubscriptionRegistry {
       }
       this.search(sub, false);
       // Applied again on top of the answer, which may predate it.
-      (sub.heldChanges as Map<number, DriverChange> | undefined)?.set(change.id, change);
+      (sub.heldChanges as Map<number, DriverChange> | undefined)?.set(change.id, { ...change });
       return;
     }
     if (outcome & TOP_CHANGED) {
@@ -282,7 +288,7 @@ export class SubscriptionRegistry {
   /** One change against one window: the driver takes its new rank, or leaves if no longer eligible. */
   private place(sub: Subscription, change: DriverChange, profile: DriverProfile | undefined): number {
     const { criteria, window } = sub;
-    if (change.status !== 'online' || change.lat === null || change.lng === null) return window.remove(change.id);
+    if (!isOnline(change)) return window.remove(change.id);
     const distanceKm = haversineKm(criteria.lat, criteria.lng, change.lat, change.lng);
     if (distanceKm > criteria.radiusKm) return window.remove(change.id);
     // Not known yet (created by another writer since the last profile refresh): a search loads it.
@@ -416,7 +422,7 @@ export class SubscriptionRegistry {
     for (const driverId of expired) {
       const listing = this.listings.get(driverId);
       if (!listing) continue;
-      const gone: DriverChange = { id: driverId, status: 'offline', lat: null, lng: null, updatedAtMs: 0 };
+      const gone: DriverChange = { id: driverId, status: 'offline', lat: Number.NaN, lng: Number.NaN, seenAtMs: 0 };
       for (let i = listing.length - 1; i >= 0; i--) this.applyTo(listing[i] as Subscription, gone, undefined, now);
     }
     this.flushTouched();
@@ -440,6 +446,11 @@ export class SubscriptionRegistry {
     this.openCount--;
     this.options.observer?.open(this.openCount);
   }
+}
+
+/** Searchable: online, with a position. */
+function isOnline(change: DriverChange): boolean {
+  return change.status === 'online' && !Number.isNaN(change.lat) && !Number.isNaN(change.lng);
 }
 
 /**

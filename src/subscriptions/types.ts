@@ -1,11 +1,18 @@
 import type { NearbyAnswer, NearbyCriteria } from '../nearby/nearby-service.ts';
 import type { ErrorMessage, NearbySource } from '../protocol/messages.ts';
 import type { NearbyUpdateMessage } from '../protocol/subscription-messages.ts';
-import type { DriverProfile } from '../domain/driver.ts';
-import type { CommittedDriver } from '../store/types.ts';
+import type { DriverProfile, DriverStatus } from '../domain/driver.ts';
 
-/** A driver's state after a change was committed: a position batch, a status frame, or dispatch marking it busy. */
-export type DriverChange = Pick<CommittedDriver, 'id' | 'status' | 'lat' | 'lng' | 'updatedAtMs'>;
+/** One driver's state after a committed change (a position batch, a status frame, dispatch marking it busy). */
+export interface DriverChange {
+  id: number;
+  status: DriverStatus;
+  /** NaN for a driver that has never sent a position. */
+  lat: number;
+  lng: number;
+  /** Last seen, as the database recorded it. */
+  seenAtMs: number;
+}
 
 /** The nearby search the subscriptions start from: the same answers as `nearby`, with its SQL fallback. */
 export interface NearbyFinder {

@@ -2,7 +2,8 @@ import type { DeclaredStatus, DriverRecord } from '../domain/driver.ts';
 import type { AcceptOutcome } from '../ingest/ingest-service.ts';
 import type { NearbyAnswer, NearbyCriteria } from '../nearby/nearby-service.ts';
 import type { ErrorCode } from '../protocol/errors.ts';
-import type { LocationFrame } from '../protocol/messages.ts';
+import type { LocationFrame, SubscribeMessage, SubscribeMoveMessage, SubscriptionId } from '../protocol/messages.ts';
+import type { Subscriber } from '../subscriptions/types.ts';
 import type { HubStats, ReadinessReport } from '../protocol/rest.ts';
 import type { TrackPage, TrackQuery } from '../store/types.ts';
 import type { Role } from '../domain/identity.ts';
@@ -23,6 +24,17 @@ export interface DriverIngest {
 
 export interface NearbyFinder {
   find(criteria: NearbyCriteria): Promise<NearbyAnswer>;
+}
+
+/** Live nearby: what the rider socket needs from the subscription registry. Refusals throw HubError. */
+export interface LiveNearby {
+  subscribe(subscriber: Subscriber, request: SubscribeMessage): void;
+  move(subscriber: Subscriber, request: SubscribeMoveMessage): void;
+  unsubscribe(subscriber: Subscriber, id: SubscriptionId): void;
+  /** The connection closed: all its subscriptions end. */
+  disconnect(subscriber: Subscriber): void;
+  /** The connection can take updates again. */
+  drained(subscriber: Subscriber): void;
 }
 
 /** The operator endpoints: readiness, Prometheus text, the demo's stats, recorded tracks. */
@@ -64,6 +76,7 @@ export type HubEvent =
 export interface HubServices {
   readonly ingest: DriverIngest;
   readonly nearby: NearbyFinder;
+  readonly subscriptions: LiveNearby;
   readonly ops: HubOps;
   record(event: HubEvent): void;
 }

@@ -10,6 +10,7 @@ import { riderHandlers } from './rider-handlers.ts';
 import type { RouteContext } from './route-context.ts';
 import { receivedEvents, route } from './routing.ts';
 import { encodingFromQuery, sendMessage, type RiderSocketData } from './socket-data.ts';
+import { subscriptionHandler } from './subscription-handler.ts';
 import { upgradeAsync } from './upgrade.ts';
 import type { TemplatedApp } from './uws.ts';
 
@@ -20,7 +21,8 @@ const CLOSED: HubEvent = { type: 'connection.closed', role: 'rider' };
 export function registerRiderRoute(app: TemplatedApp, services: HubServices, connections: ConnectionRegistry, context: RouteContext): void {
   const { limits, identities, caps, logger } = context;
   const nearby = nearbyHandler(services, limits.maxBackpressureBytes, logger);
-  const handlers = riderHandlers(nearby);
+  const subscriptions = subscriptionHandler(services, limits.maxBackpressureBytes);
+  const handlers = riderHandlers(nearby, subscriptions);
   const received = receivedEvents('rider', handlers);
 
   app.ws<RiderSocketData>('/ws/rider', {
@@ -49,6 +51,7 @@ export function registerRiderRoute(app: TemplatedApp, services: HubServices, con
             capKey,
             slowSinceMs: 0,
             deferred: undefined,
+            subscriber: undefined,
           };
           return { userData, protocol, abandon: () => caps.release(capKey) };
         },
@@ -58,6 +61,7 @@ export function registerRiderRoute(app: TemplatedApp, services: HubServices, con
 
     open: (ws) => {
       const { riderId } = ws.getUserData();
+      subscriptions.opened(ws);
       connections.addRider(riderId, ws);
       services.record(OPENED);
       connections.announce({ role: 'rider', riderId });
@@ -80,12 +84,16 @@ export function registerRiderRoute(app: TemplatedApp, services: HubServices, con
       route(handlers, ws, parsed, Date.now());
     },
 
-    drain: (ws) => nearby.drained(ws),
+    drain: (ws) => {
+      nearby.drained(ws);
+      subscriptions.drained(ws);
+    },
 
     close: (ws) => {
       const data = ws.getUserData();
       data.closed = true;
       data.deferred = undefined;
+      subscriptions.closed(ws);
       caps.release(data.capKey);
       connections.removeRider(data.riderId, ws);
       services.record(CLOSED);

@@ -2,6 +2,7 @@ import { encodeAck } from '../protocol/ack-frame.ts';
 import type { Encoding } from '../protocol/codec.ts';
 import { codecFor } from '../protocol/codec.ts';
 import type { NearbyQuery, ServerMessage } from '../protocol/messages.ts';
+import type { Subscriber } from '../subscriptions/types.ts';
 import type { RateGuard } from './rate-guard.ts';
 import type { WebSocket } from './uws.ts';
 
@@ -33,6 +34,8 @@ export interface RiderSocketData extends CommonSocketData {
   riderId: string;
   /** The newest query that arrived (or whose answer was ready) while the buffer was over the bound; answered on drain. */
   deferred: { query: NearbyQuery; encoding: Encoding } | undefined;
+  /** The socket as live nearby subscriptions see it; set when it opens. */
+  subscriber: Subscriber | undefined;
 }
 
 export type DriverSocket = WebSocket<DriverSocketData>;

@@ -84,6 +84,13 @@ describe.skipIf(!hasChromium)(title, () => {
       problems.push(`console error: ${message.text()}`);
     });
 
+    // What the page sends on its rider socket: live subscriptions, never polled queries.
+    const sentTypes = new Set<string>();
+    page.on('websocket', (socket) =>
+      socket.on('framesent', (frame) => {
+        if (typeof frame.payload === 'string') sentTypes.add(String((JSON.parse(frame.payload) as { t?: unknown }).t));
+      }),
+    );
     await page.goto(`http://127.0.0.1:${hub!.port}/?zoom=15`);
     await page.locator('#status-connection[data-state="live"]').waitFor({ timeout: 15_000 });
     await page.waitForFunction(() => document.querySelectorAll('path.driver-dot').length >= 10, null, {
@@ -136,6 +143,8 @@ describe.skipIf(!hasChromium)(title, () => {
     await mkdir(path.dirname(SCREENSHOT), { recursive: true });
     await page.screenshot({ path: SCREENSHOT });
     expect(problems).toEqual([]);
+    expect(sentTypes).toContain('subscribe');
+    expect(sentTypes).not.toContain('nearby');
   });
 });
 

@@ -71,8 +71,9 @@ export const configSchema = z
     DISPATCH_MAX_WAVES: int(1, 10).default(3).describe('Waves of offers before a request ends `unmatched`.'),
     DISPATCH_RADIUS_KM: decimal(0.1, 50).default(3).describe('Search radius of the first wave; each later wave doubles it.'),
     PG_DISPATCH_POOL_SIZE: int(1, 100).default(4).describe('PostgreSQL connections per hub for ride and offer transactions, apart from reads and batch writes.'),
+
     SUBSCRIPTION_MOVE_METERS: int(1, 100_000).default(25).describe('A listed driver that moved farther than this from where the rider last saw it is worth a nearby.update.'),
-    SUBSCRIPTION_MAX_HZ: z.coerce.number().gt(0).max(100).default(2).describe('At most this many nearby.update per second per subscription; changes in between are coalesced into the next one.'),
+    SUBSCRIPTION_MAX_HZ: decimal(0.01, 100).default(2).describe('At most this many nearby.update per second per subscription; changes in between are coalesced into the next one.'),
     SUBSCRIPTIONS_PER_RIDER: int(1, 1000).default(4).describe('Open live-nearby subscriptions per rider (per connection in open mode, where riders name themselves).'),
 
     EMBEDDED_SEED_DRIVERS: int(0, 1_000_000).default(2000).describe('Drivers seeded into an empty embedded database on first start.'),

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DriverSession, type DriverSessionEvents } from '../clients/core/driver-session.ts';
 import { RiderSession } from '../clients/core/rider-session.ts';
+import { SubscriptionSession } from '../clients/core/subscription-session.ts';
 
 /** A driver session whose events are tallied, with frames that are just their seq. */
 function driver(options: { capacity?: number; maxInFlight?: number; firstSeq?: number } = {}) {
@@ -152,5 +153,39 @@ describe('rider session', () => {
     session.track(session.newId(), 'newer', 60);
     expect(session.lost().map((query) => query.context)).toEqual(['new', 'newer']);
     expect(session.outstanding).toBe(0);
+  });
+});
+
+describe('subscription session', () => {
+  const centre = { lat: 40.75, lng: -73.98 };
+
+  it('opens, re-centres and ends subscriptions with messages the hub accepts, and reopens them with their latest centre', () => {
+    const session = new SubscriptionSession<string>('w');
+    const { watch, message } = session.add({ ...centre, radiusKm: 2 }, 'view');
+    expect(message).toEqual({ t: 'subscribe', id: 'w1', ...centre, radiusKm: 2, limit: 10 });
+    expect(session.move(watch.id, 40.7, -74)).toEqual({ t: 'subscribe.move', id: 'w1', lat: 40.7, lng: -74 });
+    expect(session.reopen()).toEqual([{ t: 'subscribe', id: 'w1', lat: 40.7, lng: -74, radiusKm: 2, limit: 10 }]);
+    expect(session.renew('w1')).toEqual([{ t: 'unsubscribe', id: 'w1' }, { t: 'subscribe', id: 'w1', lat: 40.7, lng: -74, radiusKm: 2, limit: 10 }]);
+    expect(session.remove('w1')).toEqual({ t: 'unsubscribe', id: 'w1' });
+    expect(session.remove('w1')).toBeUndefined();
+    expect(session.move('w1', 0, 0)).toBeUndefined();
+    expect(session.reopen()).toEqual([]);
+    expect(() => session.add({ ...centre, radiusKm: 0 }, 'bad')).toThrow();
+  });
+
+  it('routes updates and errors to their subscription, and forgets one whose criteria were refused', () => {
+    const session = new SubscriptionSession<string>();
+    const a = session.add(centre, 'a').watch;
+    const b = session.add(centre, 'b').watch;
+    const update = { t: 'nearby.update', id: a.id, drivers: [], source: 'redis', ms: 1 } as const;
+    expect(session.route(update)).toEqual({ kind: 'update', watch: a, update });
+    expect(session.route({ t: 'nearby.result', id: a.id })).toBeUndefined();
+    expect(session.route({ t: 'nearby.update', id: 'unknown' })).toBeUndefined();
+    const later = { t: 'error', code: 'unavailable', message: 'later', id: b.id } as const;
+    const refused = { t: 'error', code: 'out_of_range', message: 'no', id: b.id } as const;
+    expect(session.route(later)).toEqual({ kind: 'error', watch: b, error: later });
+    expect(session.size).toBe(2);
+    expect(session.route(refused)).toEqual({ kind: 'error', watch: b, error: refused });
+    expect(session.size).toBe(1);
   });
 });

@@ -243,6 +243,27 @@ describe('subscription registry (fakes of the finder, profiles and riders)', () 
     expect(moved.lng).toBeCloseTo(fleet.drivers.get(50)!.lng, 9);
   });
 
+  it('drops a driver that dispatch marks busy at once, and takes it back with its next position once online again', async () => {
+    for (let i = 1; i <= 3; i++) fleet.add(i, i * 100, 0);
+    const rider = new FakeRider();
+    const request = subscribe(rider, { id: 'busy', radiusKm: 1 });
+    await settle(AFTER_INTERVAL_MS);
+    fleet.change(1, null, null, 'busy');
+    registry.driverStatusChanged(1, 'busy');
+    await settle(AFTER_INTERVAL_MS);
+    expect(rider.lastIds('busy')).toEqual([2, 3]);
+    // Positions committed while busy keep it out.
+    commit([fleet.change(1, 50, 0, 'busy')]);
+    await settle(AFTER_INTERVAL_MS);
+    expect(rider.lastIds('busy')).toEqual([2, 3]);
+    fleet.change(1, null, null, 'online');
+    registry.driverStatusChanged(1, 'online');
+    commit([fleet.change(1, 60, 0)]);
+    await settle(AFTER_INTERVAL_MS);
+    expect(rider.lastIds('busy')).toEqual(fleet.expected(request));
+    expect(rider.lastIds('busy')).toEqual([1, 2, 3]);
+  });
+
   it('applies vehicle type and rating filters to drivers that move in', async () => {
     fleet.add(1, 500, 0, { vehicleType: 'van', rating: 4.9 });
     fleet.add(2, 3000, 0, { vehicleType: 'economy', rating: 5 });

@@ -4,7 +4,7 @@ import { HubError } from '../protocol/errors.ts';
 import { haversineKm } from '../domain/geo.ts';
 import type { NearbySource } from '../protocol/messages.ts';
 import type { SubscribeMessage, SubscribeMoveMessage, SubscriptionId } from '../protocol/subscription-messages.ts';
-import type { DriverProfile } from '../domain/driver.ts';
+import type { DriverProfile, DriverStatus } from '../domain/driver.ts';
 import { CellIndex, type CellCover } from './cell-index.ts';
 import { LastSeen } from './last-seen.ts';
 import { NEEDS_SEARCH, RankedWindow, TOP_CHANGED, type SentList } from './ranked-window.ts';
@@ -246,6 +246,23 @@ export class SubscriptionRegistry {
     this.applyTo(sub, this.current, this.currentProfile, this.batchStartedAt);
   };
 
+  /**
+   * A status set outside the location stream: dispatch marked the driver
+   * busy (or online again when its ride ended). Busy, it leaves every list at
+   * once; online again, it comes back with its next committed position, like
+   * a driver that has just connected.
+   */
+  driverStatusChanged(driverId: number, status: DriverStatus): void {
+    if (status === 'online') return;
+    this.lastSeen.forget(driverId);
+    const listing = this.listings.get(driverId);
+    if (!listing) return;
+    const change: DriverChange = { id: driverId, status, lat: Number.NaN, lng: Number.NaN, seenAtMs: Date.now() };
+    const now = performance.now();
+    for (let i = listing.length - 1; i >= 0; i--) if (i < listing.length) this.applyTo(listing[i] as Subscription, change, undefined, now);
+    this.flushTouched();
+  }
+
   /** Ends every subscription and its timers (hub shutdown). */
   stop(): void {
     clearInterval(this.staleTimer);
@@ -423,7 +440,7 @@ export class SubscriptionRegistry {
       const listing = this.listings.get(driverId);
       if (!listing) continue;
       const gone: DriverChange = { id: driverId, status: 'offline', lat: Number.NaN, lng: Number.NaN, seenAtMs: 0 };
-      for (let i = listing.length - 1; i >= 0; i--) this.applyTo(listing[i] as Subscription, gone, undefined, now);
+      for (let i = listing.length - 1; i >= 0; i--) if (i < listing.length) this.applyTo(listing[i] as Subscription, gone, undefined, now);
     }
     this.flushTouched();
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { haversineKm } from '../src/domain/geo.ts';
+import { haversineKm, KM_PER_DEGREE_LAT } from '../src/domain/geo.ts';
 import { checkNearbyAnswer } from '../clients/core/answer-check.ts';
 import { backoffDelayMs } from '../clients/lib/backoff.ts';
 import { parseDuration } from '../clients/lib/duration.ts';
@@ -216,7 +216,7 @@ describe('stats', () => {
 describe('nearby answer check', () => {
   const query = { t: 'nearby' as const, id: 1, lat: 40.7589, lng: -73.9851, radiusKm: 3, limit: 3 };
   const at = (id: number, northKm: number, rating: number): NearbyDriver => {
-    const lat = query.lat + northKm / 111.226;
+    const lat = query.lat + northKm / KM_PER_DEGREE_LAT;
     return { id, name: `d${id}`, vehicleType: 'economy', rating, lat, lng: query.lng, distanceKm: haversineKm(query.lat, query.lng, lat, query.lng) };
   };
 

@@ -151,6 +151,27 @@ describe('dispatch waves', () => {
     expect(h.delivery.ofType('offer.cancelled')).toEqual([]);
   });
 
+  it('lets another hub pick up a ride whose deadline passed with no timer left to run it', async () => {
+    const h = harness([0.5, 4]);
+    const rideId = await h.request();
+    // The hub that owned the ride is gone: its timers with it.
+    h.timers.stop();
+    h.clock.ms += 15_000;
+    expect(await h.service.sweepOverdue(2000, 10)).toBe(0);
+    h.clock.ms += 2001;
+    expect(await h.service.sweepOverdue(2000, 10)).toBe(1);
+    await h.timers.runDue();
+    expect(h.delivery.to('driver:1', 'offer.cancelled')).toEqual([{ t: 'offer.cancelled', rideId, reason: 'expired' }]);
+    expect(h.offeredTo(rideId)).toEqual([1, 2]);
+    // A ride whose first wave never opened is picked up too.
+    const orphan = await h.service.request('rider-2', { t: 'ride.request', id: 'o', pickup: PICKUP });
+    h.timers.clear(orphan.rideId);
+    h.clock.ms += 2001;
+    await h.service.sweepOverdue(2000, 10);
+    await h.timers.runDue();
+    expect(h.offeredTo(orphan.rideId)).toEqual([1]);
+  });
+
   it('skips drivers that hold another offer or are busy, and refuses a second open ride per rider', async () => {
     const h = harness([0.5, 1, 1.5, 2]);
     const first = await h.request('rider-1');
@@ -221,14 +242,20 @@ describe('ride lifecycle', () => {
 
   it('pushes the driver position to the rider while assigned or arrived only', async () => {
     const { h, rideId, driver } = await assignedRide();
-    const position = { id: 1, lat: 48.86, lng: 2.35, updatedAtMs: h.clock.ms };
-    h.service.positionsCommitted([position, { id: 2, lat: 1, lng: 1, updatedAtMs: 0 }]);
+    const committed = (ids: number[]) => ({
+      ids,
+      statuses: ids.map(() => 'busy' as const),
+      lats: ids.map((id) => (id === 1 ? 48.86 : 1)),
+      lngs: ids.map((id) => (id === 1 ? 2.35 : 1)),
+      seenAtMs: ids.map(() => h.clock.ms),
+    });
+    h.service.positionsCommitted(committed([2, 1]));
     expect(h.delivery.sent).toEqual([{ to: 'rider:rider-1', message: { t: 'ride.driver', rideId, lat: 48.86, lng: 2.35, at: h.clock.ms } }]);
     await h.service.transition(driver, rideId, 'arrived');
-    h.service.positionsCommitted([position]);
+    h.service.positionsCommitted(committed([1]));
     expect(h.delivery.ofType('ride.driver')).toHaveLength(2);
     await h.service.transition(driver, rideId, 'started');
-    h.service.positionsCommitted([position]);
+    h.service.positionsCommitted(committed([1]));
     expect(h.delivery.ofType('ride.driver')).toHaveLength(2);
     expect(h.service.approachingCount).toBe(0);
   });

@@ -1,6 +1,7 @@
 import { withDeadline } from '../deadline.ts';
 import type { Logger } from '../logger.ts';
 import type { Transport } from '../transport/app.ts';
+import type { RunningDispatch } from './dispatch.ts';
 import type { Maintenance } from './maintenance.ts';
 import type { Services } from './services.ts';
 import type { Stores } from './stores.ts';
@@ -19,15 +20,18 @@ export interface RunningHub {
   transport: Transport;
   maintenance: Maintenance;
   services: Services;
+  dispatch: RunningDispatch;
   stores: Stores;
   logger: Logger;
 }
 
 /** Graceful stop: no new connections, commit and ack what is pending, close sockets with 1001, close pools. */
 export async function shutdownHub(hub: RunningHub, deadlineMs: number): Promise<void> {
-  const { transport, maintenance, services, stores, logger } = hub;
+  const { transport, maintenance, services, dispatch, stores, logger } = hub;
   transport.stopListening();
   maintenance.stop();
+  // Offer deadlines stop here; another hub's sweep (or this one's, restarted) picks the rides up from the database.
+  dispatch.stop();
   const budget = shutdownBudget(deadlineMs);
   const drained = await Promise.race([
     services.ingest.drain().then(() => true),

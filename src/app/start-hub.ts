@@ -13,6 +13,7 @@ import { ConnectionRegistry } from '../transport/connections.ts';
 import type { StaticAsset } from '../transport/http-routes.ts';
 import { securitySettings } from '../transport/security-settings.ts';
 import { recordHubEvents } from './hub-events.ts';
+import { startDispatch } from './dispatch.ts';
 import { startMaintenance } from './maintenance.ts';
 import { createOps } from './ops.ts';
 import { startServices } from './services.ts';
@@ -56,12 +57,14 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
   const frameRate = new FrameRate();
 
   services.ingest.acks.subscribe(connections.ackDriver);
+  const dispatch = startDispatch(config, stores, services, connections, metrics, logger);
   const maintenance = await startMaintenance(config, stores, metrics, logger);
   const transport = await startTransport(
     {
       ingest: services.ingest,
       nearby: services.nearby,
       subscriptions: services.subscriptions,
+      dispatch: dispatch.service,
       ops: createOps(config, stores, services, connections, metrics, frameRate),
       record: recordHubEvents(metrics, frameRate),
     },
@@ -94,6 +97,6 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
     metrics,
     connections,
     transport,
-    close: () => (closing ??= shutdownHub({ transport, maintenance, services, stores, logger }, config.SHUTDOWN_DEADLINE_MS)),
+    close: () => (closing ??= shutdownHub({ transport, maintenance, services, dispatch, stores, logger }, config.SHUTDOWN_DEADLINE_MS)),
   };
 }

@@ -1,15 +1,9 @@
+import type { CommittedPositions } from '../ingest/committed-positions.ts';
+
 /** A ride whose rider is watching its driver approach. */
 export interface Approach {
   rideId: string;
   riderId: string;
-}
-
-/** A driver position as ingest committed it. */
-export interface CommittedPosition {
-  id: number;
-  lat: number | null;
-  lng: number | null;
-  updatedAtMs: number;
 }
 
 /**
@@ -34,12 +28,14 @@ export class ApproachTracker {
     if (this.byDriver.get(driverId)?.rideId === rideId) this.byDriver.delete(driverId);
   }
 
-  /** Calls `push` for each committed position of a tracked driver. */
-  forEachApproach(committed: readonly CommittedPosition[], push: (approach: Approach, position: CommittedPosition) => void): void {
+  /** Calls `push` with the index in `committed` of each tracked driver's committed position. */
+  forEachApproach(committed: CommittedPositions, push: (approach: Approach, index: number) => void): void {
     if (this.byDriver.size === 0) return;
-    for (const position of committed) {
-      const approach = this.byDriver.get(position.id);
-      if (approach && position.lat !== null && position.lng !== null) push(approach, position);
+    const { ids, lats } = committed;
+    for (let i = 0; i < ids.length; i++) {
+      const approach = this.byDriver.get(ids[i]!);
+      // NaN: the driver has never sent a position.
+      if (approach && !Number.isNaN(lats[i]!)) push(approach, i);
     }
   }
 }

@@ -3,15 +3,17 @@ import { isApproachStatus, mayRequestTransition, waveRadiusKm, type LifecycleSta
 import { HubError } from '../protocol/errors.ts';
 import type { RideRequest, RideRequestedMessage } from '../protocol/ride-messages.ts';
 import type { RideRecord, RideStore } from '../store/ride-store.ts';
-import { ApproachTracker, type CommittedPosition } from './approach-tracker.ts';
-import type { CandidateFinder, DispatchObserver, DispatchSettings, RideDelivery } from './ports.ts';
+import type { Delivery } from '../bus/types.ts';
+import type { CommittedPositions } from '../ingest/committed-positions.ts';
+import { ApproachTracker } from './approach-tracker.ts';
+import type { CandidateFinder, DispatchObserver, DispatchSettings } from './ports.ts';
 import { assignedToDriver, assignedToRider, offerMessage, stateMessage, statusMessage } from './ride-views.ts';
 import type { WaveTimers } from './wave-timers.ts';
 
 export interface DispatchDeps {
   rides: RideStore;
   candidates: CandidateFinder;
-  delivery: RideDelivery;
+  delivery: Delivery;
   timers: WaveTimers;
   observer: DispatchObserver;
   settings: DispatchSettings;
@@ -112,11 +114,30 @@ export class DispatchService {
     }
   }
 
-  /** After each committed batch: pushes approaching drivers' positions to their riders. */
-  positionsCommitted(committed: readonly CommittedPosition[]): void {
-    this.approaches.forEachApproach(committed, (approach, position) => {
-      this.deps.delivery.toRider(approach.riderId, { t: 'ride.driver', rideId: approach.rideId, lat: position.lat!, lng: position.lng!, at: position.updatedAtMs });
+  /** After each commit: pushes approaching drivers' positions to their riders. */
+  positionsCommitted(committed: CommittedPositions): void {
+    this.approaches.forEachApproach(committed, (approach, i) => {
+      this.deps.delivery.toRider(approach.riderId, { t: 'ride.driver', rideId: approach.rideId, lat: committed.lats[i]!, lng: committed.lngs[i]!, at: committed.seenAtMs[i]! });
     });
+  }
+
+  rideWithOffers(rideId: string): ReturnType<RideStore['getRideWithOffers']> {
+    return this.deps.rides.getRideWithOffers(rideId);
+  }
+
+  /**
+   * Picks up `requested` rides whose wave deadline passed more than `graceMs`
+   * ago without its timer running: their hub process died or stopped. Any
+   * number of processes may sweep at once; each step is a conditional write,
+   * so a ride advances once.
+   */
+  async sweepOverdue(graceMs: number, limit: number): Promise<number> {
+    const overdue = await this.deps.rides.overdueRides(this.now() - graceMs, limit);
+    for (const ride of overdue) {
+      const step = ride.wave === 0 ? () => this.openWave(ride, 1) : () => this.waveExpired(ride, ride.wave);
+      this.deps.timers.set(ride.id, this.now(), step);
+    }
+    return overdue.length;
   }
 
   stop(): void {

@@ -1,6 +1,5 @@
 import type { VehicleType } from '../domain/driver.ts';
 import type { RideStatus } from '../domain/ride.ts';
-import type { RideServerMessage } from '../protocol/ride-messages.ts';
 
 export interface CandidateQuery {
   lat: number;
@@ -23,16 +22,6 @@ export interface DispatchCandidate {
  */
 export interface CandidateFinder {
   nearest(query: CandidateQuery): Promise<DispatchCandidate[]>;
-}
-
-/**
- * Pushes a message to whoever is connected as that driver or rider, on this
- * hub process or (with a bus) another. Fire and forget: a party with no open
- * socket gets the state again when it reconnects (`ride.state`, `offer`).
- */
-export interface RideDelivery {
-  toDriver(driverId: number, message: RideServerMessage): void;
-  toRider(riderId: string, message: RideServerMessage): void;
 }
 
 /** What dispatch tells the rest of the hub: caches to update, metrics to count. */

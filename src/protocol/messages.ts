@@ -1,10 +1,28 @@
 import type { z } from 'zod';
 import { locationFrameSchema, statusFrameSchema } from './driver-messages.ts';
 import { nearbyQuerySchema } from './rider-messages.ts';
+import {
+  offerAcceptSchema,
+  offerCancelledMessageSchema,
+  offerDeclineSchema,
+  offerMessageSchema,
+  rideArrivedSchema,
+  rideAssignedMessageSchema,
+  rideCancelSchema,
+  rideCompletedSchema,
+  rideDriverMessageSchema,
+  rideRequestedMessageSchema,
+  rideRequestSchema,
+  rideStartedSchema,
+  rideStateMessageSchema,
+  rideStatusMessageSchema,
+  rideUnmatchedMessageSchema,
+} from './ride-messages.ts';
 import { ackMessageSchema, errorMessageSchema, helloMessageSchema, nearbyResultMessageSchema } from './server-messages.ts';
 import { nearbyUpdateSchema, subscribeMoveSchema, subscribeSchema, unsubscribedSchema, unsubscribeSchema } from './subscription-messages.ts';
 
 export * from './driver-messages.ts';
+export * from './ride-messages.ts';
 export * from './rider-messages.ts';
 export * from './server-messages.ts';
 export * from './subscription-messages.ts';
@@ -21,6 +39,12 @@ export * from './subscription-messages.ts';
 export const driverMessageSchemas = {
   loc: locationFrameSchema,
   status: statusFrameSchema,
+  'offer.accept': offerAcceptSchema,
+  'offer.decline': offerDeclineSchema,
+  'ride.arrived': rideArrivedSchema,
+  'ride.started': rideStartedSchema,
+  'ride.completed': rideCompletedSchema,
+  'ride.cancel': rideCancelSchema,
 } as const;
 
 /** What a rider socket accepts. */
@@ -29,6 +53,8 @@ export const riderMessageSchemas = {
   subscribe: subscribeSchema,
   'subscribe.move': subscribeMoveSchema,
   unsubscribe: unsubscribeSchema,
+  'ride.request': rideRequestSchema,
+  'ride.cancel': rideCancelSchema,
 } as const;
 
 /** Everything the hub sends, to drivers and riders alike. */
@@ -39,6 +65,14 @@ export const serverMessageSchemas = {
   'nearby.update': nearbyUpdateSchema,
   unsubscribed: unsubscribedSchema,
   error: errorMessageSchema,
+  'ride.requested': rideRequestedMessageSchema,
+  offer: offerMessageSchema,
+  'offer.cancelled': offerCancelledMessageSchema,
+  'ride.assigned': rideAssignedMessageSchema,
+  'ride.unmatched': rideUnmatchedMessageSchema,
+  'ride.status': rideStatusMessageSchema,
+  'ride.driver': rideDriverMessageSchema,
+  'ride.state': rideStateMessageSchema,
 } as const;
 
 type MessageOf<Table extends Record<string, z.ZodType>> = z.infer<Table[keyof Table]>;

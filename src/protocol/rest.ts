@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DRIVER_STATUSES, VEHICLE_TYPES, type DriverRecord } from '../domain/driver.ts';
+import { OFFER_ANSWERS, RIDE_STATUSES } from '../domain/ride.ts';
 import { ERROR_CODES } from './errors.ts';
 import {
   NEARBY_DEFAULT_LIMIT,
@@ -42,6 +43,9 @@ const queryInstant = z
   .refine((value) => /^\d{1,15}$/.test(value) || (ISO_INSTANT.test(value) && !Number.isNaN(Date.parse(value))), 'must be epoch milliseconds or ISO 8601 with a zone')
   .transform((value) => (/^\d+$/.test(value) ? Number(value) : Date.parse(value)))
   .pipe(z.number().min(0).max(4_102_444_800_000));
+
+/** `:id` in `/api/rides/:id`: the UUID `ride.requested` named. */
+export const RIDE_ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The `next` of a track page, passed back as `after`: recorded_at in epoch microseconds, a dash, the seq. */
 export const TRACK_CURSOR_PATTERN = /^(\d{1,17})-(\d{1,16})$/;
@@ -103,6 +107,45 @@ export const trackResponseSchema = z.object({
   }),
 });
 
+const instantOrNull = z.string().nullable();
+const placeSchema = z.object({ lat: z.number(), lng: z.number() });
+
+/** `GET /api/rides/:id` answer: the ride with a time per transition, and every offer made for it, in the order sent. */
+export const rideResponseSchema = z.object({
+  success: z.literal(true),
+  data: z.object({
+    id: z.string(),
+    riderId: z.string(),
+    driverId: z.number().int().nullable(),
+    status: z.enum(RIDE_STATUSES),
+    pickup: placeSchema,
+    dropoff: placeSchema.nullable(),
+    vehicleType: z.enum(VEHICLE_TYPES).nullable(),
+    wave: z.number().int(),
+    requestedAt: z.string(),
+    assignedAt: instantOrNull,
+    arrivedAt: instantOrNull,
+    startedAt: instantOrNull,
+    completedAt: instantOrNull,
+    cancelledAt: instantOrNull,
+    unmatchedAt: instantOrNull,
+    cancelledBy: z.enum(['rider', 'driver']).nullable(),
+    cancelReason: z.string().nullable(),
+    offers: z.array(
+      z.object({
+        driverId: z.number().int(),
+        wave: z.number().int(),
+        distanceKm: z.number(),
+        sentAt: z.string(),
+        expiresAt: z.string(),
+        /** Null while the offer is open. */
+        answer: z.enum(OFFER_ANSWERS).nullable(),
+        answeredAt: instantOrNull,
+      }),
+    ),
+  }),
+});
+
 /** `GET /readyz` answer (200 when ready, 503 otherwise). */
 export const readinessReportSchema = z.object({
   ready: z.boolean(),
@@ -127,3 +170,4 @@ export type TrackParams = z.infer<typeof trackParamsSchema>;
 export type TrackResponse = z.infer<typeof trackResponseSchema>;
 export type ReadinessReport = z.infer<typeof readinessReportSchema>;
 export type HubStats = z.infer<typeof hubStatsSchema>;
+export type RideResponse = z.infer<typeof rideResponseSchema>;

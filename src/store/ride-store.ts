@@ -138,6 +138,11 @@ export interface RideStore {
   getRideWithOffers(rideId: string): Promise<{ ride: RideRecord; offers: OfferRecord[] } | null>;
   /** The actor's open rides (at most one each, by the database's unique indexes), with the assigned driver. */
   openRides(actor: RideActor): Promise<RideView[]>;
+  /**
+   * `requested` rides whose current wave (or first wave, when wave is 0) was
+   * due before `beforeMs`: rides whose deadline timer died with its hub process.
+   */
+  overdueRides(beforeMs: number, limit: number): Promise<RideRecord[]>;
   /** The driver's one open offer, with its ride. */
   openOffer(driverId: number): Promise<{ offer: OfferRecord; ride: RideRecord } | null>;
 }

@@ -394,6 +394,16 @@ export function createSqlRideStore(db: SqlDatabase): RideStore {
       return found.map((row) => ({ ride: toRide(row), driver: toDriver(row) }));
     },
 
+    async overdueRides(beforeMs, limit) {
+      const due = await rows(
+        db,
+        sql`SELECT ${rideColumns} FROM rides r
+            WHERE r.status = 'requested' AND r.wave_deadline < ${at(beforeMs)}
+            ORDER BY r.wave_deadline LIMIT ${limit}`,
+      );
+      return due.map(toRide);
+    },
+
     async openOffer(driverId) {
       // driver_id and wave name columns of both tables: the offer's are aliased.
       const [row] = await rows(

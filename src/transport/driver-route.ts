@@ -4,6 +4,7 @@ import { errorFrame, HubError } from '../protocol/errors.ts';
 import { parseDriverMessage } from '../protocol/parse.ts';
 import type { ConnectionRegistry } from './connections.ts';
 import { driverHandlers } from './driver-handlers.ts';
+import { rideHandlers } from './ride-handlers.ts';
 import { admitMessage } from './message-budget.ts';
 import type { HubEvent, HubServices } from './ports.ts';
 import { RateGuard } from './rate-guard.ts';
@@ -19,7 +20,7 @@ const CLOSED: HubEvent = { type: 'connection.closed', role: 'driver' };
 /** The driver socket: upgrade and identity, takeover, the rate limit, decoding, and the driver routing table. */
 export function registerDriverRoute(app: TemplatedApp, services: HubServices, connections: ConnectionRegistry, context: RouteContext): void {
   const { limits, identities, caps, logger } = context;
-  const handlers = driverHandlers(services);
+  const handlers = driverHandlers(services, rideHandlers(services, logger).driver);
   const received = receivedEvents('driver', handlers);
 
   app.ws<DriverSocketData>('/ws/driver', {

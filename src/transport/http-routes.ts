@@ -9,6 +9,8 @@ import {
   trackParamsSchema,
   type LocationResponse,
   type NearbyResponse,
+  RIDE_ID_PATTERN,
+  type RideResponse,
   type RestError,
   type TrackResponse,
 } from '../protocol/rest.ts';
@@ -144,6 +146,44 @@ export function registerHttpRoutes(
     })(res, state);
   });
 
+  // An operator read: a ride and every offer made for it, to replay a dispute.
+  app.get('/api/rides/:id', (res, req) => {
+    const rawId = req.getParameter(0) ?? '';
+    const authorization = req.getHeader('authorization');
+    const state = watchAbort(res);
+    handle(logger, async () => {
+      await identities.authorizeOperatorRead(authorization);
+      if (!RIDE_ID_PATTERN.test(rawId)) throw new HubError('invalid_field', 'ride id must be the UUID the hub gave in ride.requested');
+      const found = await services.dispatch.rideWithOffers(rawId.toLowerCase());
+      if (!found) throw new HubError('not_found', `ride ${rawId} not found`);
+      const { ride, offers } = found;
+      const body: RideResponse = {
+        success: true,
+        data: {
+          id: ride.id,
+          riderId: ride.riderId,
+          driverId: ride.driverId,
+          status: ride.status,
+          pickup: ride.pickup,
+          dropoff: ride.dropoff,
+          vehicleType: ride.vehicleType,
+          wave: ride.wave,
+          requestedAt: ride.requestedAt,
+          assignedAt: ride.assignedAt,
+          arrivedAt: ride.arrivedAt,
+          startedAt: ride.startedAt,
+          completedAt: ride.completedAt,
+          cancelledAt: ride.cancelledAt,
+          unmatchedAt: ride.unmatchedAt,
+          cancelledBy: ride.cancelledBy,
+          cancelReason: ride.cancelReason,
+          offers: offers.map(({ driverId, wave, distanceKm, sentAt, expiresAt, answer, answeredAt }) => ({ driverId, wave, distanceKm, sentAt, expiresAt, answer, answeredAt })),
+        },
+      };
+      sendJson(res, state, '200 OK', body);
+    })(res, state);
+  });
+
   app.get('/healthz', (res) => sendJson(res, { aborted: false }, '200 OK', { status: 'ok' }));
 
   app.get('/readyz', (res) => {
@@ -172,7 +212,7 @@ export function registerHttpRoutes(
   const knownPaths = new Set(['/api/drivers/nearby', '/healthz', '/readyz', '/metrics', '/api/stats', ...assets.keys()]);
   app.any('/*', (res, req) => {
     const url = req.getUrl();
-    const known = knownPaths.has(url) || /^\/api\/drivers\/[^/]+\/(?:location|track)$/.test(url);
+    const known = knownPaths.has(url) || /^\/api\/drivers\/[^/]+\/(?:location|track)$/.test(url) || /^\/api\/rides\/[^/]+$/.test(url);
     const state = { aborted: false };
     const status = known ? '405 Method Not Allowed' : '404 Not Found';
     // A HEAD answer has no body: one would corrupt the next response on a kept-alive connection.

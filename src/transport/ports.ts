@@ -7,6 +7,9 @@ import type { Subscriber } from '../subscriptions/types.ts';
 import type { HubStats, ReadinessReport } from '../protocol/rest.ts';
 import type { TrackPage, TrackQuery } from '../store/types.ts';
 import type { Role } from '../domain/identity.ts';
+import type { LifecycleStatus, RideActor } from '../domain/ride.ts';
+import type { RideRequest, RideRequestedMessage } from '../protocol/ride-messages.ts';
+import type { OfferRecord, RideRecord } from '../store/ride-store.ts';
 
 /** Driver sessions and their location stream: what the driver socket and the REST write need from ingest. */
 export interface DriverIngest {
@@ -20,6 +23,18 @@ export interface DriverIngest {
   acceptStatus(driverId: number, status: DeclaredStatus, receivedAtMs: number): AcceptOutcome;
   /** The original design's per-request write; null for an unknown driver. */
   writeNow(driverId: number, lat: number, lng: number): Promise<DriverRecord | null>;
+}
+
+/** A party's ride actions over the socket, and the operator's ride read: what the transport needs from dispatch. */
+export interface RideActions {
+  /** Creates the ride and starts dispatching it; throws HubError `ride_in_progress` while the rider has an open ride. */
+  request(riderId: string, request: RideRequest): Promise<RideRequestedMessage>;
+  accept(driverId: number, rideId: string, receivedAtMs: number): Promise<void>;
+  decline(driverId: number, rideId: string, receivedAtMs: number): Promise<void>;
+  /** One lifecycle step; throws HubError `not_found`, `forbidden` or `illegal_transition`. */
+  transition(actor: RideActor, rideId: string, to: LifecycleStatus, reason?: string | null): Promise<void>;
+  /** The ride and every offer made for it; null for an unknown ride. */
+  rideWithOffers(rideId: string): Promise<{ ride: RideRecord; offers: OfferRecord[] } | null>;
 }
 
 export interface NearbyFinder {
@@ -77,6 +92,7 @@ export interface HubServices {
   readonly ingest: DriverIngest;
   readonly nearby: NearbyFinder;
   readonly subscriptions: LiveNearby;
+  readonly dispatch: RideActions;
   readonly ops: HubOps;
   record(event: HubEvent): void;
 }

@@ -7,6 +7,7 @@ import { nearbyHandler } from './nearby-handler.ts';
 import type { HubEvent, HubServices } from './ports.ts';
 import { RateGuard } from './rate-guard.ts';
 import { riderHandlers } from './rider-handlers.ts';
+import { rideHandlers } from './ride-handlers.ts';
 import type { RouteContext } from './route-context.ts';
 import { receivedEvents, route } from './routing.ts';
 import { encodingFromQuery, sendMessage, type RiderSocketData } from './socket-data.ts';
@@ -22,7 +23,7 @@ export function registerRiderRoute(app: TemplatedApp, services: HubServices, con
   const { limits, identities, caps, logger } = context;
   const nearby = nearbyHandler(services, limits.maxBackpressureBytes, logger);
   const subscriptions = subscriptionHandler(services, limits.maxBackpressureBytes);
-  const handlers = riderHandlers(nearby, subscriptions);
+  const handlers = riderHandlers(nearby, subscriptions, rideHandlers(services, logger).rider);
   const received = receivedEvents('rider', handlers);
 
   app.ws<RiderSocketData>('/ws/rider', {

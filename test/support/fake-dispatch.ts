@@ -1,8 +1,9 @@
 import { haversineKm } from '../../src/domain/geo.ts';
 import { freesDriver, isOpenRideStatus, transitionSources, type OfferAnswer, type RideActor } from '../../src/domain/ride.ts';
-import type { CandidateFinder, CandidateQuery, DispatchCandidate, DispatchObserver, RideDelivery } from '../../src/dispatch/ports.ts';
+import type { Delivery } from '../../src/bus/types.ts';
+import type { CandidateFinder, CandidateQuery, DispatchCandidate, DispatchObserver } from '../../src/dispatch/ports.ts';
 import type { WaveTimers } from '../../src/dispatch/wave-timers.ts';
-import type { RideServerMessage } from '../../src/protocol/ride-messages.ts';
+import type { ServerMessage } from '../../src/protocol/messages.ts';
 import type { AcceptResult, OfferRecord, RideDriver, RideRecord, RideStore, WaveProgress } from '../../src/store/ride-store.ts';
 
 /**
@@ -204,6 +205,14 @@ export class FakeRideStore implements RideStore {
       .map((ride) => ({ ride: { ...ride }, driver: ride.driverId === null ? null : this.driverOf(ride.driverId) }));
   }
 
+  async overdueRides(beforeMs: number, limit: number) {
+    return [...this.rides.values()]
+      .filter((ride) => ride.status === 'requested' && ride.waveDeadlineMs !== null && ride.waveDeadlineMs < beforeMs)
+      .sort((a, b) => a.waveDeadlineMs! - b.waveDeadlineMs!)
+      .slice(0, limit)
+      .map((ride) => ({ ...ride }));
+  }
+
   async openOffer(driverId: number) {
     const offer = this.offers.find((candidate) => candidate.driverId === driverId && candidate.answer === null);
     return offer ? { offer: { ...offer }, ride: { ...this.rides.get(offer.rideId)! } } : null;
@@ -227,25 +236,27 @@ export class FakeCandidates implements CandidateFinder {
   }
 }
 
-export type Sent = { to: `driver:${number}` | `rider:${string}`; message: RideServerMessage };
+export type Sent = { to: `driver:${number}` | `rider:${string}`; message: ServerMessage };
 
-export class RecordingDelivery implements RideDelivery {
+export class RecordingDelivery implements Delivery {
   readonly sent: Sent[] = [];
 
-  toDriver(driverId: number, message: RideServerMessage): void {
+  toDriver(driverId: number, message: ServerMessage): boolean {
     this.sent.push({ to: `driver:${driverId}`, message });
+    return true;
   }
 
-  toRider(riderId: string, message: RideServerMessage): void {
+  toRider(riderId: string, message: ServerMessage): boolean {
     this.sent.push({ to: `rider:${riderId}`, message });
+    return true;
   }
 
   /** Messages to one party, optionally of one type. */
-  to(party: Sent['to'], type?: RideServerMessage['t']): RideServerMessage[] {
+  to(party: Sent['to'], type?: ServerMessage['t']): ServerMessage[] {
     return this.sent.filter((entry) => entry.to === party && (type === undefined || entry.message.t === type)).map((entry) => entry.message);
   }
 
-  ofType(type: RideServerMessage['t']): Sent[] {
+  ofType(type: ServerMessage['t']): Sent[] {
     return this.sent.filter((entry) => entry.message.t === type);
   }
 }

@@ -2,6 +2,7 @@ import { drizzle } from 'drizzle-orm/node-postgres';
 import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import pg from 'pg';
 import { MIGRATION_LOCK_KEY, MIGRATIONS_FOLDER } from './migrations.ts';
+import { queuedDatabase } from './queued-database.ts';
 import { createSqlRideStore } from './sql-ride-store.ts';
 import { createSqlStore, type SqlStore } from './sql-store.ts';
 import type { HistorySettings } from './types.ts';
@@ -55,12 +56,13 @@ export function createPostgresStore(options: PostgresStoreOptions): SqlStore {
 
   // Ride transactions hold row locks across round trips: on a pool of their
   // own, neither a read flood nor a storm of accepts can hold up the other.
-  const dispatchPool = createPool(options, options.dispatchPoolSize ?? DEFAULT_DISPATCH_POOL_SIZE, 'dispatch-hub-rides');
+  const dispatchPoolSize = options.dispatchPoolSize ?? DEFAULT_DISPATCH_POOL_SIZE;
+  const dispatchPool = createPool(options, dispatchPoolSize, 'dispatch-hub-rides');
 
   return createSqlStore({
     kind: 'postgres',
     history: options.history,
-    rides: createSqlRideStore(drizzle({ client: dispatchPool })),
+    rides: createSqlRideStore(queuedDatabase(drizzle({ client: dispatchPool }), dispatchPoolSize)),
     db: drizzle({ client: pool }),
     writeDb: drizzle({ client: writePool }),
     // A connection of its own, without the statement timeouts: a migration on a

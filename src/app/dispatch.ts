@@ -46,9 +46,13 @@ export function startDispatch(config: Config, stores: Stores, services: Services
     delivery: connections,
     timers,
     observer: {
-      // The cache answers nearby: a busy driver leaves every answer at once, here;
-      // other hub processes see it at their next profile refresh, and offers re-check it in the database.
-      driverStatusChanged: (driverId, status) => services.profiles.setStatus(driverId, status),
+      // The cache answers nearby and the registry feeds live lists: a busy driver leaves
+      // both at once, here; other hub processes see it at their next profile refresh
+      // or its next position, and offers re-check it in the database.
+      driverStatusChanged(driverId, status) {
+        services.profiles.setStatus(driverId, status);
+        services.subscriptions.driverStatusChanged(driverId, status);
+      },
       rideReached(status, sinceRequestMs) {
         metrics.rides.inc({ status });
         if (status === 'assigned') metrics.rideAssignSeconds.observe(sinceRequestMs / 1000);

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { NearbyResultMessage } from '../src/protocol/messages.ts';
 import { killHubProcess, startHubProcess, type HubProcess } from './support/hub-process.ts';
-import { metricValue } from './support/hub-metrics.ts';
+import { scrapeMetrics } from './support/hub-metrics.ts';
 import type { PrivateDatabase } from '../tools/testkit/database.ts';
 import { createSeededDatabase } from './support/seeded-database.ts';
 import { openSilentSocket, type SilentSocket } from './support/silent-socket.ts';
@@ -26,12 +26,17 @@ const SLOW_CLOSE_MS = 10_000;
 const ASK_EVERY_MS = 10;
 const SAMPLE_EVERY_MS = 250;
 /**
- * The slow riders' give-up: the kernel fill (about 1 s quiet, many on a
- * loaded box) plus SLOW_CLOSE_MS, with room to spare, and still well inside
- * TEST_TIMEOUT_MS so that a failure says what did not happen.
+ * Filling 400 MB of kernel buffers takes the hub a fixed amount of CPU: a
+ * few seconds of a quiet box, a minute or more where it gets a tenth of a
+ * core, and while it lasts it may not answer /metrics at all. So the slow
+ * riders' give-up is progress, not the clock: the test fails when the hub
+ * has neither used CPU nor moved its counters for STALLED_MS, or at the
+ * latest after ALL_CLOSED_WITHIN_MS, both inside TEST_TIMEOUT_MS so that a
+ * failure says what did not happen.
  */
-const ALL_CLOSED_WITHIN_MS = 75_000;
-const TEST_TIMEOUT_MS = 120_000;
+const STALLED_MS = 30_000;
+const ALL_CLOSED_WITHIN_MS = 150_000;
+const TEST_TIMEOUT_MS = 200_000;
 
 let db: PrivateDatabase;
 let hub: HubProcess | undefined;
@@ -46,8 +51,11 @@ beforeAll(async () => {
       STALE_AFTER_MS: '3600000',
       WS_MAX_BACKPRESSURE_BYTES: String(MAX_BACKPRESSURE_BYTES),
       WS_SLOW_CLOSE_MS: String(SLOW_CLOSE_MS),
-      RIDER_QUERIES_PER_S: '1000',
-      RIDER_QUERY_BURST: '1000',
+      // Rate limits are not under test. A hub that falls behind (a loaded box) reads a
+      // backlog of queries at once, which a 1,000/s bucket refused and then closed
+      // with 1008 as abuse: every slow rider was gone before it could be slow.
+      RIDER_QUERIES_PER_S: '100000',
+      RIDER_QUERY_BURST: '1000000',
     },
     'backpressure',
   );
@@ -57,6 +65,13 @@ afterAll(async () => {
   await killHubProcess(hub);
   await db.drop();
 });
+
+/** CPU time the process has used so far, in clock ticks: it grows while the hub works, however slowly it answers. */
+async function cpuTicks(pid: number): Promise<number> {
+  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
+  // utime and stime, fields 14 and 15 of proc(5), counted from the state field (3).
+  return Number(fields[11]) + Number(fields[12]);
+}
 
 async function rssMb(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
@@ -102,25 +117,41 @@ it('keeps the hub flat while 100 riders read nothing and keep asking, closes the
     reader.send({ t: 'nearby', id, lat: 40.75, lng: -73.98, radiusKm: 2, limit: 10 });
   }, 100);
 
-  const samples: Array<{ at: number; rss: number; slow: number; closed: number; coalesced: number }> = [];
-  const sample = async () => {
-    const closed = await metricValue(running, 'hub_sockets_closed_total{reason="too_slow"}');
-    samples.push({
-      at: Date.now(),
-      rss: await rssMb(running.pid),
-      slow: await metricValue(running, 'hub_slow_sockets'),
-      closed,
-      coalesced: await metricValue(running, 'hub_results_coalesced_total'),
-    });
-    return closed;
-  };
+  const samples: Array<{ at: number; rss: number; slow: number; closed: number; coalesced: number; closedOtherwise: number }> = [];
+  const connectedAt = Date.now();
+  let progressAt = connectedAt;
+  let cpuSeen = await cpuTicks(running.pid);
   try {
-    await expect
-      .poll(sample, { timeout: ALL_CLOSED_WITHIN_MS, interval: SAMPLE_EVERY_MS, message: 'every slow rider closed for being slow' })
-      .toBeGreaterThanOrEqual(SLOW_RIDERS);
-  } catch (error) {
-    const ended = silent.filter((socket) => socket.closed).length;
-    throw new Error(`slow riders not all closed within ${ALL_CLOSED_WITHIN_MS} ms (${ended} sockets ended); last samples: ${JSON.stringify(samples.slice(-3))}`, { cause: error });
+    for (;;) {
+      const cpu = await cpuTicks(running.pid);
+      if (cpu > cpuSeen) progressAt = Date.now();
+      cpuSeen = cpu;
+      // The saturated hub may not answer a scrape in time; its CPU time says it is still at work.
+      const metrics = await scrapeMetrics(running).catch(() => undefined);
+      if (metrics) {
+        const previous = samples.at(-1);
+        const next = {
+          at: Date.now(),
+          rss: await rssMb(running.pid),
+          slow: metrics('hub_slow_sockets'),
+          closed: metrics('hub_sockets_closed_total{reason="too_slow"}'),
+          coalesced: metrics('hub_results_coalesced_total'),
+          closedOtherwise: metrics('hub_sockets_closed_total{reason="rate_abuse"}') + metrics('hub_sockets_closed_total{reason="token_expired"}'),
+        };
+        samples.push(next);
+        if (next.closed >= SLOW_RIDERS) break;
+        if (!previous || next.slow !== previous.slow || next.closed !== previous.closed || next.coalesced !== previous.coalesced) progressAt = next.at;
+      }
+      const now = Date.now();
+      if (now - progressAt > STALLED_MS || now - connectedAt > ALL_CLOSED_WITHIN_MS) {
+        const ended = silent.filter((socket) => socket.closed).length;
+        throw new Error(
+          `slow riders not all closed for being slow: ${now - progressAt > STALLED_MS ? `no progress for ${STALLED_MS} ms` : `not within ${ALL_CLOSED_WITHIN_MS} ms`} ` +
+            `(${ended} of our sockets ended); last samples: ${JSON.stringify(samples.slice(-3))}`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, SAMPLE_EVERY_MS));
+    }
   } finally {
     clearInterval(asking);
     clearInterval(readerAsking);
@@ -137,9 +168,12 @@ it('keeps the hub flat while 100 riders read nothing and keep asking, closes the
   reader.close();
   const after = await settledRssMb(running.pid);
 
-  // Saturated: every slow rider over the bound and still asking, none closed yet.
-  const saturated = samples.filter((sample) => sample.slow >= SLOW_RIDERS && sample.closed === 0);
-  expect(saturated.length).toBeGreaterThanOrEqual(2);
+  // Saturated: every slow rider has reached the bound (over it and still asking, or already
+  // closed for it) and some are still asking. On a quiet box the riders fill within a second
+  // of each other and none is closed yet; on a loaded one the fills spread over more than
+  // SLOW_CLOSE_MS, so the first riders are closed before the last reach the bound.
+  const saturated = samples.filter((sample) => sample.slow + sample.closed >= SLOW_RIDERS && sample.closed < SLOW_RIDERS);
+  expect(saturated.length, `samples (at, slow, closed): ${samples.map((sample) => `${sample.at - connectedAt}:${sample.slow}/${sample.closed}`).join(' ')}`).toBeGreaterThanOrEqual(2);
   const [first, last] = [saturated[0]!, saturated.at(-1)!];
   const saturatedGrowth = last.rss - first.rss;
   const peak = Math.max(...samples.map((sample) => sample.rss));
@@ -161,7 +195,7 @@ it('keeps the hub flat while 100 riders read nothing and keep asking, closes the
   const p = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))];
   console.info(
     `backpressure: hub RSS before ${before.toFixed(1)} MB, peak ${peak.toFixed(1)} MB, after ${after.toFixed(1)} MB; ` +
-      `while all ${SLOW_RIDERS} riders were over the bound and asking (${((last.at - first.at) / 1000).toFixed(1)} s): ` +
+      `while all ${SLOW_RIDERS} riders had reached the bound and some were asking (${((last.at - first.at) / 1000).toFixed(1)} s): ` +
       `RSS ${first.rss.toFixed(1)} -> ${last.rss.toFixed(1)} MB, ${last.coalesced - first.coalesced} results coalesced, ` +
       `reading rider p50 ${p(readerWhileSaturated, 0.5)} ms, max ${readerWhileSaturated.at(-1)} ms (${readerWhileSaturated.length} answers); ` +
       `while the kernel buffers filled: reading rider p50 ${p(fillLatencies, 0.5)} ms, max ${fillLatencies.at(-1)} ms; ` +

@@ -81,7 +81,8 @@ async function main(): Promise<void> {
   if (pgIssue?.includes('cube')) throw new Error(pgIssue);
   if (dockerEngineRuns()) {
     process.stdout.write('starting PostgreSQL and Redis with docker compose...\n');
-    execFileSync('docker', ['compose', 'up', '-d', '--wait', 'postgres', 'redis'], { stdio: 'inherit' });
+    // docker-compose.yml keeps both internal; the override publishes them on loopback for the tests.
+    execFileSync('docker', ['compose', '-f', 'docker-compose.yml', '-f', 'docker-compose.ports.yml', 'up', '-d', '--wait', 'postgres', 'redis'], { stdio: 'inherit' });
   } else {
     if (pgIssue && !startLocalPostgres()) throw new Error(`${pgIssue}. ${INSTALL_HINT}`);
     if (redisIssue && !startLocalRedis()) throw new Error(`${redisIssue}. ${INSTALL_HINT}`);

@@ -2,6 +2,7 @@ import type { Logger } from '../logger.ts';
 import { CloseCode } from '../protocol/close-codes.ts';
 import { ConnectionCaps } from './connection-caps.ts';
 import type { ConnectionRegistry } from './connections.ts';
+import { registerDemoTokenRoute } from './demo-token-route.ts';
 import { registerDriverRoute } from './driver-route.ts';
 import { registerHttpRoutes, type StaticAsset } from './http-routes.ts';
 import { createIdentityResolver } from './identity.ts';
@@ -56,6 +57,7 @@ export async function startTransport(services: HubServices, connections: Connect
   registerDriverRoute(app, services, connections, { limits, identities, caps, rate: security.driverRate, logger, admissions });
   registerRiderRoute(app, services, connections, { limits, identities, caps, rate: security.riderRate, logger, admissions });
   registerHttpRoutes(app, services, identities, options.assets ?? new Map(), logger);
+  if (security.demoRiderTokens && security.auth.secret) registerDemoTokenRoute(app, security.auth.secret, logger);
   const allSockets = function* () {
     yield* connections.driverSockets();
     yield* connections.riderSockets();

@@ -11,6 +11,8 @@ export interface SecuritySettings {
   caps: ConnectionCapSettings;
   /** How long a socket may stay over the outbound bound before it is closed with 4008. */
   slowCloseMs: number;
+  /** Serve short-lived rider tokens to anyone, for the map demo on a hub with AUTH_SECRET (DEMO_RIDER_TOKENS). */
+  demoRiderTokens: boolean;
 }
 
 export function securitySettings(config: Config): SecuritySettings {
@@ -21,5 +23,6 @@ export function securitySettings(config: Config): SecuritySettings {
     riderRate: { perSecond: config.RIDER_QUERIES_PER_S, burst: config.RIDER_QUERY_BURST, ...abuse },
     caps: { maxConnections: config.MAX_CONNECTIONS, maxPerIdentity: config.MAX_CONNECTIONS_PER_IDENTITY },
     slowCloseMs: config.WS_SLOW_CLOSE_MS,
+    demoRiderTokens: config.DEMO_RIDER_TOKENS,
   };
 }

@@ -25,7 +25,7 @@ const map = L.map('map', { zoomControl: false, worldCopyJump: true }).setView(st
 L.control.zoom({ position: 'topleft' }).addTo(map);
 L.control.scale({ position: 'bottomleft', imperial: false }).addTo(map);
 
-const socket = new RiderSocket(riderSocketUrl(location));
+const socket = new RiderSocket(() => riderSocketUrl(location));
 const status = new StatusBar(socket);
 const fleet = new FleetLayer(map);
 new RiderPanel(map, fleet, socket);

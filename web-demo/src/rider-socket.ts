@@ -50,7 +50,8 @@ export class RiderSocket {
   private readonly listeners = new Set<(state: ConnectionState) => void>();
   private currentState: ConnectionState = { kind: 'connecting' };
 
-  constructor(private readonly url: string) {}
+  /** `url` is asked before every connect: a token in it may have expired since the last one. */
+  constructor(private readonly url: () => Promise<string>) {}
 
   get live(): boolean {
     return this.currentState.kind === 'live';
@@ -98,7 +99,11 @@ export class RiderSocket {
   }
 
   private open(): void {
-    const ws = new WebSocket(this.url);
+    void this.url().then((url) => this.connect(url));
+  }
+
+  private connect(url: string): void {
+    const ws = new WebSocket(url);
     this.ws = ws;
     ws.addEventListener('open', () => {
       this.setState({ kind: 'live' });
@@ -154,11 +159,30 @@ export class RiderSocket {
   }
 }
 
-/** `ws://host/ws/rider` beside the page, passing on the page's own `?token=`. */
-export function riderSocketUrl(page: Location): string {
+/** Where a hub started with DEMO_RIDER_TOKENS hands out rider tokens; absent (404) on any other hub. */
+const DEMO_TOKEN_PATH = '/api/demo/rider-token';
+
+/**
+ * `ws://host/ws/rider` beside the page, with a token: the page's own
+ * `?token=` if it has one, else a demo token when the hub offers them (a hub
+ * with AUTH_SECRET and DEMO_RIDER_TOKENS), else none (an open hub).
+ */
+export async function riderSocketUrl(page: Location): Promise<string> {
   const url = new URL('/ws/rider', page.href);
   url.protocol = page.protocol === 'https:' ? 'wss:' : 'ws:';
-  const token = new URLSearchParams(page.search).get('token');
+  const token = new URLSearchParams(page.search).get('token') ?? (await demoToken(page));
   if (token) url.searchParams.set('token', token);
   return url.toString();
+}
+
+async function demoToken(page: Location): Promise<string | null> {
+  try {
+    const response = await fetch(new URL(DEMO_TOKEN_PATH, page.href), { cache: 'no-store' });
+    if (!response.ok) return null;
+    const body = (await response.json()) as { token?: unknown };
+    return typeof body.token === 'string' ? body.token : null;
+  } catch {
+    // The hub is unreachable: the socket attempt that follows fails and backs off, and says so.
+    return null;
+  }
 }

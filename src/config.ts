@@ -22,6 +22,10 @@ export const configSchema = z
     HOST: z.string().min(1).default('0.0.0.0').describe('Interface to listen on.'),
     PORT: int(0, 65535).default(8080).describe('HTTP and WebSocket port (0 picks a free one). A port another process holds is an error unless HUB_SHARE_PORT is on.'),
     HUB_SHARE_PORT: bool.default(false).describe('Let several hub processes listen on the same PORT on purpose (SO_REUSEPORT: the kernel spreads connections over them). Off: a taken port stops the hub with an error.'),
+    ENV_FILE: z
+      .string()
+      .default('.env')
+      .describe('The .env file read at start, relative to the working directory; `none` reads none. Variables set in the environment win over the file.'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level: fatal, error, warn, info, debug, trace or silent.'),
 
     DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'must be a URL like postgres://user@host:5432/dbname' }).optional().describe('PostgreSQL URL. Unset: embedded PGlite in DATA_DIR with the in-process geo index.'),

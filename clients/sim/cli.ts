@@ -14,6 +14,7 @@ import { execFile } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { signToken } from '../../src/auth/tokens.ts';
 import { applyEnvFile } from '../../src/launch/env-file.ts';
+import { envFilePath } from '../../src/launch/settings.ts';
 import { onStopSignal } from '../../src/launch/stop-signals.ts';
 import {
   DEFAULT_OFFLINE,
@@ -142,7 +143,8 @@ function secretTokenProvider(secret: string): TokenProvider {
 
 async function main(): Promise<number> {
   try {
-    applyEnvFile('.env');
+    const envFile = envFilePath();
+    if (envFile) applyEnvFile(envFile);
   } catch (error) {
     console.error((error as Error).message);
     return 2;

@@ -77,7 +77,8 @@ export class HubProcess {
     const inspector = options.inspector ? ['--inspect=127.0.0.1:0'] : [];
     const child = spawn(process.execPath, ['--import', 'tsx', ...profiling, ...inspector, MAIN], {
       cwd: REPO_ROOT,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...options.env, HOST: '127.0.0.1', PORT: String(port) },
+      // ENV_FILE=none: a developer's .env must not leak settings into a test's hub.
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, ENV_FILE: 'none', ...options.env, HOST: '127.0.0.1', PORT: String(port) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const hub = new HubProcess(child, port, options.label ?? 'hub', options.logFile);

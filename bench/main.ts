@@ -14,9 +14,10 @@
  * postgres://postgres@127.0.0.1:5432/postgres), --redis URL (default
  * redis://127.0.0.1:6379), --out DIR (default bench/results), --keep-database.
  */
+import '../src/launch/check-node.ts';
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseCli } from '../src/launch/cli.ts';
 import { latencyChartSvg } from './report/latency-chart.ts';
 import { FULL_PLAN, QUICK_PLAN } from './plan.ts';
 import { PHASE_ORDER, renderReport } from './report/report.ts';
@@ -28,17 +29,28 @@ const DOCS_END = '<!-- bench:latest:end -->';
 /** The report and chart that DOCS_FILE cites, without extension. */
 const DOCS_REPORT = 'docs/benchmark/latest-run';
 
-const { values } = parseArgs({
-  options: {
-    quick: { type: 'boolean', default: process.env.BENCH_SMOKE === '1' },
-    'cpu-prof': { type: 'boolean', default: false },
-    'update-docs': { type: 'boolean', default: false },
-    'keep-database': { type: 'boolean', default: false },
-    postgres: { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/postgres' },
-    redis: { type: 'string', default: 'redis://127.0.0.1:6379' },
-    out: { type: 'string', default: 'bench/results' },
-  },
-  strict: true,
+const USAGE = `usage: npm run bench -- [--quick] [--cpu-prof] [--update-docs] [--keep-database]
+                       [--postgres URL] [--redis URL] [--out bench/results]
+
+The end-to-end benchmark: the hub in production mode on PostgreSQL + Redis
+(its own database and key prefix), a seeded fleet, load from separate
+generator processes. Writes <out>/<date>.json, .md and .svg.
+
+  --quick          a smoke run of a few seconds (CI); BENCH_SMOKE=1 does the same
+  --cpu-prof       also profile the hub (V8 --cpu-prof) and summarise it in the report
+  --update-docs    also put the summary into ${DOCS_FILE} and the report into docs/benchmark/
+  --keep-database  leave the benchmark's database behind for a look afterwards
+  --postgres URL   a maintenance database on the server (default postgres://postgres@127.0.0.1:5432/postgres)
+  --redis URL      default redis://127.0.0.1:6379`;
+
+const values = parseCli(USAGE, {
+  quick: { type: 'boolean', default: process.env.BENCH_SMOKE === '1' },
+  'cpu-prof': { type: 'boolean', default: false },
+  'update-docs': { type: 'boolean', default: false },
+  'keep-database': { type: 'boolean', default: false },
+  postgres: { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/postgres' },
+  redis: { type: 'string', default: 'redis://127.0.0.1:6379' },
+  out: { type: 'string', default: 'bench/results' },
 });
 
 const plan = values.quick ? QUICK_PLAN : FULL_PLAN;

@@ -21,7 +21,10 @@ const show = (result: RunResult) => `exit ${result.code}\nstdout: ${result.stdou
 describe('every package.json script', () => {
   it('is one of the scripts these tests know, so a new one cannot slip by untested', async () => {
     const { scripts } = JSON.parse(await readFile('package.json', 'utf8')) as { scripts: Record<string, string> };
-    expect(Object.keys(scripts).sort()).toEqual([...OUR_SCRIPTS, ...TOOL_SCRIPTS].sort());
+    const known = new Set([...OUR_SCRIPTS, ...TOOL_SCRIPTS]);
+    const unknown = Object.keys(scripts).filter((name) => !known.has(name));
+    expect(unknown, 'a new script: add it to OUR_SCRIPTS (our command line) or TOOL_SCRIPTS (a tool with its own --help) above').toEqual([]);
+    expect(Object.keys(scripts).sort()).toEqual([...known].sort());
     // Long-lived scripts run under node itself: tsx's CLI relays Ctrl-C and kills its child about 30 ms later.
     for (const name of OUR_SCRIPTS) expect(scripts[name], name).toMatch(/^exec node --import tsx \S+\.ts$/);
   });

@@ -1,0 +1,97 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runSimulation, type Simulation } from '../clients/sim/index.ts';
+import { signToken } from '../src/auth/tokens.ts';
+import { loadConfig } from '../src/config.ts';
+import { startHub, type Hub } from '../src/hub.ts';
+import { createLogger } from '../src/logger.ts';
+import type { NearbyResultMessage } from '../src/protocol/messages.ts';
+import { loadDemoAssets } from '../src/transport/demo-assets.ts';
+import { TEST_AUTH_SECRET } from './support/tokens.ts';
+import { TestClient } from './support/ws-client.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'];
+const DRIVERS = 30;
+
+/** An embedded hub with AUTH_SECRET, the demo page, and a small fleet that signs its own tokens. */
+async function startSecuredHub(dataDir: string, demoRiderTokens: boolean): Promise<{ hub: Hub; simulation: Simulation }> {
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    HOST: '127.0.0.1',
+    PORT: '0',
+    DATA_DIR: dataDir,
+    AUTH_SECRET: TEST_AUTH_SECRET,
+    DEMO_RIDER_TOKENS: String(demoRiderTokens),
+    EMBEDDED_SEED_DRIVERS: String(DRIVERS),
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+  });
+  const hub = await startHub(config, { logger: createLogger(config.LOG_LEVEL, { test: 'demo-rider-tokens' }), assets: await loadDemoAssets() });
+  const simulation = runSimulation({
+    hubUrl: `ws://127.0.0.1:${hub.port}`,
+    drivers: DRIVERS,
+    intervalMs: 1000,
+    offline: null,
+    drainMs: 0,
+    seed: 'demo-rider-tokens',
+    tokenProvider: (subject) => signToken({ role: 'driver', subject: subject.role === 'driver' ? subject.driverId : 1, ttl: '1h', secret: TEST_AUTH_SECRET }),
+  });
+  return { hub, simulation };
+}
+
+describe('demo rider tokens (DEMO_RIDER_TOKENS)', () => {
+  const dirs: string[] = [];
+  const running: Array<{ hub: Hub; simulation: Simulation }> = [];
+  let browser: Browser | undefined;
+
+  beforeAll(async () => {
+    for (const on of [true, false]) {
+      const dir = await mkdtemp(path.join(tmpdir(), 'demo-tokens-'));
+      dirs.push(dir);
+      running.push(await startSecuredHub(dir, on));
+    }
+  }, 120_000);
+  afterAll(async () => {
+    await browser?.close();
+    for (const { hub, simulation } of running) {
+      await simulation.stop();
+      await hub.close();
+    }
+    await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
+  });
+
+  it('hands out a short-lived rider token that opens /ws/rider, only when the setting is on', async () => {
+    const [withTokens, without] = running.map((entry) => entry.hub);
+    const response = await fetch(`http://127.0.0.1:${withTokens!.port}/api/demo/rider-token`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('cache-control')).toBe('no-store');
+    const { token, expiresInS } = (await response.json()) as { token: string; expiresInS: number };
+    expect(expiresInS).toBe(900);
+    const rider = await TestClient.connect(`ws://127.0.0.1:${withTokens!.port}/ws/rider?token=${token}`);
+    try {
+      rider.send({ t: 'nearby', id: 'q1', lat: 40.7589, lng: -73.9851, radiusKm: 5, limit: 5 });
+      await rider.waitFor<NearbyResultMessage>((message) => message.t === 'nearby.result' && message.id === 'q1');
+    } finally {
+      rider.socket.close();
+    }
+    expect((await fetch(`http://127.0.0.1:${without!.port}/api/demo/rider-token`)).status).toBe(404);
+  });
+
+  it.skipIf(!existsSync(CHROMIUM))('lets the map page connect to a hub with AUTH_SECRET, and only through the setting', async () => {
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    const [withTokens, without] = running.map((entry) => entry.hub);
+    const page = await browser.newPage();
+    await page.goto(`http://127.0.0.1:${withTokens!.port}/?zoom=14`);
+    await page.locator('#status-connection[data-state="live"]').waitFor({ timeout: 20_000 });
+    await page.waitForFunction(() => document.querySelectorAll('path.driver-dot').length >= 5, null, { timeout: 20_000 });
+
+    const refused = await browser.newPage();
+    await refused.goto(`http://127.0.0.1:${without!.port}/`);
+    await refused.locator('#status-connection[data-state="reconnecting"]').waitFor({ timeout: 20_000 });
+    expect(await refused.locator('path.driver-dot').count()).toBe(0);
+  }, 60_000);
+});

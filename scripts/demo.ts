@@ -2,15 +2,13 @@ import '../src/launch/check-node.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { formatStatusLine, formatSummary, parseDuration, runSimulation } from '../clients/sim/index.ts';
-import { startHub } from '../src/hub.ts';
+import { parseDuration } from '../clients/lib/duration.ts';
 import { browserHost } from '../src/launch/banner.ts';
 import { parseCli, runCli, UsageError } from '../src/launch/cli.ts';
 import { loadSettings } from '../src/launch/settings.ts';
 import { onStopSignal } from '../src/launch/stop-signals.ts';
 import { createLogger } from '../src/logger.ts';
 import { ListenError } from '../src/transport/listen.ts';
-import { loadDemoAssets } from '../src/transport/demo-assets.ts';
 
 const USAGE = `usage: npm run demo -- [--drivers 300] [--riders 3] [--port 8080] [--host 127.0.0.1] [--interval 1s]
 
@@ -69,6 +67,12 @@ process.exit(
         EMBEDDED_SEED_DRIVERS: String(drivers),
         LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
       });
+      // Loaded only now: --help and a usage error answer without loading the hub and the simulator.
+      const [{ startHub }, { loadDemoAssets }, { formatStatusLine, formatSummary, runSimulation }] = await Promise.all([
+        import('../src/hub.ts'),
+        import('../src/transport/demo-assets.ts'),
+        import('../clients/sim/index.ts'),
+      ]);
       let hub;
       try {
         hub = await startHub(config, { logger: createLogger(config.LOG_LEVEL), assets: await loadDemoAssets() });

@@ -2,9 +2,8 @@ import '../src/launch/check-node.ts';
 import type { Config } from '../src/config.ts';
 import { parseCli, runCli, UsageError } from '../src/launch/cli.ts';
 import { loadSettings } from '../src/launch/settings.ts';
+import { deferStopSignals } from '../src/launch/stop-signals.ts';
 import { TIMES_SQUARE } from '../src/seed/fleet.ts';
-import { seedFleet } from '../src/seed/seed-fleet.ts';
-import { openStore } from '../src/store/open-store.ts';
 
 const USAGE = `usage: npm run db:seed -- [--drivers 10000] [--seed 42] [--radius-km 15] [--online 0.7] [--reset]
 
@@ -30,6 +29,7 @@ function wholeNumber(flag: string, text: string): number {
 }
 
 let config: Config | undefined;
+const stop = deferStopSignals('stopping after the chunk being written (a rerun completes the fleet)');
 process.exit(
   await runCli(
     USAGE,
@@ -42,6 +42,8 @@ process.exit(
       if (!(onlineShare >= 0 && onlineShare <= 1)) throw new UsageError(`--online must be within [0, 1], got "${args.online}"`);
 
       config = loadSettings().config;
+      // Loaded only now, so --help answers without loading the database drivers.
+      const [{ openStore }, { seedFleet }] = await Promise.all([import('../src/store/open-store.ts'), import('../src/seed/seed-fleet.ts')]);
       const store = await openStore(config);
       try {
         await store.migrate();
@@ -54,11 +56,12 @@ process.exit(
           radiusKm,
           onlineShare,
           reset: args.reset,
-          onProgress: (inserted, toInsert) => {
-            if (tty) process.stdout.write(`\rseeding drivers: ${inserted}/${toInsert} (${Math.round((inserted / Math.max(1, toInsert)) * 100)}%)`);
-          },
+          stopRequested: () => stop.requested,
+          // Redrawn in place on a terminal; a line per chunk in a log.
+          onProgress: (inserted, toInsert) =>
+            process.stdout.write(`${tty ? '\r' : ''}seeding drivers: ${inserted}/${toInsert} (${Math.round((inserted / Math.max(1, toInsert)) * 100)}%)${tty ? '' : '\n'}`),
         });
-        if (tty && outcome.kind === 'seeded') process.stdout.write('\n');
+        if (tty && (outcome.kind === 'seeded' || outcome.kind === 'interrupted')) process.stdout.write('\n');
         switch (outcome.kind) {
           case 'seeded':
             process.stdout.write(
@@ -66,6 +69,9 @@ process.exit(
                 `${outcome.kept > 0 ? ` (the first ${outcome.kept} were there already)` : ''}; ${outcome.total} drivers in total\n`,
             );
             return 0;
+          case 'interrupted':
+            process.stderr.write(`stopped after ${outcome.inserted} drivers of seed ${seed}; ${outcome.total} drivers in total: run the same command again to complete the fleet\n`);
+            return 1;
           case 'unchanged':
             process.stdout.write(
               `the database already holds the first ${count} drivers of seed ${seed} (${outcome.total} drivers in total): nothing to do; --reset starts over\n`,

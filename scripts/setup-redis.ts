@@ -1,13 +1,11 @@
 import '../src/launch/check-node.ts';
 import type { Config } from '../src/config.ts';
 import { withDeadline } from '../src/deadline.ts';
-import { createRedisIndex } from '../src/geo/redis-index.ts';
 import { parseCli, runCli } from '../src/launch/cli.ts';
 import { loadSettings } from '../src/launch/settings.ts';
+import { deferStopSignals } from '../src/launch/stop-signals.ts';
 import { describeUrl, explainConnectionFailure } from '../src/launch/startup-errors.ts';
 import { createLogger } from '../src/logger.ts';
-import { openStore } from '../src/store/open-store.ts';
-import { repairIndex } from '../src/sync/index-repair.ts';
 
 const USAGE = `usage: npm run setup:redis [-- --help]
 
@@ -21,6 +19,8 @@ counted, with the reason.`;
 const CONNECT_DEADLINE_MS = 5000;
 
 parseCli(USAGE, {});
+// Short jobs: a Ctrl-C waits for them, so no write is cut off halfway and the pools close.
+deferStopSignals('finishing the load first');
 let config: Config | undefined;
 process.exit(
   await runCli(
@@ -33,6 +33,12 @@ process.exit(
         if (!redisUrl) process.stderr.write('REDIS_URL: setup:redis loads the Redis geo index: set REDIS_URL to its URL\n');
         return 2;
       }
+      // Loaded only now, so --help and a missing setting answer without loading the clients.
+      const [{ openStore }, { createRedisIndex }, { repairIndex }] = await Promise.all([
+        import('../src/store/open-store.ts'),
+        import('../src/geo/redis-index.ts'),
+        import('../src/sync/index-repair.ts'),
+      ]);
       const logger = createLogger(config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL);
       const store = await openStore(config);
       let lastRedisError: Error | undefined;

@@ -1,14 +1,11 @@
 // First: on an unsupported Node this says which one to use, before uWebSockets.js fails to load.
 import './launch/check-node.ts';
 import type { Config } from './config.ts';
-import { startHub } from './hub.ts';
 import { startupBanner } from './launch/banner.ts';
 import { EXIT, parseCli, runCli } from './launch/cli.ts';
-import { startEmbeddedFleet } from './launch/embedded-fleet.ts';
 import { loadSettings } from './launch/settings.ts';
 import { onStopSignal } from './launch/stop-signals.ts';
 import { createLogger } from './logger.ts';
-import { loadDemoAssets } from './transport/demo-assets.ts';
 
 const USAGE = `usage: npm start [-- --help]
 
@@ -50,6 +47,12 @@ const startCode = await runCli(
     config = settings;
     const logger = createLogger(config.LOG_LEVEL);
     if (envFile.path) logger.info({ file: envFile.path, settings: envFile.applied }, 'settings read from .env (the environment wins)');
+    // Loaded only now: --help and a usage error answer without loading the hub, uWebSockets.js and PGlite.
+    const [{ startHub }, { loadDemoAssets }, { startEmbeddedFleet }] = await Promise.all([
+      import('./hub.ts'),
+      import('./transport/demo-assets.ts'),
+      import('./launch/embedded-fleet.ts'),
+    ]);
     const hub = await startHub(config, { logger, assets: await loadDemoAssets() });
     const fleet = hub.mode === 'embedded' ? await startEmbeddedFleet({ config, port: hub.port, store: hub.store, logger }) : null;
 

@@ -1,7 +1,4 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runSimulation, type Simulation } from '../clients/sim/index.ts';
@@ -10,7 +7,9 @@ import { loadConfig } from '../src/config.ts';
 import { startHub, type Hub } from '../src/hub.ts';
 import { createLogger } from '../src/logger.ts';
 import type { NearbyResultMessage } from '../src/protocol/messages.ts';
+import { generateFleet, TIMES_SQUARE } from '../src/seed/fleet.ts';
 import { loadDemoAssets } from '../src/transport/demo-assets.ts';
+import { createPrivateDatabase, type PrivateDatabase } from '../tools/testkit/database.ts';
 import { TEST_AUTH_SECRET } from './support/tokens.ts';
 import { TestClient } from './support/ws-client.ts';
 
@@ -18,54 +17,53 @@ const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'];
 const DRIVERS = 30;
 
-/** An embedded hub with AUTH_SECRET, the demo page, and a small fleet that signs its own tokens. */
-async function startSecuredHub(dataDir: string, demoRiderTokens: boolean): Promise<{ hub: Hub; simulation: Simulation }> {
-  const config = loadConfig({
-    NODE_ENV: 'test',
-    HOST: '127.0.0.1',
-    PORT: '0',
-    DATA_DIR: dataDir,
-    AUTH_SECRET: TEST_AUTH_SECRET,
-    DEMO_RIDER_TOKENS: String(demoRiderTokens),
-    EMBEDDED_SEED_DRIVERS: String(DRIVERS),
-    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
-  });
-  const hub = await startHub(config, { logger: createLogger(config.LOG_LEVEL, { test: 'demo-rider-tokens' }), assets: await loadDemoAssets() });
-  const simulation = runSimulation({
-    hubUrl: `ws://127.0.0.1:${hub.port}`,
-    drivers: DRIVERS,
-    intervalMs: 1000,
-    offline: null,
-    drainMs: 0,
-    seed: 'demo-rider-tokens',
-    tokenProvider: (subject) => signToken({ role: 'driver', subject: subject.role === 'driver' ? subject.driverId : 1, ttl: '1h', secret: TEST_AUTH_SECRET }),
-  });
-  return { hub, simulation };
-}
-
+/**
+ * Two hubs with AUTH_SECRET and the demo page on one PostgreSQL database (a
+ * fast start; the in-process geo index each), one with DEMO_RIDER_TOKENS;
+ * a small fleet, signing its own tokens, streams to the first.
+ */
 describe('demo rider tokens (DEMO_RIDER_TOKENS)', () => {
-  const dirs: string[] = [];
-  const running: Array<{ hub: Hub; simulation: Simulation }> = [];
+  let db: PrivateDatabase;
+  const hubs: Hub[] = [];
+  let simulation: Simulation | undefined;
   let browser: Browser | undefined;
 
   beforeAll(async () => {
-    for (const on of [true, false]) {
-      const dir = await mkdtemp(path.join(tmpdir(), 'demo-tokens-'));
-      dirs.push(dir);
-      running.push(await startSecuredHub(dir, on));
+    db = await createPrivateDatabase({ prefix: 'demo_tokens' });
+    const assets = await loadDemoAssets();
+    for (const demoRiderTokens of [true, false]) {
+      const config = loadConfig({
+        NODE_ENV: 'test',
+        HOST: '127.0.0.1',
+        PORT: '0',
+        DATABASE_URL: db.url,
+        AUTH_SECRET: TEST_AUTH_SECRET,
+        DEMO_RIDER_TOKENS: String(demoRiderTokens),
+        LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+      });
+      hubs.push(await startHub(config, { logger: createLogger(config.LOG_LEVEL, { test: 'demo-rider-tokens' }), assets }));
     }
+    const ids = await hubs[0]!.store.insertDrivers([...generateFleet({ count: DRIVERS, seed: 4, center: TIMES_SQUARE, radiusKm: 3, onlineShare: 1 })]);
+    simulation = runSimulation({
+      hubUrl: `ws://127.0.0.1:${hubs[0]!.port}`,
+      drivers: DRIVERS,
+      firstDriverId: ids[0]!,
+      intervalMs: 1000,
+      offline: null,
+      drainMs: 0,
+      seed: 'demo-rider-tokens',
+      tokenProvider: (subject) => signToken({ role: 'driver', subject: subject.role === 'driver' ? subject.driverId : 1, ttl: '1h', secret: TEST_AUTH_SECRET }),
+    });
   }, 120_000);
   afterAll(async () => {
     await browser?.close();
-    for (const { hub, simulation } of running) {
-      await simulation.stop();
-      await hub.close();
-    }
-    await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
+    await simulation?.stop();
+    for (const hub of hubs) await hub.close();
+    await db?.drop();
   });
 
   it('hands out a short-lived rider token that opens /ws/rider, only when the setting is on', async () => {
-    const [withTokens, without] = running.map((entry) => entry.hub);
+    const [withTokens, without] = hubs;
     const response = await fetch(`http://127.0.0.1:${withTokens!.port}/api/demo/rider-token`);
     expect(response.status).toBe(200);
     expect(response.headers.get('cache-control')).toBe('no-store');
@@ -83,7 +81,7 @@ describe('demo rider tokens (DEMO_RIDER_TOKENS)', () => {
 
   it.skipIf(!existsSync(CHROMIUM))('lets the map page connect to a hub with AUTH_SECRET, and only through the setting', async () => {
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-    const [withTokens, without] = running.map((entry) => entry.hub);
+    const [withTokens, without] = hubs;
     const page = await browser.newPage();
     await page.goto(`http://127.0.0.1:${withTokens!.port}/?zoom=14`);
     await page.locator('#status-connection[data-state="live"]').waitFor({ timeout: 20_000 });

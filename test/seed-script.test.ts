@@ -1,8 +1,10 @@
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateFleet, TIMES_SQUARE } from '../src/seed/fleet.ts';
 import { createPrivateDatabase, type PrivateDatabase } from '../tools/testkit/database.ts';
 import { dropPrefix, SHARED_REDIS_URL, uniquePrefix } from '../tools/testkit/redis.ts';
-import { runEntry } from './support/run-entry.ts';
+import { REPO_ROOT, runEntry, TSX_LOADER } from './support/run-entry.ts';
 
 let db: PrivateDatabase;
 const prefix = uniquePrefix('seed-script');
@@ -23,7 +25,7 @@ describe('npm run db:seed', () => {
   it('is idempotent for the same --seed, adds only what a larger --drivers lacks, and refuses another fleet unless --reset', async () => {
     const first = await seed('--drivers', '40', '--seed', '5');
     expect(first.code).toBe(0);
-    expect(first.stdout).toMatch(/^seeded 40 drivers of seed 5 in \d+ ms; 40 drivers in total\n$/);
+    expect(first.stdout).toMatch(/^seeding drivers: 40\/40 \(100%\)\nseeded 40 drivers of seed 5 in \d+ ms; 40 drivers in total\n$/);
     const seeded = await fleetRows();
 
     const again = await seed('--drivers', '40', '--seed', '5');
@@ -32,7 +34,7 @@ describe('npm run db:seed', () => {
     expect(await fleetRows()).toEqual(seeded);
 
     const more = await seed('--drivers', '60', '--seed', '5');
-    expect(more.stdout).toMatch(/^seeded 20 drivers of seed 5 in \d+ ms \(the first 40 were there already\); 60 drivers in total\n$/);
+    expect(more.stdout).toMatch(/\nseeded 20 drivers of seed 5 in \d+ ms \(the first 40 were there already\); 60 drivers in total\n$/);
     const grown = await fleetRows();
     expect(grown.slice(0, 40)).toEqual(seeded);
     // The 20 added are the seed's drivers 41..60, exactly as one run of 60 would have made them.
@@ -53,6 +55,37 @@ describe('npm run db:seed', () => {
     const sixth = [...generateFleet({ count: 30, seed: 6, center: TIMES_SQUARE, radiusKm: 15, onlineShare: 0.7 })];
     expect(replaced.map((row) => row.name)).toEqual(sixth.map((driver) => driver.name));
   }, 120_000);
+});
+
+describe('npm run db:seed, interrupted', () => {
+  it('stops after the chunk being written on SIGINT, exits 1, and a rerun completes the very same fleet', async () => {
+    const args = ['--drivers', '60000', '--seed', '8', '--reset'];
+    const child = spawn(process.execPath, ['--import', TSX_LOADER, 'scripts/seed.ts', ...args], {
+      cwd: REPO_ROOT,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, ENV_FILE: 'none', DATABASE_URL: db.url },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    await expect.poll(() => stdout, { timeout: 60_000, interval: 50 }).toContain('seeding drivers: 10000/60000');
+    child.kill('SIGINT');
+    expect(await exited, `${stdout}\n${stderr}`).toBe(1);
+    const stopped = /stopped after (\d+) drivers of seed 8; \1 drivers in total: run the same command again to complete the fleet/.exec(stderr);
+    expect(stopped, stderr).not.toBeNull();
+    const inserted = Number(stopped![1]);
+    expect(inserted % 10_000).toBe(0);
+
+    const rerun = await seed('--drivers', '60000', '--seed', '8');
+    expect(rerun.code).toBe(0);
+    expect(rerun.stdout).toContain(`seeded ${60_000 - inserted} drivers of seed 8`);
+    const { rows } = await db.query<{ n: number; names: string }>(`SELECT count(*)::int AS n, md5(string_agg(name || phone, ',' ORDER BY id)) AS names FROM drivers`);
+    const expected = [...generateFleet({ count: 60_000, seed: 8, center: TIMES_SQUARE, radiusKm: 15, onlineShare: 0.7 })];
+    expect(rows[0]!.n).toBe(60_000);
+    expect(rows[0]!.names).toBe(createHash('md5').update(expected.map((driver) => driver.name + driver.phone).join(',')).digest('hex'));
+  }, 180_000);
 });
 
 describe('npm run setup:redis', () => {

@@ -83,7 +83,8 @@ it(
       for (const loop of loops) loop.kill('SIGKILL');
     }
     expect(output).toMatch(/"drained":true,"msg":"hub stopped"/);
-    expect(drivers.every((driver) => driver.closes[0]?.code === 1001)).toBe(true);
+    // The hub's last act is the 1001 close; on a loaded machine this process may read it after the exit event.
+    await expect.poll(() => drivers.filter((driver) => driver.closes.at(-1)?.code !== 1001).map((driver) => driver.id), { timeout: 10_000 }).toEqual([]);
     const report = await checkDelivery(db.url, drivers);
     expect(report.violations).toEqual([]);
   },

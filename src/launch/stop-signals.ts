@@ -21,3 +21,22 @@ export function onStopSignal(stop: (signal: NodeJS.Signals) => void, onRepeat?: 
   process.on('SIGINT', handle);
   process.on('SIGTERM', handle);
 }
+
+/**
+ * For a short command-line job: SIGINT and SIGTERM no longer kill the
+ * process mid-write (a half-written embedded database, an open pool); they
+ * are noted, `what` says what finishes first, and the job checks `requested`
+ * wherever it can stop cleanly.
+ */
+export function deferStopSignals(what: string): { readonly requested: boolean } {
+  let requested = false;
+  onStopSignal((signal) => {
+    requested = true;
+    process.stderr.write(`${signal}: ${what}\n`);
+  });
+  return {
+    get requested() {
+      return requested;
+    },
+  };
+}

@@ -6,6 +6,8 @@ import { generateFleet, type FleetOptions } from './fleet.ts';
 export type SeedOutcome =
   /** Drivers were added; `kept` of the fleet were there already (an earlier, perhaps interrupted, run). */
   | { kind: 'seeded'; inserted: number; kept: number; total: number }
+  /** Stopped between two chunks on request: what was inserted is kept, and a rerun completes the fleet. */
+  | { kind: 'interrupted'; inserted: number; kept: number; total: number }
   /** The database already holds the whole fleet (and perhaps more of it): nothing written. */
   | { kind: 'unchanged'; total: number }
   /** The database holds drivers that are not this seed's fleet: nothing written. */
@@ -17,6 +19,8 @@ export interface SeedOptions extends FleetOptions {
   /** Set-based inserts of this many drivers at a time. */
   chunkSize?: number;
   onProgress?: (inserted: number, toInsert: number) => void;
+  /** Checked between chunks: true stops there, each chunk being one statement that is in or out as a whole. */
+  stopRequested?: () => boolean;
 }
 
 const sameDriver = (stored: { name: string; phone: string; vehicleType: string }, generated: NewDriver) =>
@@ -62,7 +66,9 @@ export async function seedFleet(store: Store & FleetMaintenance, options: SeedOp
   };
   for (const driver of generated) {
     missing.push(driver);
-    if (missing.length === chunkSize) await flush();
+    if (missing.length < chunkSize) continue;
+    await flush();
+    if (options.stopRequested?.()) return { kind: 'interrupted', inserted, kept, total: await store.countDrivers() };
   }
   if (missing.length > 0) await flush();
   return { kind: 'seeded', inserted, kept, total: await store.countDrivers() };

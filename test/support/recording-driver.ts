@@ -31,6 +31,8 @@ export class RecordingDriver {
   readonly errors: string[] = [];
   /** Sockets shut right after their hello and opened again (see SETTLE_MS). */
   droppedAtOpen = 0;
+  /** Upgrades refused with 503 and tried again after the hub's Retry-After. */
+  unavailableAtOpen = 0;
   private socket: WebSocket | undefined;
   /** The payload is the seq: a frame is encoded when it is sent, with the send time as its `ts`. */
   private readonly session: DriverSession<number>;
@@ -76,21 +78,38 @@ export class RecordingDriver {
    * Opens a socket, waits for hello and resends every frame above its
    * lastSeq; resolves with that lastSeq once the socket has stayed open for
    * SETTLE_MS. A socket shut right after its hello is opened again, as a
-   * driver app would (see SETTLE_MS for why that happens).
+   * driver app would (see SETTLE_MS for why that happens), and so is one the
+   * hub refused with 503 (its database did not answer in time): after the
+   * Retry-After it gave, within `timeoutMs` in all.
    */
   async connect(baseUrl: string, timeoutMs = 15_000): Promise<number> {
-    for (let attempt = 1; ; attempt++) {
-      const opened = await this.openOnce(baseUrl, timeoutMs);
+    const giveUpAt = Date.now() + timeoutMs;
+    for (let attempt = 1; ; ) {
+      const opened = await this.openOnce(baseUrl, Math.max(1, giveUpAt - Date.now()));
+      if ('retryAfterMs' in opened) {
+        this.unavailableAtOpen += 1;
+        if (Date.now() + opened.retryAfterMs >= giveUpAt) throw new Error(`driver ${this.id}: hub unavailable (503) for ${timeoutMs} ms`);
+        // Sleep on purpose: the hub said when to come back.
+        await new Promise((resolve) => setTimeout(resolve, opened.retryAfterMs));
+        continue;
+      }
       if (opened.settled) return opened.lastSeq;
       this.droppedAtOpen += 1;
-      if (attempt >= MAX_OPEN_ATTEMPTS) throw new Error(`driver ${this.id}: shut right after hello ${attempt} times in a row`);
+      if (++attempt > MAX_OPEN_ATTEMPTS) throw new Error(`driver ${this.id}: shut right after hello ${MAX_OPEN_ATTEMPTS} times in a row`);
     }
   }
 
-  private openOnce(baseUrl: string, timeoutMs: number): Promise<{ settled: boolean; lastSeq: number }> {
+  private openOnce(baseUrl: string, timeoutMs: number): Promise<{ settled: boolean; lastSeq: number } | { retryAfterMs: number }> {
     return new Promise((resolve, reject) => {
       const socket = new WebSocket(`${baseUrl}/ws/driver?id=${this.id}`);
       this.socket = socket;
+      socket.once('unexpected-response', (request, response) => {
+        clearTimeout(timer);
+        request.destroy();
+        const retryAfterS = Number(response.headers['retry-after']);
+        if (response.statusCode === 503 && Number.isFinite(retryAfterS)) resolve({ retryAfterMs: retryAfterS * 1000 });
+        else reject(new Error(`driver ${this.id}: upgrade refused with HTTP ${response.statusCode}`));
+      });
       let hello: number | undefined;
       let settling: NodeJS.Timeout | undefined;
       const timer = setTimeout(() => {

@@ -81,7 +81,8 @@ export function createMetrics() {
     subscriptionsOpen: new Gauge({ name: 'hub_subscriptions_open', help: 'Open live-nearby subscriptions', registers }),
     subscriptionUpdateDelay: new Histogram({
       name: 'hub_subscription_update_delay_seconds',
-      help: 'From the commit of the first change a nearby.update reports (or the request) to its sending; includes coalescing',
+      help: 'From the first change a nearby.update reports (once indexed) or the request, to its sending; waited="yes" when the rate limit or a full connection held it back',
+      labelNames: ['waited'] as const,
       buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers,
     }),

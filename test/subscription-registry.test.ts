@@ -122,10 +122,12 @@ class FakeRider implements Subscriber {
 class CountingObserver implements SubscriptionObserver {
   visits = 0;
   delays: number[] = [];
+  waited = 0;
   searchSources: string[] = [];
   openCount = 0;
-  pushed(delayMs: number) {
+  pushed(delayMs: number, waited: boolean) {
     this.delays.push(delayMs);
+    if (waited) this.waited++;
   }
   searched(source: string) {
     this.searchSources.push(source);
@@ -302,6 +304,8 @@ describe('subscription registry (fakes of the finder, profiles and riders)', () 
     // The reported delay is from the first unsent change to the send: it includes the wait.
     expect(Math.max(...observer.delays)).toBeGreaterThan(0);
     expect(Math.max(...observer.delays)).toBeLessThanOrEqual(500);
+    // The first answer went at once; every later one waited for its slot.
+    expect(observer.waited).toBe(rider.updates.length - 1);
   });
 
   it('never pushes a change that was undone before it could be sent', async () => {

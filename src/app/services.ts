@@ -44,7 +44,7 @@ export async function startServices(config: Config, stores: Stores, metrics: Met
     perRider: config.SUBSCRIPTIONS_PER_RIDER,
     staleAfterMs: config.STALE_AFTER_MS,
     observer: {
-      pushed: (delayMs) => metrics.subscriptionUpdateDelay.observe(delayMs / 1000),
+      pushed: (delayMs, waited) => metrics.subscriptionUpdateDelay.observe({ waited: waited ? 'yes' : 'no' }, delayMs / 1000),
       searched: (source) => metrics.subscriptionSearches.inc({ source }),
       visited: (count) => metrics.subscriptionVisits.inc(count),
       open: (count) => metrics.subscriptionsOpen.set(count),

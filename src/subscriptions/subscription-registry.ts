@@ -79,6 +79,8 @@ class Subscription {
   blocked = false;
   /** Sends a coalesced update once the rate allows it. */
   sendTimer: NodeJS.Timeout | undefined;
+  /** The pending update had to wait for the rate limit (or a full connection). */
+  waited = false;
   /** Searches again after a failed search. */
   retryTimer: NodeJS.Timeout | undefined;
   /** Bumped by every search started, so a stale answer (the rider moved meanwhile) is dropped. */
@@ -337,6 +339,7 @@ export class SubscriptionRegistry {
     const now = performance.now();
     const dueAt = sub.lastSentAt + this.minIntervalMs;
     if (now < dueAt) {
+      sub.waited = true;
       sub.sendTimer ??= setTimeout(() => {
         sub.sendTimer = undefined;
         this.flush(sub);
@@ -355,13 +358,15 @@ export class SubscriptionRegistry {
     });
     if (!sentNow) {
       sub.blocked = true;
+      sub.waited = true;
       return;
     }
     sub.window.recordSent(sub.sent);
     sub.lastSentAt = now;
     sub.changedAt = undefined;
     sub.owed = false;
-    this.options.observer?.pushed(delayMs);
+    this.options.observer?.pushed(delayMs, sub.waited);
+    sub.waited = false;
   }
 
   /**

@@ -39,8 +39,12 @@ export interface Subscriber {
 
 /** What the registry reports, for metrics. */
 export interface SubscriptionObserver {
-  /** An update was sent `delayMs` after the first change it reports was committed (or the request arrived). */
-  pushed(delayMs: number): void;
+  /**
+   * An update was sent `delayMs` after the first change it reports was
+   * committed (or the request arrived); `waited` when it was held back by
+   * the rate limit or a full connection, so the delay includes that wait.
+   */
+  pushed(delayMs: number, waited: boolean): void;
   /** A subscription searched the nearby index (or its fallback) again. */
   searched(source: NearbySource | 'failed'): void;
   /** Subscriptions a committed change had to look at: the work, which follows movement. */

@@ -34,6 +34,10 @@ export interface BenchPlan {
    */
   fallbackPerS: number;
   riders: number;
+  /** Live nearby subscriptions, the query's shape, held while the fleet moves... */
+  subscriptions: number;
+  /** ...this many per rider socket (the hub's SUBSCRIPTIONS_PER_RIDER is 4). */
+  subscriptionsPerSocket: number;
   /**
    * Ceilings: sockets and what each keeps in flight. The hub's per-connection
    * rate limits stay at their production defaults, so ceilings use enough
@@ -80,6 +84,8 @@ export const FULL_PLAN: BenchPlan = {
   nearbyPerS: 1_000,
   fallbackPerS: 200,
   riders: 200,
+  subscriptions: 1_000,
+  subscriptionsPerSocket: 4,
   ceilingRidersPerWorker: 1_500,
   ceilingQueryHz: 9,
   ceilingQueriesInFlight: 64,
@@ -112,6 +118,8 @@ export const QUICK_PLAN: BenchPlan = {
   nearbyPerS: 20,
   fallbackPerS: 10,
   riders: 4,
+  subscriptions: 20,
+  subscriptionsPerSocket: 4,
   ceilingRidersPerWorker: 50,
   ceilingQueryHz: 9,
   ceilingQueriesInFlight: 8,

@@ -38,6 +38,11 @@ export type LoadTask =
   | { kind: 'connect-riders'; hub: HubAddress; count: number; token?: TokenSpec }
   | { kind: 'disconnect-riders' }
   | { kind: 'query-rate'; perSecond: number; durationMs: number; warmupMs: number; shape: QueryShape; seed: number }
+  /** Opens `sockets` rider sockets with `perSocket` live nearby subscriptions each, at random points of the shape; done when every one has its first list. */
+  | { kind: 'connect-subscribers'; hub: HubAddress; sockets: number; perSocket: number; shape: QueryShape; seed: number; token?: TokenSpec }
+  /** Counts the updates the hub pushes to this worker's subscribers over a window, with each one's own delay. */
+  | { kind: 'watch-updates'; durationMs: number; warmupMs: number }
+  | { kind: 'disconnect-subscribers' }
   /**
    * The ceiling: `inFlight` queries outstanding at all times across this
    * worker's riders, each rider asking at most `perSocketHz` times a second

@@ -3,6 +3,7 @@ import { DriverFleet } from './driver-fleet.ts';
 import { runHttpLoad } from './http-load.ts';
 import type { LoadTask, TaskResult, WorkerMessage } from './load-protocol.ts';
 import { RiderFleet } from './rider-fleet.ts';
+import { SubscriberFleet } from './subscriber-fleet.ts';
 
 /**
  * A load-generator process. The orchestrator forks several of these so that
@@ -11,6 +12,7 @@ import { RiderFleet } from './rider-fleet.ts';
  */
 const drivers = new DriverFleet();
 const riders = new RiderFleet();
+const subscribers = new SubscriberFleet();
 
 function send(message: WorkerMessage): void {
   process.send?.(message);
@@ -36,6 +38,13 @@ async function perform(task: LoadTask): Promise<TaskResult> {
       return riders.queryRate(task, send);
     case 'query-paced':
       return riders.queryPaced(task, send);
+    case 'connect-subscribers':
+      return subscribers.connect(task, send);
+    case 'watch-updates':
+      return subscribers.watch(task, send);
+    case 'disconnect-subscribers':
+      await subscribers.disconnect();
+      return emptyResult();
     case 'http':
       return runHttpLoad(task, send);
   }

@@ -1,5 +1,5 @@
 import type { HubProcess } from '../../tools/testkit/hub-process.ts';
-import { metricDeltas, parsePrometheus, sumMetric } from './metrics-scrape.ts';
+import { metricDeltas, parsePrometheus, seriesDeltas, sumMetric } from './metrics-scrape.ts';
 import { cpus, loadavg } from 'node:os';
 import { MachineWindow, UsageWindow, type UsageSummary } from './proc-stats.ts';
 import { readRedisStats, redisWindow, type RedisWindow } from './redis-stats.ts';
@@ -19,7 +19,13 @@ export const WATCHED_METRICS = [
   'hub_geo_positions_written_total',
   'hub_upgrades_refused_total',
   'hub_nodejs_gc_duration_seconds_sum',
+  'hub_subscription_searches_total',
+  'hub_subscription_visits_total',
+  'hub_subscription_update_delay_seconds_count',
 ] as const;
+
+/** Histograms whose buckets the report reads quantiles from, series by series. */
+export const WATCHED_HISTOGRAMS = ['hub_subscription_update_delay_seconds_bucket'] as const;
 
 export interface MachineUsage {
   wallMs: number;
@@ -29,6 +35,8 @@ export interface MachineUsage {
   redis: RedisWindow;
   /** Change of each WATCHED_METRICS series of the main hub. */
   hubMetrics: Record<string, number>;
+  /** Change of each bucket of the WATCHED_HISTOGRAMS of the main hub, by series. */
+  hubHistograms: Record<string, number>;
   /** The whole machine's CPU use over the window, % of one core, everyone's work included. */
   machineCpuPercent: number;
   /** The 1-minute load average at the end of the window. */
@@ -69,6 +77,7 @@ export async function observeWindow<T>(targets: ObserveTargets, warmupMs: number
       processes: Object.fromEntries(windows.map(([name, usage]) => [name, usage.finish()])),
       redis: redisWindow(redisBefore, redisAfter, wallMs),
       hubMetrics: metricDeltas(metricsBefore, metricsAfter, WATCHED_METRICS),
+      hubHistograms: seriesDeltas(metricsBefore, metricsAfter, WATCHED_HISTOGRAMS),
       machineCpuPercent: machine.finish(cpus().length),
       hubEventLoopLagMs: {
         p99: Math.round(sumMetric(metricsAfter, 'hub_nodejs_eventloop_lag_p99_seconds') * 1e4) / 10,

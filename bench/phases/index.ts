@@ -2,6 +2,7 @@ import type { BenchPhase } from '../bench-run.ts';
 import { idleMemory } from './idle-memory.ts';
 import { ingestCeiling } from './ingest-ceiling.ts';
 import { largeFleetNearby, largeFleetSeed } from './large-fleet.ts';
+import { liveNearby } from './live-nearby.ts';
 import { nearbyCeilings } from './nearby-ceilings.ts';
 import { nearbyRedis, originalRead, sqlFallback } from './nearby-while-driving.ts';
 import { restPost } from './rest-post.ts';
@@ -10,8 +11,8 @@ import { storeCeilings } from './store-ceilings.ts';
 
 /**
  * The run, in order. Order matters: the steady fleet stays connected through
- * the three nearby-while-driving phases (the SQL fallback phase disconnects
- * it), and the large fleet is seeded on top of everything before it.
+ * the nearby-while-driving and live nearby phases (the SQL fallback phase
+ * disconnects it), and the large fleet is seeded on top of everything before it.
  */
 export const PHASES: readonly BenchPhase[] = [
   idleMemory,
@@ -19,6 +20,7 @@ export const PHASES: readonly BenchPhase[] = [
   steadyFleet,
   nearbyRedis,
   originalRead,
+  liveNearby,
   sqlFallback,
   nearbyCeilings,
   restPost,

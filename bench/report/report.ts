@@ -1,3 +1,4 @@
+import { histogramQuantile } from '../observe/metrics-scrape.ts';
 import type { LoadPhase, BenchResult } from './results.ts';
 import { postgresCeiling } from './targets.ts';
 
@@ -20,6 +21,10 @@ export const PHASE_ORDER: Array<[key: string, chartLabel: string]> = [
   ['nearbyRedis.drivers', ''],
   ['originalRead', 'original read (GEOSEARCH+PG)'],
   ['originalRead.drivers', ''],
+  ['liveNearbyBaseline', ''],
+  ['liveNearbySubscribe', ''],
+  ['liveNearby', 'live nearby: change to update'],
+  ['liveNearby.drivers', ''],
   ['fallbackSmall', 'nearby WS, SQL fallback'],
   ['fallbackSmall.drivers', ''],
   ['nearbyCeiling', ''],
@@ -61,6 +66,44 @@ function phaseTable(result: BenchResult): string[] {
     );
   }
   return lines;
+}
+
+/** Hub CPU with and without the subscriptions, their updates, and each update's delay from the change to the send. */
+function liveNearbySection(result: BenchResult): string[] {
+  const { phases, plan } = result;
+  const alone = phases.liveNearbyBaseline?.usage;
+  const live = phases.liveNearby;
+  const withSubs = live?.usage;
+  if (!alone || !live || !withSubs) return [];
+  const seconds = withSubs.wallMs / 1000;
+  const cpuAloneMs = (alone.processes.hub?.cpuPercent ?? 0) * 10;
+  const cpuWithMs = (withSubs.processes.hub?.cpuPercent ?? 0) * 10;
+  const extraMs = cpuWithMs - cpuAloneMs;
+  const metrics = withSubs.hubMetrics;
+  const framesPerS = (metrics.hub_frames_acked_total ?? 0) / seconds;
+  const visitsPerS = (metrics.hub_subscription_visits_total ?? 0) / seconds;
+  const immediate = (q: number) => {
+    const seconds_ = histogramQuantile(withSubs.hubHistograms, 'hub_subscription_update_delay_seconds_bucket', 'waited="no"', q);
+    return seconds_ === null ? 'n/a (every update waited)' : `${ms(seconds_ * 1000)} ms`;
+  };
+  const subscribed = phases.liveNearbySubscribe;
+  return [
+    '## Live nearby (subscriptions)',
+    '',
+    `${n(plan.subscriptions)} subscriptions (${plan.subscriptionsPerSocket} per rider socket, radius ${plan.query.radiusKm} km, limit ${plan.query.limit}, centres anywhere within ${plan.query.spreadKm} km of Times Square) over ${n(plan.onlineDrivers)} drivers streaming ${plan.driverHz} frame/s each (the load generators' drivers random-walk about 2 m per frame). Two windows of the same fleet, one without and one with the subscriptions:`,
+    '',
+    '| Window | Hub CPU (% of one core) | Hub CPU, ms per second | Driver ack p99 ms |',
+    '|---|---:|---:|---:|',
+    `| Fleet alone | ${pct(alone.processes.hub?.cpuPercent)} | ${n(cpuAloneMs)} | ${ms(phases.liveNearbyBaseline?.latencyMs.p99)} |`,
+    `| Fleet + ${n(plan.subscriptions)} subscriptions | ${pct(withSubs.processes.hub?.cpuPercent)} | ${n(cpuWithMs)} | ${ms(phases['liveNearby.drivers']?.latencyMs.p99)} |`,
+    '',
+    `- The subscriptions cost **${n(extraMs)} ms of hub CPU per second** (difference of the two windows; each is a ${n(seconds)} s average on a shared machine, so small differences are noise): ${live.perS > 0 ? `${((extraMs * 1000) / live.perS).toFixed(0)} µs per update sent` : 'no updates'}, ${(extraMs / plan.subscriptions).toFixed(3)} ms per subscription per second.`,
+    `- Updates pushed: **${n(live.perS)}/s** (${(live.perS / plan.subscriptions).toFixed(2)} per subscription per second; SUBSCRIPTION_MAX_HZ allows ${result.hubEnv.SUBSCRIPTION_MAX_HZ ?? 2}); ${errorText(live)} errors.`,
+    `- Work per committed change: ${n(visitsPerS)} subscription visits/s for ${n(framesPerS)} committed frames/s (${framesPerS > 0 ? (visitsPerS / framesPerS).toFixed(2) : 'n/a'} visits per frame, against ${n(plan.subscriptions)} subscriptions); full searches ${n((metrics.hub_subscription_searches_total ?? 0) / seconds)}/s.`,
+    `- **Delay from change to update** (each update's own \`ms\`: from the hub learning of the committed, indexed change to the send): p50 **${ms(live.latencyMs.p50)} ms**, p99 **${ms(live.latencyMs.p99)} ms**. Most of it is the rate limit: an update due less than 1/SUBSCRIPTION_MAX_HZ after the previous one waits for its slot. Updates sent without waiting (hub histogram, bucket-interpolated): p50 ${immediate(0.5)}, p99 ${immediate(0.99)}.`,
+    `- First list after \`subscribe\`, measured by the subscribers: p50 ${ms(subscribed?.latencyMs.p50)} ms, p99 ${ms(subscribed?.latencyMs.p99)} ms.`,
+    '',
+  ];
 }
 
 function redisEvidence(result: BenchResult): string[] {
@@ -133,6 +176,7 @@ export function renderReport(result: BenchResult, chartFile: string, command: st
     '',
     `Fixed rate: ${n(plan.nearbyPerS)} queries/s for the Redis index and the original design, ${n(plan.fallbackPerS)} queries/s for the SQL fallback (radius ${plan.query.radiusKm} km, limit ${plan.query.limit}, riders anywhere within ${plan.query.spreadKm} km of Times Square); at ${n(plan.onlineDrivers)} drivers the fleet streams ${plan.driverHz} frame/s per driver meanwhile. The original design claimed 14 ms per nearby query and 450 ms on its SQL fallback.`,
     '',
+    ...liveNearbySection(result),
     "## The stores' own ceilings (measured in this run)",
     '',
     '| Store operation | Store alone | Hub | Hub as a share |',

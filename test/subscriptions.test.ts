@@ -35,7 +35,7 @@ class Driver {
   private seq = 0;
   private constructor(
     readonly id: number,
-    private readonly client: TestClient,
+    readonly client: TestClient,
     private readonly area: Area,
   ) {}
 
@@ -280,6 +280,33 @@ describe('live nearby subscriptions', () => {
     const later = watcher.mark;
     watcher.subscribe('q6', area.centre);
     await watcher.updateWith('q6', [], later);
+  });
+
+  it('drops a driver the moment a ride makes it busy, and keeps it out while it drives', async () => {
+    const area = newArea();
+    const taken = await driverAt(area, 100, 0);
+    const other = await driverAt(area, 300, 0);
+    const watcher = await rider();
+    let mark = watcher.mark;
+    watcher.subscribe('busy', { ...area.centre, radiusKm: 1 });
+    await watcher.updateWith('busy', [taken.id, other.id], mark);
+
+    // Another rider asks for a ride at the nearest driver's corner; that driver accepts it.
+    const requester = await rider();
+    mark = watcher.mark;
+    requester.client.send({ t: 'ride.request', id: 'r1', pickup: area.at(100, 0) });
+    const offer = await taken.client.waitFor<Extract<ServerMessage, { t: 'offer' }>>((m) => m.t === 'offer');
+    taken.client.send({ t: 'offer.accept', rideId: offer.rideId });
+    await requester.client.waitFor((m) => m.t === 'ride.assigned');
+    await watcher.updateWith('busy', [other.id], mark);
+
+    // Driving to the pickup, nearer the rider than anyone: still not listed.
+    await afterRateSpacing();
+    mark = watcher.mark;
+    await taken.moveTo(20, 0);
+    await other.moveTo(300, 40);
+    await watcher.updateWith('busy', [other.id], mark);
+    expect(watcher.updatesFor('busy', mark).flatMap((update) => update.drivers.map((d) => d.id))).not.toContain(taken.id);
   });
 
   it('answers in msgpack a rider that speaks msgpack', async () => {

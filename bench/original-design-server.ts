@@ -4,8 +4,8 @@ import { createClient } from 'redis';
 
 /**
  * The original design's nearby read, rebuilt as the baseline the hub is
- * compared against: per HTTP request, one GEOSEARCH on the same Redis key
- * the hub maintains, then one PostgreSQL query to enrich the hits with
+ * compared against: per HTTP request, one GEOSEARCH on one GEO key of the
+ * whole fleet (loaded by the benchmark, original-design-key.ts), then one PostgreSQL query to enrich the hits with
  * name, vehicle, rating and status. Forked by the benchmark; reports its
  * port over IPC. Settings come from the benchmark, not from the hub's config.
  */

@@ -7,6 +7,7 @@ import { HubProcess } from '../tools/testkit/hub-process.ts';
 import { startPrivateRedis } from '../tools/testkit/private-redis.ts';
 import { dropPrefix } from '../tools/testkit/redis.ts';
 import { createBenchDatabase, seedDrivers, type BenchDatabase } from './bench-database.ts';
+import { loadOriginalDesignKey, originalDesignKey } from './original-design-key.ts';
 import { BENCH_RECONCILE_MS, BENCH_STALE_AFTER_MS, BenchRun, type BenchSetup } from './bench-run.ts';
 import { mainThreadProfile, summarizeProfile } from './cpu-profile.ts';
 import { WorkerPool } from './load/worker-pool.ts';
@@ -107,7 +108,8 @@ async function setUp(options: BenchOptions, progress: Progress, hubEnv: Record<s
   await privateRedis.stop();
   const pool = await WorkerPool.start(plan.workers);
   cleanups.push(() => pool.close());
-  const original = await startOriginalDesign(database.url, options.redisUrl, `${prefix}geo:drivers`);
+  await loadOriginalDesignKey(database.url, options.redisUrl, originalDesignKey(prefix));
+  const original = await startOriginalDesign(database.url, options.redisUrl, originalDesignKey(prefix));
   cleanups.push(() => stopChild(original.child));
   return { plan, progress, database, redisUrl: options.redisUrl, prefix, token: { secret: hubEnv.AUTH_SECRET! }, online, hub, fallbackHub, original, pool };
 }

@@ -30,6 +30,12 @@ export const configSchema = z
 
     DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'must be a URL like postgres://user@host:5432/dbname' }).optional().describe('PostgreSQL URL. Unset: embedded PGlite in DATA_DIR with the in-process geo index.'),
     REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a URL like redis://host:6379' }).optional().describe('Redis URL for the geo index. Unset: the in-process index.'),
+    REDIS_CLUSTER_NODES: z
+      .string()
+      .regex(/^[^\s,:]+:\d{1,5}(,[^\s,:]+:\d{1,5})*$/, 'must be host:port,host:port,...')
+      .transform((value) => value.split(','))
+      .optional()
+      .describe('Redis Cluster seed nodes (host:port,host:port,...) for the geo index, instead of REDIS_URL: the index is split by cell over the masters. The nodes need cluster-require-full-coverage no, so that a dead master takes only its own cells out of service.'),
     ALLOW_EMBEDDED: bool.optional().describe('Allow embedded mode when NODE_ENV=production.'),
     DATA_DIR: z.string().min(1).default('./.data').describe('Embedded mode: where PGlite keeps its data (one hub per directory).'),
     REDIS_KEY_PREFIX: z.string().default('hub:').describe('Prefix for every Redis key, so several deployments or test runs can share one Redis.'),
@@ -91,6 +97,15 @@ export const configSchema = z
   .superRefine((config, ctx) => {
     if (config.REDIS_URL && !config.DATABASE_URL) {
       ctx.addIssue({ code: 'custom', path: ['REDIS_URL'], message: 'REDIS_URL needs DATABASE_URL as well' });
+    }
+    if (config.REDIS_CLUSTER_NODES && !config.DATABASE_URL) {
+      ctx.addIssue({ code: 'custom', path: ['REDIS_CLUSTER_NODES'], message: 'needs DATABASE_URL as well' });
+    }
+    if (config.REDIS_CLUSTER_NODES && config.REDIS_URL) {
+      ctx.addIssue({ code: 'custom', path: ['REDIS_CLUSTER_NODES'], message: 'set either REDIS_URL (one Redis) or REDIS_CLUSTER_NODES (a cluster), not both' });
+    }
+    if (/[{}]/.test(config.REDIS_KEY_PREFIX)) {
+      ctx.addIssue({ code: 'custom', path: ['REDIS_KEY_PREFIX'], message: 'must not contain { or }: the geo index puts each cell in a hash tag of its own' });
     }
     if (config.NODE_ENV === 'production' && !config.AUTH_SECRET) {
       ctx.addIssue({ code: 'custom', path: ['AUTH_SECRET'], message: 'is required when NODE_ENV=production (open mode is for development only; make one with `openssl rand -base64 32`)' });

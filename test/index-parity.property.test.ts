@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createMemoryIndex } from '../src/geo/memory-index.ts';
-import { createRedisIndex } from '../src/geo/redis-index.ts';
+import { createRedisIndex, type RedisGeoIndex } from '../src/geo/redis-index.ts';
 import type { GeoIndex } from '../src/geo/types.ts';
 import { createLogger } from '../src/logger.ts';
 import { createMetrics } from '../src/metrics.ts';
@@ -15,19 +15,26 @@ import { createPostgresStore } from '../src/store/postgres.ts';
 import type { Store } from '../src/store/types.ts';
 import { repairIndex } from '../src/sync/index-repair.ts';
 import { withDb } from './support/fleet.ts';
+import { cellOf } from '../src/geo/cells.ts';
+import { indexChangesOf } from '../src/ingest/index-changes.ts';
 import { createPrivateDatabase, type PrivateDatabase } from '../tools/testkit/database.ts';
 import { dropPrefix, SHARED_REDIS_URL, uniquePrefix } from '../tools/testkit/redis.ts';
+import { startPrivateRedisCluster, type PrivateRedisCluster } from '../tools/testkit/redis-cluster.ts';
 
 /**
- * The three sources of a nearby answer — the Redis index, the in-process
- * index and the SQL fallback — must give the same list for the same fleet:
- * random fleets (clustered, with duplicate positions and equal ratings to
- * provoke ties) and random queries.
+ * The four sources of a nearby answer — the cell-split Redis index on one
+ * Redis and on a 3-master Redis Cluster, the in-process index and the SQL
+ * fallback — must give the same list for the same fleet: random fleets
+ * (clustered, with duplicate positions and equal ratings to provoke ties,
+ * spread over dozens of cells) and random queries, before and after some
+ * drivers move, many of them across cell boundaries.
  */
 const logger = createLogger('silent');
 let db: PrivateDatabase;
 let store: Store;
-let redis: GeoIndex;
+let redis: RedisGeoIndex;
+let cluster: PrivateRedisCluster;
+let clustered: RedisGeoIndex;
 const prefix = uniquePrefix('parity');
 
 beforeAll(async () => {
@@ -36,11 +43,14 @@ beforeAll(async () => {
   await store.migrate();
   redis = createRedisIndex({ url: SHARED_REDIS_URL, keyPrefix: prefix, commandTimeoutMs: 5000 });
   await redis.connect();
+  cluster = await startPrivateRedisCluster(3);
+  clustered = createRedisIndex({ clusterNodes: cluster.nodes, keyPrefix: prefix, commandTimeoutMs: 5000 });
+  await clustered.connect();
 });
 afterAll(async () => {
-  await redis.close();
+  await Promise.allSettled([redis?.close(), clustered?.close()]);
   await store.close();
-  await Promise.all([db.drop(), dropPrefix(prefix)]);
+  await Promise.all([db.drop(), dropPrefix(prefix), cluster?.stop()]);
 });
 
 const CENTER = { lat: 40.7589, lng: -73.9851 };
@@ -100,6 +110,7 @@ async function loadFleet(fleet: Array<{ dLat: number; dLng: number } & Omit<NewD
   );
   const memory = createMemoryIndex();
   await repairIndex(store, redis, 3_600_000, logger);
+  await repairIndex(store, clustered, 3_600_000, logger);
   await repairIndex(store, memory, 3_600_000, logger);
   const profiles = new ProfileCache(store, 3_600_000, logger);
   await profiles.refresh();
@@ -117,33 +128,74 @@ function expectSameRanking(actual: NearbyDriver[], expected: NearbyDriver[]) {
   expect(groups(actual)).toEqual(groups(expected));
 }
 
-it('Redis, the in-process index and the SQL fallback rank every random fleet the same', async () => {
+/** Moves some drivers one frame each through the real batch statement, and writes the index change ingest would. */
+async function moveDrivers(moves: Array<{ driver: number; dLat: number; dLng: number }>, indexes: GeoIndex[]): Promise<number> {
+  const ids = await withDb(db.url, async (client) => (await client.query<{ id: number }>('SELECT id FROM drivers ORDER BY id')).rows.map((row) => row.id));
+  const moved = new Map<number, { dLat: number; dLng: number }>();
+  for (const move of moves) if (ids.length > 0) moved.set(ids[move.driver % ids.length]!, move);
+  if (moved.size === 0) return 0;
+  const rows = await withDb(db.url, async (client) => (await client.query<{ id: number; lat: number; lng: number; last_seq: string }>('SELECT id, lat, lng, last_seq FROM drivers WHERE id = ANY($1)', [[...moved.keys()]])).rows);
+  const now = Date.now();
+  const committed = await store.writeBatch({
+    driverIds: rows.map((row) => row.id),
+    seqs: rows.map((row) => Number(row.last_seq) + 1),
+    lats: rows.map((row) => row.lat + moved.get(row.id)!.dLat),
+    lngs: rows.map((row) => row.lng + moved.get(row.id)!.dLng),
+    recordedAtMs: rows.map(() => now),
+    receivedAtMs: rows.map(() => now),
+    statusDriverIds: [],
+    statuses: [],
+  });
+  for (const index of indexes) await index.apply(indexChangesOf(committed));
+  // Online drivers that crossed into another cell: the moves this test is about.
+  return committed.filter((d) => d.status === 'online' && cellOf(d.previousLat!, d.previousLng!) !== cellOf(d.lat!, d.lng!)).length;
+}
+
+// Steps of up to 0.06°, more than a cell's 0.044° side, so many moves cross a boundary (integers: fast-check's doubles crowd near 0).
+const step = fc.integer({ min: -600, max: 600 }).map((tenThousandths) => tenThousandths / 10_000);
+const moveArb = fc.array(fc.record({ driver: fc.nat(), dLat: step, dLng: step }), { minLength: 5, maxLength: 60 });
+
+it('Redis, Redis Cluster, the in-process index and the SQL fallback rank every random fleet the same, before and after drivers move across cells', async () => {
   let queriesChecked = 0;
   let nonEmptyAnswers = 0;
+  let crossedCells = 0;
   await fc.assert(
-    fc.asyncProperty(fleetArb, fc.array(queryArb, { minLength: 1, maxLength: 6 }), async (fleet, queries) => {
+    fc.asyncProperty(fleetArb, fc.array(queryArb, { minLength: 1, maxLength: 6 }), moveArb, async (fleet, queries, moves) => {
       const { memory, profiles } = await loadFleet(fleet);
       const viaRedis = serviceOver(redis, profiles);
+      const viaCluster = serviceOver(clustered, profiles);
       const viaMemory = serviceOver(memory, profiles);
-      for (const query of queries) {
-        const fromRedis = await viaRedis.find(query);
-        const fromMemory = await viaMemory.find(query);
-        const fromSql = await nearestFromSql(store, query, 0);
-        expect(fromRedis.source).toBe('redis');
-        expect(fromMemory.source).toBe('memory');
-        expectSameRanking(fromMemory.drivers, fromRedis.drivers);
-        expectSameRanking(fromSql, fromRedis.drivers);
-        // The ranking itself: nearest first, ties to the higher rating.
-        for (let i = 1; i < fromRedis.drivers.length; i++) {
-          const [a, b] = [fromRedis.drivers[i - 1]!, fromRedis.drivers[i]!];
-          expect(a.distanceKm < b.distanceKm || (a.distanceKm === b.distanceKm && a.rating >= b.rating)).toBe(true);
+      const compare = async () => {
+        for (const query of queries) {
+          const fromRedis = await viaRedis.find(query);
+          const fromCluster = await viaCluster.find(query);
+          const fromMemory = await viaMemory.find(query);
+          const fromSql = await nearestFromSql(store, query, 0);
+          expect(fromRedis.source).toBe('redis');
+          expect(fromCluster.source).toBe('redis');
+          expect(fromMemory.source).toBe('memory');
+          expectSameRanking(fromCluster.drivers, fromRedis.drivers);
+          expectSameRanking(fromMemory.drivers, fromRedis.drivers);
+          expectSameRanking(fromSql, fromRedis.drivers);
+          // The ranking itself: nearest first, ties to the higher rating.
+          for (let i = 1; i < fromRedis.drivers.length; i++) {
+            const [a, b] = [fromRedis.drivers[i - 1]!, fromRedis.drivers[i]!];
+            expect(a.distanceKm < b.distanceKm || (a.distanceKm === b.distanceKm && a.rating >= b.rating)).toBe(true);
+          }
+          queriesChecked++;
+          if (fromRedis.drivers.length > 0) nonEmptyAnswers++;
         }
-        queriesChecked++;
-        if (fromRedis.drivers.length > 0) nonEmptyAnswers++;
-      }
+      };
+      await compare();
+      crossedCells += await moveDrivers(moves, [redis, clustered, memory]);
+      await compare();
     }),
     { numRuns: 40, seed: Number(process.env.PARITY_SEED ?? Date.now() % 2 ** 31) },
   );
-  expect(queriesChecked).toBeGreaterThan(40);
-  expect(nonEmptyAnswers).toBeGreaterThan(10);
+  expect(queriesChecked).toBeGreaterThan(80);
+  expect(nonEmptyAnswers).toBeGreaterThan(20);
+  expect(crossedCells).toBeGreaterThan(10);
+  // Moves left no driver behind in its old cell: the index holds each driver once, where PostgreSQL has it.
+  const held = await clustered.entries();
+  expect(new Set(held.map((entry) => entry.id)).size).toBe(held.length);
 }, 240_000);

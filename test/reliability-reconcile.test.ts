@@ -2,7 +2,7 @@ import { createClient } from 'redis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { withDb } from './support/fleet.ts';
 import { killHubProcess, startHubProcess, type HubProcess } from './support/hub-process.ts';
-import { indexDifferences, readRedisIndex } from './support/index-check.ts';
+import { dropFromCellGeoSet, indexDifferences, placeInIndex, readRedisIndex } from './support/index-check.ts';
 import type { PrivateDatabase } from '../tools/testkit/database.ts';
 import { dropPrefix, SHARED_REDIS_URL, uniquePrefix } from '../tools/testkit/redis.ts';
 import { createSeededDatabase } from './support/seeded-database.ts';
@@ -61,14 +61,14 @@ async function redis<T>(work: (client: ReturnType<typeof sharedRedisClient>) => 
  */
 async function corruptIndex(victims: number[]): Promise<{ deleted: number; misplaced: number; offline: number; movedElsewhere: number }> {
   const [deleted, misplaced, offline, movedElsewhere] = victims as [number, number, number, number];
+  const index = await readRedisIndex(SHARED_REDIS_URL, prefix);
   await redis(async (client) => {
-    await client.zRem(`${prefix}geo:drivers`, String(deleted));
-    await client.geoAdd(`${prefix}geo:drivers`, { longitude: -73.5, latitude: 40.5, member: String(misplaced) });
-    await client.hSet(`${prefix}geo:pos`, String(misplaced), '40.5,-73.5');
+    const held = index.get(deleted)!;
+    await dropFromCellGeoSet(client, prefix, deleted, held.lat, held.lng);
+    // A second copy in a far cell, as a crossed write could leave it, fresher than the right one.
+    await placeInIndex(client, prefix, { id: misplaced, lat: 40.5, lng: -73.5, seenAtMs: Date.now() });
     // Left in the index as if it were still online, and fresh.
-    await client.geoAdd(`${prefix}geo:drivers`, { longitude: -73.9, latitude: 40.7, member: String(offline) });
-    await client.hSet(`${prefix}geo:pos`, String(offline), '40.7,-73.9');
-    await client.zAdd(`${prefix}geo:seen`, { score: Date.now(), value: String(offline) });
+    await placeInIndex(client, prefix, { id: offline, lat: 40.7, lng: -73.9, seenAtMs: Date.now() });
   });
   await withDb(db.url, async (client) => {
     await client.query(`UPDATE drivers SET status = 'offline' WHERE id = $1`, [offline]);

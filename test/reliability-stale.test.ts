@@ -3,7 +3,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { NearbyResultMessage } from '../src/protocol/messages.ts';
 import { withDb } from './support/fleet.ts';
 import { killHubProcess, startHubProcess, type HubProcess } from './support/hub-process.ts';
-import { readRedisIndex } from './support/index-check.ts';
+import { placeInIndex, readRedisIndex } from './support/index-check.ts';
 import type { PrivateDatabase } from '../tools/testkit/database.ts';
 import { framePosition, RecordingDriver, waitUntil } from './support/recording-driver.ts';
 import { dropPrefix, SHARED_REDIS_URL, uniquePrefix } from '../tools/testkit/redis.ts';
@@ -76,9 +76,7 @@ it('leaves a silent driver out of nearby and out of the index, keeps its declare
   // Whatever the index still holds: put the ghost back by hand, it is still left out.
   const client = createClient({ url: SHARED_REDIS_URL });
   await client.connect();
-  await client.geoAdd(`${prefix}geo:drivers`, { longitude: where.lng, latitude: where.lat, member: String(driver.id) });
-  await client.hSet(`${prefix}geo:pos`, String(driver.id), `${where.lat},${where.lng}`);
-  await client.zAdd(`${prefix}geo:seen`, { score: silentSince - 10, value: String(driver.id) });
+  await placeInIndex(client, prefix, { id: driver.id, lat: where.lat, lng: where.lng, seenAtMs: silentSince - 10 });
   await client.close();
   expect(await nearbyIds(where)).toEqual({ source: 'redis', ids: [] });
 

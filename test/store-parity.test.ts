@@ -160,6 +160,9 @@ describe.each(backends)('$name store', (backend) => {
   });
 
   describe('writeBatch', () => {
+    // Where each driver was before the batch, read under its row lock: what the geo index moves a driver out of.
+    const before = (at: { lat: number; lng: number }) => ({ previousLat: at.lat, previousLng: at.lng });
+    const nowhereBefore = { previousLat: null, previousLng: null };
     it('applies the newest frame per driver, records history and status in one round trip', async () => {
       const a = await addDriver();
       const b = await addDriver();
@@ -183,8 +186,8 @@ describe.each(backends)('$name store', (backend) => {
       expect(h.store.roundTrips - before).toBe(1);
       const seenAtMs = expect.any(Number);
       expect(committed.sort((x, y) => x.id - y.id)).toEqual([
-        { id: a, lastSeq: 3, status: 'online', ...northOf(3), updatedAtMs: seenAtMs },
-        { id: b, lastSeq: 1, status: 'offline', ...eastOf(1), updatedAtMs: seenAtMs },
+        { id: a, lastSeq: 3, status: 'online', ...northOf(3), ...nowhereBefore, updatedAtMs: seenAtMs },
+        { id: b, lastSeq: 1, status: 'offline', ...eastOf(1), ...nowhereBefore, updatedAtMs: seenAtMs },
       ]);
       expect(Math.abs((committed[0]?.updatedAtMs ?? 0) - Date.now())).toBeLessThan(10_000);
       expect(await history()).toEqual([
@@ -205,7 +208,7 @@ describe.each(backends)('$name store', (backend) => {
 
       const partlyResent = await h.store.writeBatch(batchOf([2, 3, 4].map((seq) => ({ id: a, seq, ...northOf(seq) }))));
       expect(partlyResent).toEqual([
-        { id: a, lastSeq: 4, status: 'offline', ...northOf(4), updatedAtMs: expect.any(Number) },
+        { id: a, lastSeq: 4, status: 'offline', ...northOf(4), ...before(northOf(3)), updatedAtMs: expect.any(Number) },
       ]);
       expect((await history()).map((row) => row.seq)).toEqual([1, 2, 3, 4]);
 
@@ -214,7 +217,7 @@ describe.each(backends)('$name store', (backend) => {
       await sleep(5);
       // Last-seen must not move either: a replayed frame says nothing about the driver now.
       const stale = await h.store.writeBatch(batchOf([{ id: a, seq: 2, ...eastOf(9) }]));
-      expect(stale).toEqual(partlyResent);
+      expect(stale).toEqual([{ ...partlyResent[0], ...before(northOf(4)) }]);
       expect((await history()).map((row) => row.seq)).toEqual([1, 2, 3, 4]);
       expect((await h.store.getDriver(a))?.updatedAt).toBe(seen);
     });
@@ -223,10 +226,10 @@ describe.each(backends)('$name store', (backend) => {
       const a = await addDriver({ ...northOf(1), lastSeq: 7 });
       const seenAtMs = expect.any(Number);
       expect(await h.store.writeBatch(batchOf([], [[a, 'online']]))).toEqual([
-        { id: a, lastSeq: 7, status: 'online', ...northOf(1), updatedAtMs: seenAtMs },
+        { id: a, lastSeq: 7, status: 'online', ...northOf(1), ...before(northOf(1)), updatedAtMs: seenAtMs },
       ]);
       expect(await h.store.writeBatch(batchOf([], [[a, 'offline']]))).toEqual([
-        { id: a, lastSeq: 7, status: 'offline', ...northOf(1), updatedAtMs: seenAtMs },
+        { id: a, lastSeq: 7, status: 'offline', ...northOf(1), ...before(northOf(1)), updatedAtMs: seenAtMs },
       ]);
       expect(await history()).toEqual([]);
     });
@@ -252,12 +255,15 @@ describe.each(backends)('$name store', (backend) => {
     expect((await h.store.getDrivers([b, a, 9999])).map((driver) => driver.id).sort()).toEqual([a, b].sort());
   });
 
-  it('updateLocation moves the driver, bumps its seq and records one history row', async () => {
-    const a = await addDriver({ name: 'Ada', vehicleType: 'comfort', rating: 4.7, status: 'online', lastSeq: 5 });
+  it('updateLocation moves the driver, bumps its seq, records one history row and says where the driver was', async () => {
+    const start = northOf(1);
+    const a = await addDriver({ name: 'Ada', vehicleType: 'comfort', rating: 4.7, status: 'online', lastSeq: 5, ...start });
     const target = northOf(2);
 
-    const record = await h.store.updateLocation(a, target.lat, target.lng);
+    const update = await h.store.updateLocation(a, target.lat, target.lng);
+    const record = update?.driver;
 
+    expect(update).toMatchObject({ previousLat: start.lat, previousLng: start.lng });
     expect(record).toMatchObject({
       id: a,
       name: 'Ada',

@@ -8,6 +8,7 @@ import type { HubProcess } from '../../tools/testkit/hub-process.ts';
 import { seedDrivers } from '../bench-database.ts';
 import { BENCH_STALE_AFTER_MS, formatLive, toPhase, type BenchPhase, type BenchRun } from '../bench-run.ts';
 import { explainNearest } from '../explain.ts';
+import { loadOriginalDesignKey, originalDesignKey } from '../original-design-key.ts';
 
 const SEED_LARGE = 44;
 
@@ -27,6 +28,7 @@ export const largeFleetSeed: BenchPhase = {
     } finally {
       await Promise.allSettled([geo.close(), store.close()]);
     }
+    await loadOriginalDesignKey(database.url, redisUrl, originalDesignKey(prefix));
     run.findings.explain.fallbackLarge = await explainNearest(database.url, {
       lat: TIMES_SQUARE.lat,
       lng: TIMES_SQUARE.lng,

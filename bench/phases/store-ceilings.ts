@@ -2,6 +2,7 @@ import { TIMES_SQUARE } from '../../src/seed/fleet.ts';
 import type { BenchPhase } from '../bench-run.ts';
 import { measurePostgresCeilings } from '../ceilings/postgres-ceiling.ts';
 import { measureRedisCeilings } from '../ceilings/redis-ceiling.ts';
+import { originalDesignKey } from '../original-design-key.ts';
 
 /** What Redis and PostgreSQL alone sustain on this machine, with the hub idle. */
 export const storeCeilings: BenchPhase = {
@@ -10,7 +11,7 @@ export const storeCeilings: BenchPhase = {
     const { plan, redisUrl, prefix, database, online } = run.setup;
     const redis = await measureRedisCeilings({
       url: redisUrl,
-      geoKey: `${prefix}geo:drivers`,
+      geoKey: originalDesignKey(prefix),
       scratchKey: `${prefix}ceiling:geo`,
       center: run.center,
       radiusKm: plan.query.radiusKm,

@@ -25,12 +25,19 @@ export interface Stores {
 
 function chooseGeoIndex(config: Config, logger: Logger): { geo: GeoIndex; mode: HubMode } {
   if (!config.DATABASE_URL) return { geo: createMemoryIndex(), mode: 'embedded' };
-  if (!config.REDIS_URL) {
+  if (!config.REDIS_URL && !config.REDIS_CLUSTER_NODES) {
     logger.info('server mode: PostgreSQL with the in-process geo index (REDIS_URL is not set)');
     return { geo: createMemoryIndex(), mode: 'server' };
   }
-  logger.info('server mode: PostgreSQL with the Redis geo index');
-  const geo = createRedisIndex({ url: config.REDIS_URL, keyPrefix: config.REDIS_KEY_PREFIX, commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS });
+  logger.info({ cluster: config.REDIS_CLUSTER_NODES }, `server mode: PostgreSQL with the Redis geo index${config.REDIS_CLUSTER_NODES ? ' on a Redis Cluster' : ''}`);
+  const geo = createRedisIndex({
+    url: config.REDIS_URL,
+    clusterNodes: config.REDIS_CLUSTER_NODES,
+    keyPrefix: config.REDIS_KEY_PREFIX,
+    commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
+    probeIntervalMs: config.REDIS_PROBE_INTERVAL_MS,
+    logger,
+  });
   return { geo, mode: 'server' };
 }
 
@@ -61,6 +68,8 @@ export async function openStores(config: Config, logger: Logger, metrics: Metric
   if (mode === 'embedded') await seedEmbeddedFleet(store, config.EMBEDDED_SEED_DRIVERS, logger);
 
   const repair = () => repairIndex(store, geo, config.STALE_AFTER_MS, logger).then(() => undefined);
+  // A cluster master back from an outage gets the same repair before its cells serve searches again.
+  geo.attachRepair(repair);
   const health = new GeoHealth({
     probeIntervalMs: config.REDIS_PROBE_INTERVAL_MS,
     probe: () => geo.ping(),

@@ -196,7 +196,12 @@ export function createMemoryIndex(): GeoIndex {
     source: 'memory',
     maxAbsLatitude: 90,
 
+    // Nothing of it can fail on its own.
+    attachRepair: () => undefined,
+
     async apply(changes: GeoChanges) {
+      // Removals first, as every index applies them: a driver removed and upserted in one write ends up present.
+      for (const id of changes.removeIds) remove(id);
       for (let i = 0; i < changes.ids.length; i++) {
         upsert(
           changes.ids[i] as number,
@@ -205,7 +210,6 @@ export function createMemoryIndex(): GeoIndex {
           changes.seenAtMs[i] as number,
         );
       }
-      for (const id of changes.removeIds) remove(id);
     },
 
     async search(query: GeoSearch): Promise<GeoSearchResult> {

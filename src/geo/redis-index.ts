@@ -1,210 +1,365 @@
-import { createClient, defineScript, type RedisClientType } from 'redis';
 import { DeadlineQueue } from '../deadline.ts';
+import { createLogger, type Logger } from '../logger.ts';
 import { Signal } from '../signal.ts';
-import type { GeoChanges, GeoEntry, GeoIndex, GeoSearch, GeoSearchResult } from './types.ts';
+import { GeoHealth } from './geo-health.ts';
+import { CELL_WRITE_CHUNK, type CellKeys } from './cell-scripts.ts';
+import { cellOf, cellsCovering, isCell } from './cells.ts';
+import { createRedisBackend, type RedisBackend } from './redis-backend.ts';
+import { GeoCellsUnavailable, type GeoChanges, type GeoEntry, type GeoHit, type GeoIndex, type GeoSearch, type GeoSearchResult } from './types.ts';
 
 /** Redis's geohash covers latitudes up to this (Web Mercator's limit). */
 const REDIS_MAX_ABS_LATITUDE = 85.05112878;
 
-/** GEOADD arguments per command: bounded so one huge batch never blocks Redis for long. */
-const GEOADD_CHUNK = 5000;
-
-// GEOSEARCH, the last-seen lookup and the exact positions in one round trip.
-// Staleness is judged by Redis's shared record of frames (right for several
-// hubs), and positions come from the exact-coordinates hash because GEOADD
-// stores 52-bit geohashes: ranking by those would swap drivers a metre apart.
-// Reply: [examined, farthestKm, id1, "lat,lng", id2, "lat,lng", ...].
-const searchFresh = defineScript({
-  NUMBER_OF_KEYS: 3,
-  SCRIPT: `
-    local hits = redis.call('GEOSEARCH', KEYS[1], 'FROMLONLAT', ARGV[1], ARGV[2], 'BYRADIUS', ARGV[3], 'km', 'ASC', 'COUNT', ARGV[4], 'WITHDIST')
-    local out = { #hits, '0' }
-    if #hits == 0 then return out end
-    out[2] = hits[#hits][2]
-    local members = {}
-    for i, hit in ipairs(hits) do members[i] = hit[1] end
-    local seen = redis.call('ZMSCORE', KEYS[2], unpack(members))
-    local positions = redis.call('HMGET', KEYS[3], unpack(members))
-    local cutoff = tonumber(ARGV[5])
-    for i, member in ipairs(members) do
-      local at = seen[i]
-      if at and tonumber(at) >= cutoff and positions[i] then
-        out[#out + 1] = member
-        out[#out + 1] = positions[i]
-      end
-    end
-    return out
-  `,
-  parseCommand(parser, keys: [string, string, string], lng: string, lat: string, radiusKm: string, count: string, cutoffMs: string) {
-    parser.pushKeys(keys);
-    parser.push(lng, lat, radiusKm, count, cutoffMs);
-  },
-  transformReply: (reply: unknown) => reply as Array<string | number>,
-});
-
-// Stale removal must take members out of every structure together, or a
-// member could be searchable with no last-seen score or position.
-const removeStale = defineScript({
-  NUMBER_OF_KEYS: 3,
-  SCRIPT: `
-    local stale = redis.call('ZRANGE', KEYS[2], '-inf', ARGV[1], 'BYSCORE', 'LIMIT', 0, 10000)
-    if #stale > 0 then
-      redis.call('ZREM', KEYS[1], unpack(stale))
-      redis.call('ZREM', KEYS[2], unpack(stale))
-      redis.call('HDEL', KEYS[3], unpack(stale))
-    end
-    return stale
-  `,
-  parseCommand(parser, keys: [string, string, string], cutoffMs: string) {
-    parser.pushKeys(keys);
-    parser.push(cutoffMs);
-  },
-  transformReply: (reply: unknown) => reply as string[],
-});
-
-const scripts = { searchFresh, removeStale };
-type HubRedisClient = RedisClientType<Record<string, never>, Record<string, never>, typeof scripts>;
+/** How long the stale sweep trusts its list of cells before scanning for cells other hubs filled. */
+const RESCAN_CELLS_MS = 30_000;
 
 export interface RedisIndexOptions {
-  url: string;
+  /** A single Redis (the default deployment). */
+  url?: string;
+  /** Seed nodes of a Redis Cluster (`host:port`): the same index, spread over the cluster's masters by cell. */
+  clusterNodes?: string[];
   keyPrefix: string;
   commandTimeoutMs: number;
+  /** Cluster only: how often a master whose cells are out of service is probed. */
+  probeIntervalMs?: number;
+  logger?: Logger;
 }
 
-export function createRedisIndex(options: RedisIndexOptions): GeoIndex {
-  const geoKey = `${options.keyPrefix}geo:drivers`;
-  const seenKey = `${options.keyPrefix}geo:seen`;
-  const positionKey = `${options.keyPrefix}geo:pos`;
-  const keys: [string, string, string] = [geoKey, seenKey, positionKey];
-  const client = createClient({
+export interface RedisGeoIndex extends GeoIndex {
+  /** Cluster masters whose cells are out of service or being repaired. */
+  outages(): string[];
+}
+
+/** The keys of one cell: they share the hash tag `{cell}`, so on a cluster they live on one master. */
+export function cellKeysFor(keyPrefix: string, cell: string): CellKeys {
+  const base = `${keyPrefix}geo:{${cell}}`;
+  return [`${base}:drivers`, `${base}:seen`, `${base}:pos`];
+}
+
+/** The pattern matching every cell's last-seen key under a prefix. */
+export function cellSeenPattern(keyPrefix: string): string {
+  return `${keyPrefix}geo:{*}:seen`;
+}
+
+interface CellWrite {
+  removals: string[];
+  /** Flat (id, lng, lat, seenMs) per upsert. */
+  upserts: string[];
+}
+
+const known = (value: number | undefined): value is number => value !== undefined && !Number.isNaN(value);
+
+/**
+ * The geo index on Redis, split by cell (see cells.ts): one GEO set, one
+ * last-seen ZSET and one exact-position HASH per geohash-5 cell, their keys
+ * sharing the hash tag `{cell}`. A search queries only the cells its circle
+ * reaches, all at once, and merges them into one nearest-first list; a write
+ * sends one script per touched cell in the same pipeline, moving a driver
+ * that crossed a cell boundary out of its old cell as it enters the new one.
+ *
+ * On a Redis Cluster each master is a failure zone: a master that fails
+ * takes only its own cells out of service. Searches that need them throw
+ * GeoCellsUnavailable (the nearby service answers those from SQL), writes to
+ * them are skipped, and once the master answers again the attached repair
+ * rebuilds what it lost before its cells serve searches again. Everything
+ * else keeps working meanwhile. A single Redis fails as a whole, as before:
+ * its errors reach the caller and the hub's GeoHealth handles them.
+ */
+export function createRedisIndex(options: RedisIndexOptions): RedisGeoIndex {
+  const backend: RedisBackend = createRedisBackend({
     url: options.url,
-    scripts,
-    // Fail fast while disconnected: the nearby service falls back to SQL instead of waiting.
-    disableOfflineQueue: true,
-    pingInterval: 1000,
-    // No per-command timeout in node-redis: it arms an abort signal per command
-    // that fires even after the reply came. Deadlines are the hub's own (below).
-    commandOptions: { timeout: 0 },
-    socket: {
-      connectTimeout: Math.max(1000, options.commandTimeoutMs),
-      reconnectStrategy: (retries) => Math.min(50 * 2 ** retries, 1000),
-    },
-  }) as unknown as HubRedisClient;
-  const connectionErrors = new Signal<[Error]>();
-  client.on('error', (error: Error) => connectionErrors.emit(error));
-  // Every call is bounded by one mechanism, the hub's DeadlineQueue: a Redis
-  // that accepts bytes but never answers fails the caller, a reply that has
-  // arrived is never timed out because the event loop was busy, and a late
-  // reply is simply ignored. A repair writes the whole fleet in one pipeline:
-  // its tail legitimately waits longer than one interactive command may.
+    clusterNodes: options.clusterNodes,
+    connectTimeoutMs: Math.max(1000, options.commandTimeoutMs),
+  });
+  const { scripts } = backend;
+  const prefix = `${options.keyPrefix}geo:{`;
+  const keysCache = new Map<string, CellKeys>();
+  const keysOf = (cell: string): CellKeys => {
+    let keys = keysCache.get(cell);
+    if (!keys) {
+      keys = cellKeysFor(options.keyPrefix, cell);
+      keysCache.set(cell, keys);
+    }
+    return keys;
+  };
+  // Every call is bounded by the hub's DeadlineQueue (a reply that has arrived
+  // is never timed out because the event loop was busy). A repair writes the
+  // whole fleet: its tail legitimately waits longer than one interactive call may.
   const interactive = new DeadlineQueue(options.commandTimeoutMs);
   const bulk = new DeadlineQueue(Math.max(30_000, options.commandTimeoutMs));
+
+  let repair: (() => Promise<void>) | undefined;
+  const zones = new Map<string, GeoHealth>();
+  const zoneHealth = (zone: string): GeoHealth => {
+    let health = zones.get(zone);
+    if (!health) {
+      health = new GeoHealth({
+        probeIntervalMs: options.probeIntervalMs ?? 250,
+        probe: () => interactive.bound(backend.pingZone(zone), `redis ping ${zone}`),
+        repair: () => (repair ? repair() : Promise.resolve()),
+        logger: (options.logger ?? createLogger('silent')).child({ redisMaster: zone }),
+      });
+      zones.set(zone, health);
+    }
+    return health;
+  };
+  /** A cell's zone state; 'up' on a single Redis, whose outages the caller handles. */
+  const stateOf = (cell: string) => {
+    const zone = backend.zoneOf(keysOf(cell)[0]);
+    return zone === undefined ? 'up' : (zones.get(zone)?.state ?? 'up');
+  };
+  const zoneDown = (zone: string) => zones.get(zone)?.state === 'down';
+  /** Reports a failed call: to its zone on a cluster (true), or not at all on a single Redis (false: the caller must). */
+  const reportZoneFailure = (cell: string, error: Error, operation: string): boolean => {
+    const zone = backend.zoneOf(keysOf(cell)[0]);
+    if (zone === undefined) return false;
+    zoneHealth(zone).reportFailure(error, operation);
+    return true;
+  };
+
+  // A single Redis's dropped connection goes to the hub's health (it may have restarted empty);
+  // a cluster master's to its own zone.
+  const connectionErrors = new Signal<[Error]>();
+  backend.onConnectionError((error, zone) => {
+    if (zone === undefined) connectionErrors.emit(error);
+    else zoneHealth(zone).reportFailure(error, 'connection');
+  });
+
+  // Cells known to hold members: every cell this process wrote, plus every
+  // cell the last scan found (other processes' writes). A scan walks the
+  // whole key space, so the frequent stale sweep reuses a recent one.
+  const knownCells = new Set<string>();
+  let scannedAt = Number.NEGATIVE_INFINITY;
+
+  /** Cells present anywhere the index can reach now, from their last-seen keys. */
+  async function cellsHeld(): Promise<string[]> {
+    const keys = await bulk.bound(
+      backend.scan(cellSeenPattern(options.keyPrefix), zoneDown, (zone, error) => zoneHealth(zone).reportFailure(error, 'scan')),
+      'redis scan cells',
+    );
+    const cells: string[] = [];
+    for (const key of keys) {
+      const cell = key.slice(prefix.length, key.length - '}:seen'.length);
+      if (isCell(cell)) cells.push(cell);
+    }
+    for (const cell of cells) knownCells.add(cell);
+    scannedAt = Date.now();
+    return cells;
+  }
+
+  async function cellsToSweep(): Promise<string[]> {
+    if (Date.now() - scannedAt >= RESCAN_CELLS_MS) {
+      knownCells.clear();
+      await cellsHeld();
+    }
+    return [...knownCells];
+  }
+
+  function planWrites(changes: GeoChanges): Map<string, CellWrite> {
+    const writes = new Map<string, CellWrite>();
+    const writeFor = (cell: string) => {
+      let write = writes.get(cell);
+      if (!write) {
+        write = { removals: [], upserts: [] };
+        writes.set(cell, write);
+      }
+      return write;
+    };
+    for (let i = 0; i < changes.ids.length; i++) {
+      const id = String(changes.ids[i]);
+      const lat = changes.lats[i]!;
+      const lng = changes.lngs[i]!;
+      const previousLat = changes.previousLats?.[i];
+      const previousLng = changes.previousLngs?.[i];
+      const previousCell = known(previousLat) && known(previousLng) ? cellOf(previousLat, previousLng) : undefined;
+      // GEOADD would fail the whole script for one polar position: such a driver is left out of the index.
+      const cell = Math.abs(lat) > REDIS_MAX_ABS_LATITUDE ? undefined : cellOf(lat, lng);
+      if (previousCell !== undefined && previousCell !== cell) writeFor(previousCell).removals.push(id);
+      if (cell !== undefined) writeFor(cell).upserts.push(id, String(lng), String(lat), String(changes.seenAtMs[i]));
+    }
+    for (let i = 0; i < changes.removeIds.length; i++) {
+      const lat = changes.removeLats?.[i];
+      const lng = changes.removeLngs?.[i];
+      // A driver with no known position was never indexed anywhere this write could name.
+      if (known(lat) && known(lng)) writeFor(cellOf(lat, lng)).removals.push(String(changes.removeIds[i]));
+    }
+    return writes;
+  }
+
+  /** The script calls of one cell's write, removals first, each within the chunk bound. */
+  function cellCalls(keys: CellKeys, write: CellWrite): Array<Promise<number>> {
+    const calls: Array<Promise<number>> = [];
+    for (let start = 0; start < write.removals.length; start += CELL_WRITE_CHUNK) {
+      const ids = write.removals.slice(start, start + CELL_WRITE_CHUNK);
+      calls.push(scripts.writeCell(keys, [String(ids.length), ...ids]));
+    }
+    for (let start = 0; start < write.upserts.length; start += CELL_WRITE_CHUNK * 4) {
+      calls.push(scripts.writeCell(keys, ['0', ...write.upserts.slice(start, start + CELL_WRITE_CHUNK * 4)]));
+    }
+    return calls;
+  }
 
   return {
     source: 'redis',
     maxAbsLatitude: REDIS_MAX_ABS_LATITUDE,
     async connect() {
-      await client.connect();
+      await backend.connect();
     },
     onConnectionError: (listener) => connectionErrors.subscribe(listener),
+    attachRepair(fn) {
+      repair = fn;
+    },
+    outages() {
+      return [...zones].filter(([, health]) => health.state !== 'up').map(([zone]) => zone);
+    },
 
     async apply(changes: GeoChanges) {
-      const deadlines = changes.ids.length + changes.removeIds.length > GEOADD_CHUNK ? bulk : interactive;
-      const pending: Promise<unknown>[] = [];
-      const polar: string[] = [];
-      for (let start = 0; start < changes.ids.length; start += GEOADD_CHUNK) {
-        const end = Math.min(start + GEOADD_CHUNK, changes.ids.length);
-        const geoArgs = ['GEOADD', geoKey];
-        const seenArgs = ['ZADD', seenKey];
-        const positionArgs = ['HSET', positionKey];
-        for (let i = start; i < end; i++) {
-          const id = String(changes.ids[i]);
-          // GEOADD would fail the whole command for one polar position.
-          if (Math.abs(changes.lats[i]!) > REDIS_MAX_ABS_LATITUDE) {
-            polar.push(id);
-            continue;
-          }
-          const lat = String(changes.lats[i]);
-          const lng = String(changes.lngs[i]);
-          geoArgs.push(lng, lat, id);
-          seenArgs.push(String(changes.seenAtMs[i]), id);
-          positionArgs.push(id, `${lat},${lng}`);
+      const writes = planWrites(changes);
+      const deadlines = changes.ids.length + changes.removeIds.length > CELL_WRITE_CHUNK ? bulk : interactive;
+      const pending: Array<Promise<unknown>> = [];
+      for (const [cell, write] of writes) {
+        // A master that is down loses this write anyway; its repair rewrites the cell from PostgreSQL.
+        if (stateOf(cell) === 'down') continue;
+        if (write.upserts.length > 0) knownCells.add(cell);
+        for (const call of cellCalls(keysOf(cell), write)) {
+          // Issued in one tick, calls to one server share its socket write: node-redis pipelines them.
+          pending.push(
+            deadlines.bound(call, 'redis apply').catch((error: Error) => {
+              if (!reportZoneFailure(cell, error, 'apply')) throw error;
+            }),
+          );
         }
-        if (geoArgs.length > 2) pending.push(client.sendCommand(geoArgs), client.sendCommand(seenArgs), client.sendCommand(positionArgs));
       }
-      if (changes.removeIds.length > 0 || polar.length > 0) {
-        const ids = [...changes.removeIds.map(String), ...polar];
-        pending.push(
-          client.sendCommand(['ZREM', geoKey, ...ids]),
-          client.sendCommand(['ZREM', seenKey, ...ids]),
-          client.sendCommand(['HDEL', positionKey, ...ids]),
-        );
-      }
-      // Commands issued in one tick share a socket write: node-redis pipelines them.
-      await deadlines.bound(Promise.all(pending), 'redis apply');
+      await Promise.all(pending);
     },
 
     async search(query: GeoSearch): Promise<GeoSearchResult> {
-      const reply = await interactive.bound(
-        client.searchFresh(keys, String(query.lng), String(query.lat), String(query.radiusKm), String(query.count), String(query.freshSinceMs)),
-        'redis search',
-      );
-      const hits = [];
-      for (let i = 2; i + 1 < reply.length; i += 2) {
-        const position = String(reply[i + 1]);
-        const comma = position.indexOf(',');
-        hits.push({ id: Number(reply[i]), lat: Number(position.slice(0, comma)), lng: Number(position.slice(comma + 1)) });
+      const cells = cellsCovering(query.lat, query.lng, query.radiusKm);
+      const outOfService = cells.filter((cell) => stateOf(cell) !== 'up').length;
+      if (outOfService > 0) throw new GeoCellsUnavailable(outOfService);
+      const [lng, lat, radiusKm, count, cutoff] = [String(query.lng), String(query.lat), String(query.radiusKm), String(query.count), String(query.freshSinceMs)];
+      const replies = await Promise.allSettled(cells.map((cell) => interactive.bound(scripts.searchCell(keysOf(cell), lng, lat, radiusKm, count, cutoff), 'redis search')));
+      let failed = 0;
+      for (const [i, reply] of replies.entries()) {
+        if (reply.status === 'fulfilled') continue;
+        if (!reportZoneFailure(cells[i]!, reply.reason as Error, 'search')) throw reply.reason;
+        failed++;
       }
-      return { hits, truncated: Number(reply[0]) >= query.count, farthestKm: Number(reply[1]) };
+      if (failed > 0) throw new GeoCellsUnavailable(failed, replies.find((reply) => reply.status === 'rejected')?.reason);
+      return mergeCellReplies(replies.map((reply) => (reply as PromiseFulfilledResult<Array<string | number>>).value), query.count);
     },
 
     async removeStale(cutoffMs: number) {
       const removed: number[] = [];
-      for (;;) {
-        const batch = await interactive.bound(client.removeStale(keys, String(cutoffMs)), 'redis remove stale');
-        for (const id of batch) removed.push(Number(id));
-        if (batch.length < 10_000) return removed;
-      }
+      const cells = await cellsToSweep();
+      await Promise.all(
+        cells.map(async (cell) => {
+          try {
+            for (;;) {
+              const batch = await interactive.bound(scripts.removeStaleInCell(keysOf(cell), String(cutoffMs)), 'redis remove stale');
+              for (const id of batch) removed.push(Number(id));
+              if (batch.length < 10_000) return;
+            }
+          } catch (error) {
+            if (!reportZoneFailure(cell, error as Error, 'remove_stale')) throw error;
+          }
+        }),
+      );
+      return removed;
     },
 
     async memberIds() {
-      const members = (await bulk.bound(client.sendCommand(['ZRANGE', geoKey, '0', '-1']), 'redis member ids')) as string[];
-      return members.map(Number);
+      return [...new Set((await this.entries()).map((entry) => entry.id))];
     },
 
     async entries() {
-      // One MULTI, so the three structures are read at the same instant.
-      const [geoMembers, positions, seen] = (await bulk.bound(
-        client.multi().zRange(geoKey, 0, -1).hGetAll(positionKey).zRangeWithScores(seenKey, 0, -1).exec(),
-        'redis entries',
-      )) as unknown as [string[], Record<string, string>, Array<{ value: string; score: number }>];
-      const searchable = new Set(geoMembers);
-      const seenAtMs = new Map(seen.map((member) => [member.value, member.score]));
-      const ids = new Set([...geoMembers, ...Object.keys(positions), ...seenAtMs.keys()]);
+      const cells = await cellsHeld();
       const found: GeoEntry[] = [];
-      for (const id of ids) {
-        const position = positions[id];
-        const comma = position?.indexOf(',') ?? -1;
-        // A member missing from any of the three structures is broken: NaN makes it differ from every real position.
-        const whole = searchable.has(id) && position !== undefined && seenAtMs.has(id);
-        found.push({
-          id: Number(id),
-          lat: whole ? Number(position.slice(0, comma)) : Number.NaN,
-          lng: whole ? Number(position.slice(comma + 1)) : Number.NaN,
-          seenAtMs: seenAtMs.get(id) ?? 0,
-        });
-      }
+      await Promise.all(
+        cells.map(async (cell) => {
+          let reply: [string[], string[], string[]];
+          try {
+            reply = await bulk.bound(scripts.readCell(keysOf(cell)), 'redis entries');
+          } catch (error) {
+            // A single Redis fails the read (the repair must not take a cell it could not read as empty);
+            // on a cluster the master's zone goes down, and writes to it wait for its own repair.
+            if (!reportZoneFailure(cell, error as Error, 'entries')) throw error;
+            return;
+          }
+          found.push(...cellEntries(reply));
+        }),
+      );
       return found;
     },
 
     async ping() {
-      await interactive.bound(client.ping(), 'redis ping');
+      await interactive.bound(backend.ping(), 'redis ping');
     },
 
     async close() {
-      // close() waits for replies a disconnected client will never get.
-      if (client.isReady) await client.close();
-      else if (client.isOpen) client.destroy();
+      for (const health of zones.values()) health.stop();
+      await backend.close();
     },
   };
+}
+
+/**
+ * One cell's three structures as entries. A member missing from any of them
+ * is broken, and the repair rewrites it; its stored position, when there is
+ * one, tells which cell it is in.
+ */
+function cellEntries([geoMembers, positionPairs, seenPairs]: [string[], string[], string[]]): GeoEntry[] {
+  const searchable = new Set(geoMembers);
+  const positions = new Map<string, string>();
+  for (let i = 0; i + 1 < positionPairs.length; i += 2) positions.set(positionPairs[i]!, positionPairs[i + 1]!);
+  const seenAtMs = new Map<string, number>();
+  for (let i = 0; i + 1 < seenPairs.length; i += 2) seenAtMs.set(seenPairs[i]!, Number(seenPairs[i + 1]));
+  const ids = new Set([...geoMembers, ...positions.keys(), ...seenAtMs.keys()]);
+  const entries: GeoEntry[] = [];
+  for (const id of ids) {
+    const position = positions.get(id);
+    const comma = position?.indexOf(',') ?? -1;
+    const whole = searchable.has(id) && position !== undefined && seenAtMs.has(id);
+    entries.push({
+      id: Number(id),
+      lat: position === undefined ? Number.NaN : Number(position.slice(0, comma)),
+      lng: position === undefined ? Number.NaN : Number(position.slice(comma + 1)),
+      seenAtMs: seenAtMs.get(id) ?? 0,
+      ...(!whole && { broken: true }),
+    });
+  }
+  return entries;
+}
+
+/**
+ * Merges per-cell answers into one: each driver once (the copy seen last,
+ * should a move have left it briefly in two cells), nearest first. When any
+ * cell stopped at `count`, members beyond that cell's cut were not seen, so
+ * the merged cut is the nearest such cut.
+ */
+function mergeCellReplies(replies: Array<Array<string | number>>, count: number): GeoSearchResult {
+  const best = new Map<number, { hit: GeoHit; seenAtMs: number; distanceKm: number }>();
+  let truncated = false;
+  let cutKm = Number.POSITIVE_INFINITY;
+  let farthestKm = 0;
+  for (const reply of replies) {
+    const examined = Number(reply[0]);
+    const farthest = Number(reply[1]);
+    farthestKm = Math.max(farthestKm, farthest);
+    if (examined >= count) {
+      truncated = true;
+      cutKm = Math.min(cutKm, farthest);
+    }
+    for (let i = 2; i + 3 < reply.length; i += 4) {
+      const id = Number(reply[i]);
+      const seenAtMs = Number(reply[i + 2]);
+      const held = best.get(id);
+      if (held && held.seenAtMs >= seenAtMs) continue;
+      const position = String(reply[i + 1]);
+      const comma = position.indexOf(',');
+      best.set(id, { hit: { id, lat: Number(position.slice(0, comma)), lng: Number(position.slice(comma + 1)) }, seenAtMs, distanceKm: Number(reply[i + 3]) });
+    }
+  }
+  const hits = [...best.values()].sort((a, b) => a.distanceKm - b.distanceKm).map((entry) => entry.hit);
+  return { hits, truncated, farthestKm: truncated ? cutKm : farthestKm };
 }

@@ -24,18 +24,51 @@ export interface GeoSearchResult {
   farthestKm: number;
 }
 
-/** One member as the index holds it, for reconciliation against PostgreSQL. */
+/**
+ * One member as the index holds it, for reconciliation against PostgreSQL.
+ * A cell-split index may briefly hold a driver in two cells: entries then
+ * lists both copies.
+ */
 export interface GeoEntry extends GeoHit {
   seenAtMs: number;
+  /** Missing from one of the index's structures: never agrees with the database. Its position is NaN when unknown. */
+  broken?: boolean;
 }
 
-/** A set of upserts and removals, applied as one pipelined write. */
+/**
+ * A set of removals and upserts, applied as one pipelined write, removals
+ * first (a driver in both ends up present). An index
+ * split by cell also needs to know where each driver was: an upsert whose
+ * previous position lies in another cell moves the driver out of that cell,
+ * and a removal is made in the cell of the position it was indexed at. NaN
+ * (or absent arrays) means unknown: the previous copy then stays until the
+ * reconciliation or stale removal takes it out, and answers stay right
+ * meanwhile because a search keeps the freshest copy of each driver.
+ */
 export interface GeoChanges {
   ids: number[];
   lats: number[];
   lngs: number[];
   seenAtMs: number[];
+  /** Parallel to ids: the position each driver was indexed at before this write. */
+  previousLats?: number[];
+  previousLngs?: number[];
   removeIds: number[];
+  /** Parallel to removeIds: the position each removed driver was indexed at. */
+  removeLats?: number[];
+  removeLngs?: number[];
+}
+
+/**
+ * A search needed part of the index that is out of service (a dead master of
+ * a cluster, while its cells wait for failover or repair). Only this query
+ * goes to the SQL fallback; the index as a whole stays in use.
+ */
+export class GeoCellsUnavailable extends Error {
+  constructor(readonly cells: number, cause?: unknown) {
+    super(`${cells} cell(s) of the geo index are out of service`, { cause });
+    this.name = 'GeoCellsUnavailable';
+  }
 }
 
 /**
@@ -61,6 +94,12 @@ export interface GeoIndex {
    * have restarted empty or missed writes. Returns an unsubscribe function.
    */
   onConnectionError(listener: (error: Error) => void): () => void;
+  /**
+   * The repair the index runs when part of it comes back from an outage it
+   * handles itself (a cluster master): it rebuilds what that part lost before
+   * its cells serve searches again. A no-op for indexes that fail as a whole.
+   */
+  attachRepair(repair: () => Promise<void>): void;
   apply(changes: GeoChanges): Promise<void>;
   search(query: GeoSearch): Promise<GeoSearchResult>;
   /** Removes members last seen at or before `cutoffMs` and returns their ids. */

@@ -1,6 +1,6 @@
 import type { DeclaredStatus, DriverRecord } from '../domain/driver.ts';
 import type { GeoHealth } from '../geo/geo-health.ts';
-import type { GeoChanges, GeoIndex } from '../geo/types.ts';
+import type { GeoIndex } from '../geo/types.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import { HubError } from '../protocol/errors.ts';
@@ -10,6 +10,7 @@ import type { CommittedDriver, Store } from '../store/types.ts';
 import { AckDispatcher } from './ack-dispatcher.ts';
 import type { CommittedPositions } from './committed-positions.ts';
 import { newDriverSeqs, type DriverSeqs } from './driver-seqs.ts';
+import { indexChangesOf } from './index-changes.ts';
 import { IngestLane } from './ingest-lane.ts';
 import type { PendingBatch } from './pending-batch.ts';
 import { ResumePoints } from './resume-points.ts';
@@ -165,9 +166,10 @@ export class IngestService {
    * same committed event and index write as a batch. Null for an unknown driver.
    */
   async writeNow(driverId: number, lat: number, lng: number): Promise<DriverRecord | null> {
-    const driver = await this.options.store.updateLocation(driverId, lat, lng);
-    if (!driver) return null;
-    this.publish([{ id: driver.id, lastSeq: driver.lastSeq, status: driver.status, lat, lng, updatedAtMs: Date.parse(driver.updatedAt) }]);
+    const update = await this.options.store.updateLocation(driverId, lat, lng);
+    if (!update) return null;
+    const { driver, previousLat, previousLng } = update;
+    this.publish([{ id: driver.id, lastSeq: driver.lastSeq, status: driver.status, lat, lng, previousLat, previousLng, updatedAtMs: Date.parse(driver.updatedAt) }]);
     return driver;
   }
 
@@ -205,25 +207,17 @@ export class IngestService {
     if (this.pendingCount === 0) this.resolveDrain();
   }
 
-  /** Emits the committed event, then writes the index: online drivers with a position upserted, everyone else removed. */
+  /** Emits the committed event, then writes the index (indexChangesOf: online drivers upserted and moved out of their previous cell, everyone else removed). */
   private publish(committed: CommittedDriver[]): void {
     const event: CommittedPositions = { ids: [], statuses: [], lats: [], lngs: [], seenAtMs: [] };
-    const changes: GeoChanges = { ids: [], lats: [], lngs: [], seenAtMs: [], removeIds: [] };
     for (const driver of committed) {
       event.ids.push(driver.id);
       event.statuses.push(driver.status);
       event.lats.push(driver.lat ?? Number.NaN);
       event.lngs.push(driver.lng ?? Number.NaN);
       event.seenAtMs.push(driver.updatedAtMs);
-      if (driver.status === 'online' && driver.lat !== null && driver.lng !== null) {
-        changes.ids.push(driver.id);
-        changes.lats.push(driver.lat);
-        changes.lngs.push(driver.lng);
-        changes.seenAtMs.push(driver.updatedAtMs);
-      } else {
-        changes.removeIds.push(driver.id);
-      }
     }
+    const changes = indexChangesOf(committed);
     this.committed.emit(event);
     const { health, metrics } = this.options;
     if (health.state === 'down') {

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { KM_PER_DEGREE_LAT } from '../domain/geo.ts';
-import type { GeoIndex } from '../geo/types.ts';
+import { GeoCellsUnavailable, type GeoIndex } from '../geo/types.ts';
 import { INDEX_DISTANCE_SLACK_KM, INDEX_DISTANCE_SLACK_RATIO } from '../geo/types.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
@@ -67,7 +67,8 @@ export class NearbyService {
       } catch (error) {
         if (!(error instanceof GeoSearchFailed)) throw error;
         this.deps.metrics.geoErrors.inc({ op: 'search' });
-        this.deps.health.reportFailure(error.cause as Error, 'search');
+        // Some cells are out of service (a cluster master is down): this query goes to SQL, the index stays in use.
+        if (!(error.cause instanceof GeoCellsUnavailable)) this.deps.health.reportFailure(error.cause as Error, 'search');
       }
     }
     if (!drivers) {

@@ -1,7 +1,7 @@
 import { sql, type SQL } from 'drizzle-orm';
 import { EARTH_RADIUS_KM, RAD } from '../domain/geo.ts';
 import type { DriverProfile, DriverRecord, NewDriver } from '../domain/driver.ts';
-import type { Candidate, CandidateQuery, CommittedDriver, DriverPosition, HistorySettings, LocationBatch, Store } from './types.ts';
+import type { Candidate, CandidateQuery, CommittedDriver, DriverPosition, HistorySettings, LocationBatch, LocationUpdate, Store } from './types.ts';
 import { driverTrack, historyFloorMs, maintainHistory } from './history-sql.ts';
 import { fleetMaintenance, type FleetMaintenance } from './fleet-maintenance.ts';
 import type { RideStore } from './ride-store.ts';
@@ -44,9 +44,10 @@ function numberArray(values: number[]): string {
   return `{${values.join(',')}}`;
 }
 
-const driverColumns = sql.raw(
-  `id, name, phone, vehicle_type, rating, total_rides, status, lat, lng, updated_at, last_seq`,
-);
+const DRIVER_COLUMNS = ['id', 'name', 'phone', 'vehicle_type', 'rating', 'total_rides', 'status', 'lat', 'lng', 'updated_at', 'last_seq'];
+const driverColumns = sql.raw(DRIVER_COLUMNS.join(', '));
+/** The driver columns qualified by a table alias, for statements that join drivers with itself. */
+const driverColumnsOf = (alias: string) => sql.raw(DRIVER_COLUMNS.map((column) => `${alias}.${column}`).join(', '));
 
 function toRecord(row: Record<string, unknown>): DriverRecord {
   return {
@@ -153,7 +154,7 @@ export function createSqlStore(options: SqlStoreOptions): SqlStore {
           SELECT driver_id FROM input UNION SELECT driver_id FROM status_input
         ),
         locked AS (
-          SELECT d.id, d.last_seq FROM drivers d JOIN touched t ON t.driver_id = d.id ORDER BY d.id FOR NO KEY UPDATE OF d
+          SELECT d.id, d.last_seq, d.lat AS previous_lat, d.lng AS previous_lng FROM drivers d JOIN touched t ON t.driver_id = d.id ORDER BY d.id FOR NO KEY UPDATE OF d
         ),
         fresh AS (
           SELECT i.* FROM input i JOIN locked l ON l.id = i.driver_id WHERE i.seq > l.last_seq
@@ -176,7 +177,7 @@ export function createSqlStore(options: SqlStoreOptions): SqlStore {
           LEFT JOIN newest n ON n.driver_id = l.id
           LEFT JOIN status_input s ON s.driver_id = l.id
         WHERE d.id = l.id
-        RETURNING d.id, d.last_seq, d.status, d.lat, d.lng, (extract(epoch from d.updated_at) * 1000)::float8 AS updated_ms
+        RETURNING d.id, d.last_seq, d.status, d.lat, d.lng, l.previous_lat, l.previous_lng, (extract(epoch from d.updated_at) * 1000)::float8 AS updated_ms
       `,
         writeDb,
       );
@@ -186,6 +187,8 @@ export function createSqlStore(options: SqlStoreOptions): SqlStore {
         status: row.status as CommittedDriver['status'],
         lat: row.lat === null ? null : Number(row.lat),
         lng: row.lng === null ? null : Number(row.lng),
+        previousLat: row.previous_lat === null ? null : Number(row.previous_lat),
+        previousLng: row.previous_lng === null ? null : Number(row.previous_lng),
         updatedAtMs: Number(row.updated_ms),
       }));
     },
@@ -195,12 +198,17 @@ export function createSqlStore(options: SqlStoreOptions): SqlStore {
       return new Map(rows.map((row) => [Number(row.id), Number(row.last_seq)]));
     },
 
-    async updateLocation(id: number, lat: number, lng: number): Promise<DriverRecord | null> {
+    async updateLocation(id: number, lat: number, lng: number): Promise<LocationUpdate | null> {
+      // The previous position is read under the row lock, so it is the one the last writer left (see CommittedDriver).
       const rows = await run(sql`
-        WITH updated AS (
-          UPDATE drivers SET lat = ${lat}, lng = ${lng}, last_seq = last_seq + 1, updated_at = now()
-          WHERE id = ${id}
-          RETURNING ${driverColumns}
+        WITH previous AS (
+          SELECT id, lat AS previous_lat, lng AS previous_lng FROM drivers WHERE id = ${id} FOR NO KEY UPDATE
+        ),
+        updated AS (
+          UPDATE drivers d SET lat = ${lat}, lng = ${lng}, last_seq = d.last_seq + 1, updated_at = now()
+          FROM previous p
+          WHERE d.id = p.id
+          RETURNING ${driverColumnsOf('d')}, p.previous_lat, p.previous_lng
         ),
         history AS (
           INSERT INTO driver_locations (driver_id, seq, lat, lng, recorded_at, received_at)
@@ -208,7 +216,13 @@ export function createSqlStore(options: SqlStoreOptions): SqlStore {
         )
         SELECT * FROM updated
       `);
-      return rows[0] ? toRecord(rows[0]) : null;
+      const row = rows[0];
+      if (!row) return null;
+      return {
+        driver: toRecord(row),
+        previousLat: row.previous_lat === null ? null : Number(row.previous_lat),
+        previousLng: row.previous_lng === null ? null : Number(row.previous_lng),
+      };
     },
 
     async getDriver(id: number): Promise<DriverRecord | null> {

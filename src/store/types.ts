@@ -24,6 +24,13 @@ export interface CommittedDriver {
   status: DriverStatus;
   lat: number | null;
   lng: number | null;
+  /**
+   * The position before this batch, read under the batch's row lock: where
+   * the previous write put the driver in the geo index, so a driver that
+   * crossed into another cell is moved out of its old one.
+   */
+  previousLat: number | null;
+  previousLng: number | null;
   /** Last seen, as the database recorded it: the freshness clock every index shares. */
   updatedAtMs: number;
 }
@@ -50,6 +57,13 @@ export interface CandidateQuery {
 export interface Candidate extends DriverProfile {
   lat: number;
   lng: number;
+}
+
+/** A per-request position write: the driver after it, and where it was before (for the geo index, as in CommittedDriver). */
+export interface LocationUpdate {
+  driver: DriverRecord;
+  previousLat: number | null;
+  previousLng: number | null;
 }
 
 /** How long history is kept and how far ahead its daily partitions are made. */
@@ -114,7 +128,7 @@ export interface Store {
   /** The committed seq of each existing driver among `ids`; unknown ids are absent. */
   resumePoints(ids: number[]): Promise<Map<number, number>>;
   /** The original design's per-request write: one statement, position plus one history row. */
-  updateLocation(id: number, lat: number, lng: number): Promise<DriverRecord | null>;
+  updateLocation(id: number, lat: number, lng: number): Promise<LocationUpdate | null>;
   getDriver(id: number): Promise<DriverRecord | null>;
   getDrivers(ids: number[]): Promise<DriverRecord[]>;
   /** Indexed nearest-neighbour search with every filter applied, nearest first. */

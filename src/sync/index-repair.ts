@@ -9,17 +9,18 @@ export interface RepairReport {
   removed: number;
 }
 
-function agrees(held: GeoEntry | undefined, truth: DriverPosition): boolean {
-  return held !== undefined && held.lat === truth.lat && held.lng === truth.lng && held.seenAtMs >= truth.updatedAtMs;
+function agrees(held: GeoEntry, truth: DriverPosition): boolean {
+  return !held.broken && held.lat === truth.lat && held.lng === truth.lng && held.seenAtMs >= truth.updatedAtMs;
 }
 
 /**
  * Makes the geo index agree with PostgreSQL: every fresh online driver at
- * its committed position and last-seen time, and nothing else. It heals
+ * its committed position and last-seen time, once, and nothing else. It heals
  * whatever happened behind the hub's back: a Redis restart, writes lost
- * during an outage, rows changed by other writers or other hubs, hand-made
- * corruption. Only the differences are written, so a pass over a healthy
- * index costs two reads and no writes.
+ * during an outage, rows changed by other writers or other hubs, a driver
+ * left in two cells by writes that crossed, hand-made corruption. Only the
+ * differences are written, so a pass over a healthy index costs two reads
+ * and no writes.
  *
  * The index is read before the database. A driver that comes online between
  * the two reads is then in the database read and gets written; one that
@@ -29,18 +30,38 @@ function agrees(held: GeoEntry | undefined, truth: DriverPosition): boolean {
 export async function repairIndex(store: Store, geo: GeoIndex, staleAfterMs: number, logger: Logger): Promise<RepairReport> {
   const indexed = await geo.entries();
   const positions = await store.onlinePositions(Date.now() - staleAfterMs);
-  const held = new Map(indexed.map((entry) => [entry.id, entry]));
-  const changes: GeoChanges = { ids: [], lats: [], lngs: [], seenAtMs: [], removeIds: [] };
+  const held = new Map<number, GeoEntry[]>();
+  for (const entry of indexed) {
+    const copies = held.get(entry.id);
+    if (copies) copies.push(entry);
+    else held.set(entry.id, [entry]);
+  }
+  const previousLats: number[] = [];
+  const previousLngs: number[] = [];
+  const removeLats: number[] = [];
+  const removeLngs: number[] = [];
+  const changes: GeoChanges = { ids: [], lats: [], lngs: [], seenAtMs: [], previousLats, previousLngs, removeIds: [], removeLats, removeLngs };
+  const remove = (entry: GeoEntry) => {
+    changes.removeIds.push(entry.id);
+    removeLats.push(entry.lat);
+    removeLngs.push(entry.lng);
+  };
   const wanted = new Set<number>();
   for (const position of positions) {
     wanted.add(position.id);
-    if (agrees(held.get(position.id), position)) continue;
+    const copies = held.get(position.id) ?? [];
+    if (copies.length === 1 && agrees(copies[0]!, position)) continue;
+    // The first copy is moved to the right place; any other copy is taken out where it is.
+    const [moved, ...extra] = copies;
     changes.ids.push(position.id);
     changes.lats.push(position.lat);
     changes.lngs.push(position.lng);
     changes.seenAtMs.push(position.updatedAtMs);
+    previousLats.push(moved?.lat ?? Number.NaN);
+    previousLngs.push(moved?.lng ?? Number.NaN);
+    for (const copy of extra) remove(copy);
   }
-  for (const entry of indexed) if (!wanted.has(entry.id)) changes.removeIds.push(entry.id);
+  for (const entry of indexed) if (!wanted.has(entry.id)) remove(entry);
   if (changes.ids.length > 0 || changes.removeIds.length > 0) await geo.apply(changes);
   const report = { checked: positions.length, upserted: changes.ids.length, removed: changes.removeIds.length };
   if (report.upserted > 0 || report.removed > 0) logger.info(report, 'geo index repaired from the database');

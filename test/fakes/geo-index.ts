@@ -42,6 +42,7 @@ export class FakeGeoIndex implements GeoIndex {
   }
 
   async connect(): Promise<void> {}
+  attachRepair(): void {}
 
   onConnectionError(): () => void {
     return () => undefined;

@@ -188,6 +188,12 @@ export class FakeStore implements Pick<Store, FakedMethod> {
   private apply(batch: LocationBatch): CommittedDriver[] {
     const touched = new Set<number>();
     const nowMs = Date.now();
+    // Where each named driver was before the batch, as the statement reads it under its row locks.
+    const before = new Map<number, { lat: number | null; lng: number | null }>();
+    for (const id of [...batch.driverIds, ...batch.statusDriverIds]) {
+      const row = this.rows.get(id);
+      if (row && !before.has(id)) before.set(id, { lat: row.lat, lng: row.lng });
+    }
     for (let index = 0; index < batch.driverIds.length; index++) {
       const row = this.rows.get(batch.driverIds[index]!);
       if (!row || batch.seqs[index]! <= row.lastSeq) continue;
@@ -209,7 +215,8 @@ export class FakeStore implements Pick<Store, FakedMethod> {
     for (const id of [...batch.driverIds, ...batch.statusDriverIds]) if (this.rows.has(id)) touched.add(id);
     return [...touched].sort((a, b) => a - b).map((id) => {
       const row = this.rows.get(id)!;
-      return { id, lastSeq: row.lastSeq, status: row.status, lat: row.lat, lng: row.lng, updatedAtMs: row.updatedAtMs };
+      const previous = before.get(id)!;
+      return { id, lastSeq: row.lastSeq, status: row.status, lat: row.lat, lng: row.lng, previousLat: previous.lat, previousLng: previous.lng, updatedAtMs: row.updatedAtMs };
     });
   }
 }

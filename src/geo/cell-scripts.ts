@@ -1,0 +1,123 @@
+import { defineScript } from 'redis';
+
+/**
+ * The Lua scripts of the cell-sharded index. Each one touches the three
+ * keys of one cell only (same hash tag, so one slot and one node on a
+ * cluster), which keeps every cell's structures consistent with each other
+ * on a single Redis and on a cluster alike.
+ *
+ * Keys of a cell: [GEO set of members, ZSET of last-seen ms, HASH of exact "lat,lng"].
+ */
+export type CellKeys = [string, string, string];
+
+/** Members per script call: bounded so that no call blocks Redis for long and `unpack` stays within Lua's stack. */
+export const CELL_WRITE_CHUNK = 1000;
+
+// GEOSEARCH, the last-seen lookup and the exact positions in one round trip.
+// Staleness is judged by Redis's shared record of frames (right for several
+// hubs), and positions come from the exact-coordinates hash because GEOADD
+// stores 52-bit geohashes: ranking by those would swap drivers a metre apart.
+// Reply: [examined, farthestKm, id1, "lat,lng", seenMs, distKm, id2, ...].
+export const searchCell = defineScript({
+  NUMBER_OF_KEYS: 3,
+  SCRIPT: `
+    local hits = redis.call('GEOSEARCH', KEYS[1], 'FROMLONLAT', ARGV[1], ARGV[2], 'BYRADIUS', ARGV[3], 'km', 'ASC', 'COUNT', ARGV[4], 'WITHDIST')
+    local out = { #hits, '0' }
+    if #hits == 0 then return out end
+    out[2] = hits[#hits][2]
+    local members = {}
+    for i, hit in ipairs(hits) do members[i] = hit[1] end
+    local seen = redis.call('ZMSCORE', KEYS[2], unpack(members))
+    local positions = redis.call('HMGET', KEYS[3], unpack(members))
+    local cutoff = tonumber(ARGV[5])
+    for i, member in ipairs(members) do
+      local at = seen[i]
+      if at and tonumber(at) >= cutoff and positions[i] then
+        out[#out + 1] = member
+        out[#out + 1] = positions[i]
+        out[#out + 1] = at
+        out[#out + 1] = hits[i][2]
+      end
+    end
+    return out
+  `,
+  parseCommand(parser, keys: CellKeys, lng: string, lat: string, radiusKm: string, count: string, cutoffMs: string) {
+    parser.pushKeys(keys);
+    parser.push(lng, lat, radiusKm, count, cutoffMs);
+  },
+  transformReply: (reply: unknown) => reply as Array<string | number>,
+});
+
+// Removals first, then upserts, in one atomic step: a member is never
+// searchable without its last-seen score and exact position, and a driver
+// removed and re-added in the same write (a repair) ends up present.
+// ARGV: [removalCount, removedId..., then (id, lng, lat, seenMs) per upsert].
+export const writeCell = defineScript({
+  NUMBER_OF_KEYS: 3,
+  SCRIPT: `
+    local removals = tonumber(ARGV[1])
+    if removals > 0 then
+      local ids = {}
+      for i = 1, removals do ids[i] = ARGV[1 + i] end
+      redis.call('ZREM', KEYS[1], unpack(ids))
+      redis.call('ZREM', KEYS[2], unpack(ids))
+      redis.call('HDEL', KEYS[3], unpack(ids))
+    end
+    local first = 2 + removals
+    if first > #ARGV then return removals end
+    local geo, seen, pos = {}, {}, {}
+    for i = first, #ARGV, 4 do
+      local id, lng, lat = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+      geo[#geo + 1] = lng
+      geo[#geo + 1] = lat
+      geo[#geo + 1] = id
+      seen[#seen + 1] = ARGV[i + 3]
+      seen[#seen + 1] = id
+      pos[#pos + 1] = id
+      pos[#pos + 1] = lat .. ',' .. lng
+    end
+    redis.call('GEOADD', KEYS[1], unpack(geo))
+    redis.call('ZADD', KEYS[2], unpack(seen))
+    redis.call('HSET', KEYS[3], unpack(pos))
+    return removals
+  `,
+  parseCommand(parser, keys: CellKeys, args: string[]) {
+    parser.pushKeys(keys);
+    parser.push(...args);
+  },
+  transformReply: (reply: unknown) => reply as number,
+});
+
+// Stale removal takes members out of every structure together.
+export const removeStaleInCell = defineScript({
+  NUMBER_OF_KEYS: 3,
+  SCRIPT: `
+    local stale = redis.call('ZRANGE', KEYS[2], '-inf', ARGV[1], 'BYSCORE', 'LIMIT', 0, 10000)
+    if #stale > 0 then
+      redis.call('ZREM', KEYS[1], unpack(stale))
+      redis.call('ZREM', KEYS[2], unpack(stale))
+      redis.call('HDEL', KEYS[3], unpack(stale))
+    end
+    return stale
+  `,
+  parseCommand(parser, keys: CellKeys, cutoffMs: string) {
+    parser.pushKeys(keys);
+    parser.push(cutoffMs);
+  },
+  transformReply: (reply: unknown) => reply as string[],
+});
+
+// The three structures of a cell read at one instant, for reconciliation.
+// Reply: [geoMembers[], positionHash flat [id, "lat,lng", ...], seen flat [id, ms, ...]].
+export const readCell = defineScript({
+  NUMBER_OF_KEYS: 3,
+  SCRIPT: `
+    return { redis.call('ZRANGE', KEYS[1], 0, -1), redis.call('HGETALL', KEYS[3]), redis.call('ZRANGE', KEYS[2], 0, -1, 'WITHSCORES') }
+  `,
+  parseCommand(parser, keys: CellKeys) {
+    parser.pushKeys(keys);
+  },
+  transformReply: (reply: unknown) => reply as [string[], string[], string[]],
+});
+
+export const cellScripts = { searchCell, writeCell, removeStaleInCell, readCell };

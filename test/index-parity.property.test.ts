@@ -41,10 +41,11 @@ beforeAll(async () => {
   db = await createPrivateDatabase();
   store = createPostgresStore({ url: db.url, poolSize: 4 });
   await store.migrate();
-  redis = createRedisIndex({ url: SHARED_REDIS_URL, keyPrefix: prefix, commandTimeoutMs: 5000 });
+  // Deadlines far above any honest reply: this test checks answers, and the machine may be loaded.
+  redis = createRedisIndex({ url: SHARED_REDIS_URL, keyPrefix: prefix, commandTimeoutMs: 30_000 });
   await redis.connect();
   cluster = await startPrivateRedisCluster(3);
-  clustered = createRedisIndex({ clusterNodes: cluster.nodes, keyPrefix: prefix, commandTimeoutMs: 5000 });
+  clustered = createRedisIndex({ clusterNodes: cluster.nodes, keyPrefix: prefix, commandTimeoutMs: 30_000 });
   await clustered.connect();
 });
 afterAll(async () => {

@@ -143,7 +143,13 @@ describe('batching and order', () => {
     store.held.shift()!.commit();
     await elapse();
     expect(acks).toContainEqual([1, 1]);
-    expect(geo.applied).toEqual([{ ids: [1], lats: [40.75], lngs: [-73.98], seenAtMs: [expect.any(Number)], removeIds: [2] }]);
+    // Neither driver had a position before (NaN): nothing to move out of, nowhere known to remove from but where the batch left it.
+    expect(geo.applied).toEqual([
+      {
+        ids: [1], lats: [40.75], lngs: [-73.98], seenAtMs: [expect.any(Number)], previousLats: [Number.NaN], previousLngs: [Number.NaN],
+        removeIds: [2, 2], removeLats: [Number.NaN, Number.NaN], removeLngs: [Number.NaN, Number.NaN],
+      },
+    ]);
   });
 });
 
@@ -351,6 +357,9 @@ describe('geo index writes', () => {
     await elapse(FLUSH_MS);
     store.held.shift()!.commit();
     await elapse();
-    expect(geo.applied).toEqual([{ ids: [1], lats: [40.75], lngs: [-73.98], seenAtMs: [expect.any(Number)], removeIds: [] }]);
+    // The write carries where the skipped one left the driver, so a cell-split index moves it out of there.
+    expect(geo.applied).toEqual([
+      { ids: [1], lats: [40.75], lngs: [-73.98], seenAtMs: [expect.any(Number)], previousLats: [40.75], previousLngs: [-73.98], removeIds: [], removeLats: [], removeLngs: [] },
+    ]);
   });
 });

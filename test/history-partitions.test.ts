@@ -31,15 +31,16 @@ function partitions(url: string): Promise<PartitionRow[]> {
   });
 }
 
-/** A copy of the migrations folder holding only the migrations before `tag`: a database as an older hub left it. */
+/** A copy of the migrations folder holding only the migrations older than `tag`: a database as an older hub left it. */
 async function migrationsBefore(tag: string): Promise<string> {
   const folder = await mkdtemp(join(tmpdir(), 'hub-migrations-'));
   await cp(MIGRATIONS_FOLDER, folder, { recursive: true });
   const journalPath = join(folder, 'meta', '_journal.json');
-  const journal = JSON.parse(await readFile(journalPath, 'utf8')) as { entries: Array<{ tag: string }> };
-  const cut = journal.entries.findIndex((entry) => entry.tag === tag);
-  expect(cut).toBeGreaterThan(0);
-  journal.entries = journal.entries.slice(0, cut);
+  const journal = JSON.parse(await readFile(journalPath, 'utf8')) as { entries: Array<{ tag: string; when: number }> };
+  const target = journal.entries.find((entry) => entry.tag === tag);
+  expect(target).toBeDefined();
+  // drizzle applies a migration when it is newer than the last one applied: "before" is by that clock.
+  journal.entries = journal.entries.filter((entry) => entry.when < target!.when);
   await writeFile(journalPath, JSON.stringify(journal));
   return folder;
 }

@@ -72,7 +72,9 @@ async function waitFor(check: () => Promise<boolean>, what: string): Promise<voi
  * free ports, no replicas, no persistence, joined with
  * `redis-cli --cluster create`. The nodes run with
  * `cluster-require-full-coverage no` (what the hub asks of a production
- * cluster too), so a dead master takes only its own slots down.
+ * cluster too), so a dead master takes only its own slots down, and with a
+ * 5 s node timeout, so that nodes starved of CPU on a loaded machine do not
+ * mark each other failed (a killed node is seen at once by its clients anyway).
  */
 export async function startPrivateRedisCluster(masters = 3): Promise<PrivateRedisCluster> {
   const dir = await mkdtemp(join(tmpdir(), 'hub-redis-cluster-'));
@@ -88,7 +90,7 @@ export async function startPrivateRedisCluster(masters = 3): Promise<PrivateRedi
       [
         '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
         '--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${port}.conf`),
-        '--cluster-node-timeout', '1000', '--cluster-require-full-coverage', 'no', '--dir', dir,
+        '--cluster-node-timeout', '5000', '--cluster-require-full-coverage', 'no', '--dir', dir,
       ],
       { stdio: 'ignore' },
     );

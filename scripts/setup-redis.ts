@@ -27,12 +27,13 @@ process.exit(
     USAGE,
     async () => {
       config = loadSettings().config;
-      const { DATABASE_URL: databaseUrl, REDIS_URL: redisUrl } = config;
-      if (!databaseUrl || !redisUrl) {
+      const { DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, REDIS_CLUSTER_NODES: clusterNodes } = config;
+      if (!databaseUrl || (!redisUrl && !clusterNodes)) {
         if (!databaseUrl) process.stderr.write('DATABASE_URL: setup:redis loads Redis from PostgreSQL: set DATABASE_URL to its URL\n');
-        if (!redisUrl) process.stderr.write('REDIS_URL: setup:redis loads the Redis geo index: set REDIS_URL to its URL\n');
+        if (!redisUrl && !clusterNodes) process.stderr.write('REDIS_URL: setup:redis loads the Redis geo index: set REDIS_URL to its URL (or REDIS_CLUSTER_NODES for a cluster)\n');
         return 2;
       }
+      const where = redisUrl ? describeUrl(redisUrl).where : `the cluster at ${(clusterNodes ?? []).join(',')}`;
       // Loaded only now, so --help and a missing setting answer without loading the clients.
       const [{ openStore }, { createRedisIndex }, { repairIndex }] = await Promise.all([
         import('../src/store/open-store.ts'),
@@ -42,7 +43,7 @@ process.exit(
       const logger = createLogger(config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL);
       const store = await openStore(config);
       let lastRedisError: Error | undefined;
-      const geo = createRedisIndex({ url: redisUrl, keyPrefix: config.REDIS_KEY_PREFIX, commandTimeoutMs: 10_000 });
+      const geo = createRedisIndex({ url: redisUrl, clusterNodes, keyPrefix: config.REDIS_KEY_PREFIX, commandTimeoutMs: 10_000 });
       geo.onConnectionError((error) => (lastRedisError = error));
       try {
         await store.ping();
@@ -50,7 +51,8 @@ process.exit(
           await withDeadline(geo.connect(), CONNECT_DEADLINE_MS, 'redis connect');
         } catch (error) {
           const cause = lastRedisError ?? error;
-          process.stderr.write(`${explainConnectionFailure(cause, { setting: 'REDIS_URL', url: redisUrl }) ?? `REDIS_URL: cannot connect to ${describeUrl(redisUrl).where}: ${(cause as Error).message}`}\n`);
+          const explained = redisUrl ? explainConnectionFailure(cause, { setting: 'REDIS_URL', url: redisUrl }) : undefined;
+          process.stderr.write(`${explained ?? `${redisUrl ? 'REDIS_URL' : 'REDIS_CLUSTER_NODES'}: cannot connect to ${where}: ${(cause as Error).message}`}\n`);
           return 1;
         }
         const started = Date.now();
@@ -64,7 +66,7 @@ process.exit(
           fleet.noPosition > 0 ? `${fleet.noPosition} online without a position yet` : '',
         ].filter(Boolean);
         process.stdout.write(
-          `redis geo index at ${describeUrl(redisUrl).where} (prefix ${config.REDIS_KEY_PREFIX}): ${report.checked} fresh online drivers indexed ` +
+          `redis geo index at ${where} (prefix ${config.REDIS_KEY_PREFIX}): ${report.checked} fresh online drivers indexed ` +
             `(${report.upserted} written, ${report.removed} removed) in ${Date.now() - started} ms; ` +
             `${skipped > 0 ? `skipped ${skipped} of ${fleet.total}: ${reasons.join(', ')}` : `all ${fleet.total} drivers indexed`}\n`,
         );

@@ -11,10 +11,14 @@ import { createLogger } from '../src/logger.ts';
 import { ListenError } from '../src/transport/listen.ts';
 
 const USAGE = `usage: npm run demo -- [--drivers 300] [--riders 3] [--port 8080] [--host 127.0.0.1] [--interval 1s]
+                     [--ride-every 30s] [--accept 0.8]
 
 The whole demo in one command: a hub in embedded mode (PGlite and the
 in-process geo index, in a fresh temporary directory) with a simulated fleet
-and simulated riders driving it, and the live map at /. Ctrl-C stops the
+and simulated riders driving it, and the live map at /. Each simulated rider
+asks for a ride every --ride-every on average; drivers accept an offer with
+chance --accept after a human pause, drive to the pickup, wait for the rider
+and drive to the dropoff. Click the map to ask for a ride yourself. Ctrl-C stops the
 fleet, then the hub, prints the simulation's summary and deletes the
 temporary database. (A plain \`npm start\` shows a moving fleet too, in ./.data.)`;
 
@@ -24,6 +28,8 @@ const args = parseCli(USAGE, {
   port: { type: 'string', default: '8080' },
   host: { type: 'string', default: '127.0.0.1' },
   interval: { type: 'string', default: '1s' },
+  'ride-every': { type: 'string', default: '30s' },
+  accept: { type: 'string', default: '0.8' },
 });
 
 // Installed before anything starts, and kept: a second Ctrl-C (or npm's
@@ -46,11 +52,15 @@ process.exit(
     const drivers = wholeNumber('drivers', args.drivers);
     const riders = wholeNumber('riders', args.riders);
     let intervalMs: number;
+    let rideEveryMs: number;
     try {
       intervalMs = parseDuration(args.interval);
+      rideEveryMs = parseDuration(args['ride-every']);
     } catch (error) {
-      throw new UsageError(`--interval: ${(error as Error).message}`);
+      throw new UsageError(`--interval and --ride-every: ${(error as Error).message}`);
     }
+    const acceptProbability = Number(args.accept);
+    if (args.accept.trim() === '' || !(acceptProbability >= 0 && acceptProbability <= 1)) throw new UsageError(`--accept must be from 0 to 1, got "${args.accept}"`);
 
     // A fresh database per run: the seeded fleet must be exactly the drivers the
     // simulator drives (ids 1..N), whatever an earlier run used.
@@ -85,10 +95,18 @@ process.exit(
       }
 
       const dialHost = args.host === '0.0.0.0' || args.host === '::' ? '127.0.0.1' : args.host.includes(':') ? `[${args.host}]` : args.host;
-      const simulation = runSimulation({ hubUrl: `ws://${dialHost}:${hub.port}`, drivers, riders, intervalMs, seed: 'demo' });
+      const simulation = runSimulation({
+        hubUrl: `ws://${dialHost}:${hub.port}`,
+        drivers,
+        riders,
+        intervalMs,
+        seed: 'demo',
+        rideEveryS: rideEveryMs / 1000,
+        driverRides: { acceptProbability },
+      });
       process.stderr.write(
-        `\nDispatch hub demo: embedded hub, ${drivers} simulated drivers, ${riders} simulated riders\n\n` +
-          `  Open  http://${browserHost(args.host)}:${hub.port}/\n\n` +
+        `\nDispatch hub demo: embedded hub, ${drivers} simulated drivers, ${riders} simulated riders asking for rides\n\n` +
+          `  Open  http://${browserHost(args.host)}:${hub.port}/  (click the map to ask for a ride)\n\n` +
           `  Ctrl-C to stop.\n\n`,
       );
 

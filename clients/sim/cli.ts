@@ -3,7 +3,7 @@
  *
  *   npm run simulate -- --drivers 500 --url ws://localhost:8080 [--riders 20]
  *     [--interval 2s] [--seed S] [--first-id 1] [--duration 30s] [--rider-rate 1]
- *     [--offline-per-min 0.05] [--token-cmd "<shell command printing a token>"]
+ *     [--offline-per-min 0.05] [--accept 0.8] [--ride-every 60s] [--token-cmd "<shell command printing a token>"]
  *
  * Exits 1 when any nearby answer broke its contract (ranking first of all) or when no
  * client ever connected, 2 on bad arguments.
@@ -17,6 +17,7 @@ import { applyEnvFile } from '../../src/launch/env-file.ts';
 import { envFilePath } from '../../src/launch/settings.ts';
 import { onStopSignal } from '../../src/launch/stop-signals.ts';
 import {
+  DEFAULT_DRIVER_RIDES,
   DEFAULT_OFFLINE,
   formatStatusLine,
   formatSummary,
@@ -27,7 +28,12 @@ import {
 } from './index.ts';
 
 const USAGE = `usage: npm run simulate -- --drivers N [--url ws://localhost:8080] [--riders N] [--interval 2s]
-       [--seed S] [--first-id 1] [--duration 30s] [--rider-rate 1] [--offline-per-min 0.05] [--token-cmd CMD]
+       [--seed S] [--first-id 1] [--duration 30s] [--rider-rate 1] [--offline-per-min 0.05]
+       [--accept 0.8] [--ride-every 60s] [--token-cmd CMD]
+
+  --accept     chance that a driver accepts a ride offer (after a 1.5-6 s pause); the rest decline.
+               Accepted rides are driven to the pickup and then the dropoff.
+  --ride-every mean time between a rider's ride requests while it has no ride (default: never).
 
   --token-cmd  run through sh before every connection; stdout is the token. It sees SIM_ROLE
                (driver|rider) and SIM_DRIVER_ID or SIM_RIDER_INDEX in its environment.
@@ -52,6 +58,8 @@ function parseCli(argv: string[]) {
       duration: { type: 'string' },
       'rider-rate': { type: 'string', default: '1' },
       'offline-per-min': { type: 'string', default: String(DEFAULT_OFFLINE.perMinute) },
+      accept: { type: 'string', default: String(DEFAULT_DRIVER_RIDES.acceptProbability) },
+      'ride-every': { type: 'string' },
       'token-cmd': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -63,6 +71,8 @@ function parseCli(argv: string[]) {
   }
   if (values.drivers === undefined) throw new Error('--drivers is required');
   const offlinePerMinute = number('--offline-per-min', values['offline-per-min']);
+  const acceptProbability = number('--accept', values.accept);
+  if (acceptProbability < 0 || acceptProbability > 1) throw new Error(`--accept must be from 0 to 1, got "${values.accept}"`);
   return {
     hubUrl: values.url,
     drivers: number('--drivers', values.drivers),
@@ -73,6 +83,8 @@ function parseCli(argv: string[]) {
     durationMs: values.duration === undefined ? undefined : parseDuration(values.duration),
     riderQueriesPerS: number('--rider-rate', values['rider-rate']),
     offline: offlinePerMinute > 0 ? { ...DEFAULT_OFFLINE, perMinute: offlinePerMinute } : null,
+    driverRides: { acceptProbability },
+    rideEveryS: values['ride-every'] === undefined ? 0 : parseDuration(values['ride-every']) / 1000,
     tokenCommand: values['token-cmd'],
   };
 }

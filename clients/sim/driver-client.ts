@@ -7,7 +7,9 @@ import type { Vehicle } from './movement.ts';
 import { DriverSession } from '../core/driver-session.ts';
 import type { Rng } from '../../src/domain/random.ts';
 import { ReconnectingSocket } from '../core/reconnecting-socket.ts';
+import { DEFAULT_DRIVER_RIDES, DriverRides, type DriverRideOptions } from './driver-rides.ts';
 import type { SimStats } from './stats.ts';
+import type { StreetGrid } from './street-grid.ts';
 
 /** How often drivers log off and for how long: shift ends, breaks, dead zones. */
 export interface OfflinePolicy {
@@ -45,6 +47,10 @@ export interface DriverClientOptions {
   /** Null keeps every driver online for the whole run. */
   offline?: OfflinePolicy | null | undefined;
   backoff?: BackoffOptions | undefined;
+  /** The grid the vehicle drives: where a ride without a dropoff goes. */
+  grid: StreetGrid;
+  /** How offers are answered and rides run. */
+  rides?: DriverRideOptions | undefined;
 }
 
 /** `syncing` = socket open, hello not yet received; `away` = deliberately offline. */
@@ -66,6 +72,7 @@ export class DriverClient {
   private awayTimer: NodeJS.Timeout | undefined;
   private readonly drain = new DrainSignal();
   private readonly send = (bytes: Uint8Array): boolean => this.socket.send(bytes);
+  private readonly rides: DriverRides;
 
   constructor(private readonly options: DriverClientOptions) {
     const { hubUrl, driverId } = options;
@@ -91,6 +98,15 @@ export class DriverClient {
           if (resend) counters.framesResent += 1;
         },
       },
+    });
+    this.rides = new DriverRides({
+      vehicle: options.vehicle,
+      grid: options.grid,
+      rng: options.rng,
+      stats: options.stats,
+      // Only while the hello has settled the session: a step sent earlier could race the resume.
+      send: (message) => this.phase === 'ready' && this.socket.send(msgpackCodec.encode(message) as Uint8Array),
+      options: options.rides ?? DEFAULT_DRIVER_RIDES,
     });
     this.socket = new ReconnectingSocket({
       // encoding=msgpack makes the hub's hello, sent before any frame of ours, msgpack too.
@@ -118,6 +134,7 @@ export class DriverClient {
   async stop(drainMs: number): Promise<void> {
     clearInterval(this.tickTimer);
     clearTimeout(this.awayTimer);
+    this.rides.stop();
     if (this.phase === 'ready' && this.session.size > 0 && drainMs > 0) await this.drain.wait(drainMs);
     clearTimeout(this.holdTimer);
     if (this.phase === 'ready') this.sendStatus('offline');
@@ -129,7 +146,9 @@ export class DriverClient {
     if (this.phase === 'away' || this.phase === 'stopped') return;
     const { vehicle, intervalMs, offline, rng } = this.options;
     vehicle.step(intervalMs / 1000);
-    if (this.phase === 'ready' && offline && rng.chance(1 - Math.exp((-offline.perMinute * intervalMs) / 60_000))) {
+    this.rides.tick();
+    // A driver on a ride does not log off.
+    if (this.phase === 'ready' && offline && !this.rides.busy && rng.chance(1 - Math.exp((-offline.perMinute * intervalMs) / 60_000))) {
       this.goAway(offline);
       return;
     }
@@ -170,7 +189,7 @@ export class DriverClient {
         stats.error('bad_reply');
         return;
       default:
-        stats.error('unexpected_reply');
+        if (!message || !this.rides.handle(message)) stats.error('unexpected_reply');
     }
   }
 

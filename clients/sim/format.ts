@@ -19,6 +19,7 @@ export function formatStatusLine(s: StatsSnapshot): string {
   if (s.riders > 0) {
     parts.push(`nearby ${rate(s.nearbyPerS)}/s p50 ${ms(s.nearbyP50Ms)} p99 ${ms(s.nearbyP99Ms)}ms`);
   }
+  if (s.ridesRequested + s.ridesAssigned > 0) parts.push(`rides ${s.ridesRequested} req ${s.ridesAssigned} asg ${s.ridesCompleted} done`);
   parts.push(`buf ${s.bufferedFrames}`, `err ${s.errors}`, `viol ${s.violations}`);
   return parts.join(' | ');
 }
@@ -48,6 +49,14 @@ export function formatSummary(s: Summary): string {
   }
   const c = s.connections;
   lines.push(`  connections  reconnects ${c.reconnects} · disconnects ${c.disconnects} · offline episodes ${c.offlineEpisodes}`);
+  const r = s.rides;
+  if (r.offers.received + r.requested > 0) {
+    lines.push(
+      `  rides        requested ${r.requested} · assigned ${r.assigned} · unmatched ${r.unmatched} · driven ${r.driven} · completed ${r.completed} · cancelled ${r.cancelled}`,
+      `  offers       received ${r.offers.received} · accepted ${r.offers.accepted} · declined ${r.offers.declined}`,
+      `  assign time  ${latency(r.assignLatencyMs)}`,
+    );
+  }
   lines.push(`  errors       ${s.errorCount}`);
   for (const [code, count] of Object.entries(s.errors)) lines.push(`    ${code.padEnd(24)} ${count}`);
   const byKind = Object.entries(s.violations)

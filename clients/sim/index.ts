@@ -1,5 +1,7 @@
 export { backoffDelayMs, DEFAULT_BACKOFF, type BackoffOptions } from '../lib/backoff.ts';
 export { checkNearbyAnswer } from '../core/answer-check.ts';
+export { DEFAULT_DRIVER_RIDES, DriverRides, type DriverRideOptions } from './driver-rides.ts';
+export { RiderRides } from './rider-rides.ts';
 export { DEFAULT_MAX_BUFFERED, DEFAULT_OFFLINE, DriverClient, type DriverClientOptions, type OfflinePolicy } from './driver-client.ts';
 export { parseDuration } from '../lib/duration.ts';
 export { hubSocketUrl, type TokenProvider, type TokenSubject } from '../core/endpoints.ts';

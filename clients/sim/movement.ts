@@ -1,5 +1,5 @@
 import type { Rng } from '../../src/domain/random.ts';
-import type { Direction, GridNode, StreetGrid } from './street-grid.ts';
+import type { Direction, GridNode, LatLng, StreetGrid } from './street-grid.ts';
 
 export interface MovementOptions {
   /** Cruise speed range on avenues (km/h): wide, long green waves. */
@@ -53,6 +53,9 @@ export class Vehicle {
   private offsetM: number;
   private speedMps: number;
   private pauseLeftS = 0;
+  /** The intersection the vehicle is driving to; undefined while it roams. */
+  private target: GridNode | undefined;
+  private parked = false;
 
   constructor(
     private readonly grid: StreetGrid,
@@ -65,10 +68,30 @@ export class Vehicle {
     this.speedMps = this.cruiseSpeedMps();
   }
 
+  /**
+   * Drives to the intersection nearest `place` from the next intersection on,
+   * block by block the shorter way, and parks there; null roams again.
+   */
+  routeTo(place: LatLng | null): void {
+    this.target = place === null ? undefined : this.grid.nearestNode(place);
+    const here = this.target && this.target.i === this.node.i && this.target.j === this.node.j;
+    if (this.parked && !here) {
+      // Pulling away from where it waited.
+      this.parked = false;
+      this.direction = this.target ? this.directionToward(this.target) : this.rng.pick(this.exits());
+      this.speedMps = this.cruiseSpeedMps();
+    }
+  }
+
+  /** True once a routed vehicle has reached its target intersection (it waits there). */
+  get atTarget(): boolean {
+    return this.parked;
+  }
+
   /** Advances the vehicle by `dtS` seconds of simulated time. */
   step(dtS: number): void {
     let remainingS = dtS;
-    while (remainingS > 0) {
+    while (remainingS > 0 && !this.parked) {
       if (this.pauseLeftS > 0) {
         const waitedS = Math.min(this.pauseLeftS, remainingS);
         this.pauseLeftS -= waitedS;
@@ -89,7 +112,7 @@ export class Vehicle {
   state(): VehicleState {
     const point = this.grid.pointAlong(this.node, this.direction, this.offsetM);
     const { lat, lng } = this.grid.toLatLng(point);
-    const paused = this.pauseLeftS > 0;
+    const paused = this.pauseLeftS > 0 || this.parked;
     return {
       lat,
       lng,
@@ -104,8 +127,13 @@ export class Vehicle {
   private arrive(): void {
     this.node = this.grid.neighbour(this.node, this.direction) ?? this.node;
     this.offsetM = 0;
+    if (this.target && this.target.i === this.node.i && this.target.j === this.node.j) {
+      this.parked = true;
+      this.pauseLeftS = 0;
+      return;
+    }
     const previous = this.direction;
-    this.direction = this.chooseDirection();
+    this.direction = this.target ? this.directionToward(this.target) : this.chooseDirection();
     const { redLightProbability, redLightPauseS, stopProbability, stopPauseS } = this.options;
     if (this.rng.chance(redLightProbability)) {
       this.pauseLeftS = this.rng.range(redLightPauseS[0], redLightPauseS[1]);
@@ -135,6 +163,21 @@ export class Vehicle {
     const open = [straight, left, right].filter(canGo);
     // Only a dead end forces a U-turn: at the grid's edge, like a driver reaching the river.
     return open.length > 0 ? this.rng.pick(open) : (((straight + 2) % 4) as Direction);
+  }
+
+  /**
+   * A turn that brings the target closer, picked with odds in proportion to
+   * the distance left along each axis, so routes zigzag like a driver's do.
+   */
+  private directionToward(target: GridNode): Direction {
+    const di = target.i - this.node.i;
+    const dj = target.j - this.node.j;
+    const acrossM = Math.abs(di) * this.grid.blockLengthM(1);
+    const alongM = Math.abs(dj) * this.grid.blockLengthM(0);
+    if (acrossM + alongM === 0) return this.direction;
+    const across: Direction = di > 0 ? 1 : 3;
+    const along: Direction = dj > 0 ? 0 : 2;
+    return this.rng.next() * (acrossM + alongM) < acrossM ? across : along;
   }
 
   private exits(): Direction[] {

@@ -9,6 +9,7 @@ import type { Rng } from '../../src/domain/random.ts';
 import { ReconnectingSocket } from '../core/reconnecting-socket.ts';
 import { RiderSession } from '../core/rider-session.ts';
 import type { StreetGrid } from './street-grid.ts';
+import { RiderRides } from './rider-rides.ts';
 import type { SimStats } from './stats.ts';
 
 /** An unanswered query older than this counts as an error rather than a very slow answer. */
@@ -27,6 +28,8 @@ export interface RiderClientOptions {
   encoding: Encoding;
   tokenProvider?: TokenProvider | undefined;
   backoff?: BackoffOptions | undefined;
+  /** Mean seconds between ride requests while the rider has no ride; 0 never requests. */
+  rideEveryS?: number | undefined;
 }
 
 /**
@@ -41,10 +44,20 @@ export class RiderClient {
   private connected = false;
   private tickTimer: NodeJS.Timeout | undefined;
   private readonly drain = new DrainSignal();
+  private readonly rides: RiderRides | undefined;
 
   constructor(private readonly options: RiderClientOptions) {
     const { hubUrl, riderIndex } = options;
     this.codec = codecFor(options.encoding);
+    this.rides = options.rideEveryS
+      ? new RiderRides({
+          grid: options.grid,
+          rng: options.rng,
+          stats: options.stats,
+          everyS: options.rideEveryS,
+          send: (message) => this.socket.send(this.codec.encode(message)),
+        })
+      : undefined;
     this.socket = new ReconnectingSocket({
       url: (token) => hubSocketUrl(hubUrl, 'rider', { id: `sim-rider-${riderIndex}`, encoding: options.encoding, token }),
       subject: { role: 'rider', riderIndex },
@@ -64,10 +77,12 @@ export class RiderClient {
   start(): void {
     this.socket.connect();
     this.tickTimer = setInterval(() => this.tick(), 1000 / this.options.queriesPerS);
+    this.rides?.start();
   }
 
   async stop(drainMs: number): Promise<void> {
     clearInterval(this.tickTimer);
+    this.rides?.stop();
     if (this.session.outstanding > 0 && drainMs > 0) await this.drain.wait(drainMs);
     await this.socket.close(1000, 'simulation ended');
   }
@@ -120,13 +135,14 @@ export class RiderClient {
       }
       case 'error':
         if (this.session.answer(message)) this.settled();
+        this.rides?.handle(message);
         stats.error(message.code);
         return;
       case undefined:
         stats.error('bad_reply');
         return;
       default:
-        stats.error('unexpected_reply');
+        if (!message || !this.rides?.handle(message)) stats.error('unexpected_reply');
     }
   }
 

@@ -1,5 +1,6 @@
 import type { BackoffOptions } from '../lib/backoff.ts';
 import { DEFAULT_OFFLINE, DriverClient, type OfflinePolicy } from './driver-client.ts';
+import { DEFAULT_DRIVER_RIDES, type DriverRideOptions } from './driver-rides.ts';
 import type { TokenProvider } from '../core/endpoints.ts';
 import { DEFAULT_MOVEMENT, Vehicle, type MovementOptions } from './movement.ts';
 import { createRng, deriveSeed } from '../../src/domain/random.ts';
@@ -32,6 +33,10 @@ export interface SimulationOptions {
   rampMs?: number;
   /** How long stop() waits for outstanding acks and answers before closing. */
   drainMs?: number;
+  /** How drivers answer offers and run rides. */
+  driverRides?: Partial<DriverRideOptions>;
+  /** Mean seconds between a rider's ride requests while it has no ride; 0 (the default) never requests. */
+  rideEveryS?: number;
 }
 
 export interface Simulation {
@@ -69,6 +74,8 @@ export function runSimulation(options: SimulationOptions): Simulation {
       maxBuffered: options.maxBuffered,
       offline,
       backoff: options.backoff,
+      grid,
+      rides: { ...DEFAULT_DRIVER_RIDES, ...options.driverRides },
     });
   });
   const riderClients = Array.from(
@@ -85,6 +92,7 @@ export function runSimulation(options: SimulationOptions): Simulation {
         encoding: riderIndex % 2 === 0 ? 'msgpack' : 'json',
         tokenProvider: options.tokenProvider,
         backoff: options.backoff,
+        rideEveryS: options.rideEveryS,
       }),
   );
 

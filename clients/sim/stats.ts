@@ -20,6 +20,10 @@ export interface StatsSnapshot {
   nearbyP50Ms: number | null;
   nearbyP99Ms: number | null;
   bufferedFrames: number;
+  /** Totals so far: rides requested, assigned and completed. */
+  ridesRequested: number;
+  ridesAssigned: number;
+  ridesCompleted: number;
   errors: number;
   violations: number;
 }
@@ -53,6 +57,19 @@ export interface Summary {
     sources: Record<string, number>;
   };
   connections: { reconnects: number; disconnects: number; offlineEpisodes: number };
+  rides: {
+    offers: { received: number; accepted: number; declined: number };
+    /** As the drivers saw them. */
+    driven: number;
+    completed: number;
+    cancelled: number;
+    /** As the riders saw them. */
+    requested: number;
+    assigned: number;
+    unmatched: number;
+    /** From ride.request to ride.assigned, at the rider. */
+    assignLatencyMs: LatencySummary;
+  };
   /** Every error by code, violations included under `violation.<kind>`. */
   errors: Record<string, number>;
   errorCount: number;
@@ -75,6 +92,18 @@ export interface Counters {
   reconnects: number;
   disconnects: number;
   offlineEpisodes: number;
+  /** Offers drivers received, and how they answered. */
+  offersReceived: number;
+  offersAccepted: number;
+  offersDeclined: number;
+  /** Rides drivers were assigned, drove to the end, or saw cancelled. */
+  ridesDriven: number;
+  ridesCompleted: number;
+  ridesCancelled: number;
+  /** Ride requests riders made, and how they ended for the riders. */
+  ridesRequested: number;
+  ridesAssigned: number;
+  ridesUnmatched: number;
   /** Gauges, kept up to date by the clients. */
   connectedDrivers: number;
   offlineDrivers: number;
@@ -106,6 +135,15 @@ export class SimStats {
     reconnects: 0,
     disconnects: 0,
     offlineEpisodes: 0,
+    offersReceived: 0,
+    offersAccepted: 0,
+    offersDeclined: 0,
+    ridesDriven: 0,
+    ridesCompleted: 0,
+    ridesCancelled: 0,
+    ridesRequested: 0,
+    ridesAssigned: 0,
+    ridesUnmatched: 0,
     connectedDrivers: 0,
     offlineDrivers: 0,
     connectedRiders: 0,
@@ -113,6 +151,8 @@ export class SimStats {
   };
   readonly ackLatency = new LatencyHistogram();
   readonly nearbyLatency = new LatencyHistogram();
+  /** From a rider's ride.request to its ride.assigned. */
+  readonly assignLatency = new LatencyHistogram();
   private readonly errorCounts = new Map<string, number>();
   private readonly sourceCounts = new Map<string, number>();
   private readonly violationCounts = Object.fromEntries(VIOLATION_KINDS.map((kind) => [kind, 0])) as Record<
@@ -142,6 +182,11 @@ export class SimStats {
     this.sourceCounts.set(source, (this.sourceCounts.get(source) ?? 0) + 1);
     this.nearbyLatency.record(latencyMs);
     this.window.nearby.record(latencyMs);
+  }
+
+  rideAssigned(latencyMs: number): void {
+    this.counters.ridesAssigned += 1;
+    this.assignLatency.record(latencyMs);
   }
 
   error(code: string): void {
@@ -186,6 +231,9 @@ export class SimStats {
       nearbyP50Ms: window.nearby.percentile(50),
       nearbyP99Ms: window.nearby.percentile(99),
       bufferedFrames: c.bufferedFrames,
+      ridesRequested: c.ridesRequested,
+      ridesAssigned: c.ridesAssigned,
+      ridesCompleted: c.ridesCompleted,
       errors: this.errorCount,
       violations: this.violationCount,
     };
@@ -220,6 +268,16 @@ export class SimStats {
         sources: Object.fromEntries(this.sourceCounts),
       },
       connections: { reconnects: c.reconnects, disconnects: c.disconnects, offlineEpisodes: c.offlineEpisodes },
+      rides: {
+        offers: { received: c.offersReceived, accepted: c.offersAccepted, declined: c.offersDeclined },
+        driven: c.ridesDriven,
+        completed: c.ridesCompleted,
+        cancelled: c.ridesCancelled,
+        requested: c.ridesRequested,
+        assigned: c.ridesAssigned,
+        unmatched: c.ridesUnmatched,
+        assignLatencyMs: this.assignLatency.summary(),
+      },
       errors: Object.fromEntries([...this.errorCounts].sort(([a], [b]) => a.localeCompare(b))),
       errorCount: this.errorCount,
       violations: { ...this.violationCounts },

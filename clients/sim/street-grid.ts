@@ -117,6 +117,13 @@ export class StreetGrid {
     return { x: east * this.cos - north * this.sin, y: east * this.sin + north * this.cos };
   }
 
+  /** The intersection nearest a position, clamped to the grid: where a car stops for a pickup there. */
+  nearestNode(position: LatLng): GridNode {
+    const { x, y } = this.toLocal(position);
+    const clamp = (value: number, max: number) => Math.max(-max, Math.min(max, value));
+    return { i: clamp(Math.round(x / this.options.avenueSpacingM), this.maxI), j: clamp(Math.round(y / this.options.streetSpacingM), this.maxJ) };
+  }
+
   randomNode(rng: Rng): GridNode {
     return { i: rng.int(-this.maxI, this.maxI), j: rng.int(-this.maxJ, this.maxJ) };
   }

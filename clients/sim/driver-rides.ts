@@ -12,12 +12,15 @@ export interface DriverRideOptions {
   answerDelayMs: readonly [number, number];
   /** Waiting at the pickup for the rider to get in. */
   boardingMs: readonly [number, number];
+  /** How far (straight line) a ride asked for without a dropoff goes from its pickup. */
+  tripWithoutDropoffM: readonly [number, number];
 }
 
 export const DEFAULT_DRIVER_RIDES: DriverRideOptions = {
   acceptProbability: 0.8,
   answerDelayMs: [1_500, 6_000],
   boardingMs: [5_000, 15_000],
+  tripWithoutDropoffM: [1_000, 4_000],
 };
 
 /** Answers must reach the hub before the deadline: this much is kept for the network. */
@@ -161,9 +164,18 @@ export class DriverRides {
     }, rng.range(options.boardingMs[0], options.boardingMs[1]));
   }
 
-  /** Where the trip goes: the dropoff, or (a ride without one) somewhere on the grid. */
+  /** Where the trip goes: the dropoff, or (a ride without one) a trip of `tripWithoutDropoffM` from the pickup. */
   private destination(ride: Ride): LatLng {
-    ride.dropoff ??= this.deps.grid.randomPosition(this.deps.rng);
+    if (!ride.dropoff) {
+      const { grid, rng } = this.deps;
+      const from = grid.toLocal(ride.pickup);
+      const [shortest, longest] = this.deps.options.tripWithoutDropoffM;
+      const distanceM = rng.range(shortest, longest);
+      const angle = rng.range(0, 2 * Math.PI);
+      const { halfWidthM, halfHeightM } = grid.options;
+      const clamp = (value: number, half: number) => Math.max(-half, Math.min(half, value));
+      ride.dropoff = grid.toLatLng({ x: clamp(from.x + distanceM * Math.cos(angle), halfWidthM), y: clamp(from.y + distanceM * Math.sin(angle), halfHeightM) });
+    }
     return ride.dropoff;
   }
 

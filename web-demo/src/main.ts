@@ -6,6 +6,7 @@ import { StreetGrid } from '../../clients/sim/street-grid.ts';
 import { installBasemap } from './basemap.ts';
 import { byId } from './dom.ts';
 import { FleetLayer } from './fleet-layer.ts';
+import { RidePanel } from './ride-panel.ts';
 import { RiderPanel } from './rider-panel.ts';
 import { RequestError, RiderSocket, riderSocketUrl } from './rider-socket.ts';
 import { StatusBar } from './status-bar.ts';
@@ -28,7 +29,9 @@ L.control.scale({ position: 'bottomleft', imperial: false }).addTo(map);
 const socket = new RiderSocket(() => riderSocketUrl(location));
 const status = new StatusBar(socket);
 const fleet = new FleetLayer(map);
-new RiderPanel(map, fleet, socket);
+const riderPanel = new RiderPanel(map, fleet, socket);
+const ridePanel = new RidePanel(map, socket, () => riderPanel.position);
+riderPanel.onRiderChange = () => ridePanel.riderMoved();
 void installBasemap(map, city, (kind) => status.setBasemap(kind));
 renderLegend();
 

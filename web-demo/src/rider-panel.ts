@@ -79,6 +79,14 @@ export class RiderPanel {
     this.render();
   }
 
+  /** Where the rider pin stands; undefined while there is none. */
+  get position(): L.LatLng | undefined {
+    return this.rider;
+  }
+
+  /** Called whenever the rider pin appears, moves or goes. */
+  onRiderChange: () => void = () => undefined;
+
   placeRider(at: L.LatLng): void {
     if (!this.rider) {
       this.pin.addTo(this.map);
@@ -96,6 +104,7 @@ export class RiderPanel {
     this.drawLink();
     this.riderInfo.textContent = `${at.lat.toFixed(5)}, ${at.lng.toFixed(5)}`;
     document.body.classList.add('has-rider');
+    this.onRiderChange();
     if (!ask) return;
     if (this.watchId === undefined) this.restart();
     else this.socket.move(this.watchId, at.lat, at.lng);
@@ -111,6 +120,7 @@ export class RiderPanel {
     this.fleet.update('rider', []);
     this.fleet.setRanking([]);
     document.body.classList.remove('has-rider');
+    this.onRiderChange();
     this.showNotice(undefined);
     this.render();
   }

@@ -48,6 +48,7 @@ export class RiderSocket {
   /** Jitter, so that many open tabs do not hit a restarted hub in lockstep. */
   private readonly rng = createRng(Math.floor(Math.random() * 2 ** 32));
   private readonly listeners = new Set<(state: ConnectionState) => void>();
+  private readonly rideListeners = new Set<(message: ServerMessage) => void>();
   private currentState: ConnectionState = { kind: 'connecting' };
 
   /** `url` is asked before every connect: a token in it may have expired since the last one. */
@@ -93,6 +94,18 @@ export class RiderSocket {
     if (message) this.send(message);
   }
 
+  /** Every hub message that is not about a subscription (rides, mostly) goes to these listeners. */
+  onRideMessage(listener: (message: ServerMessage) => void): void {
+    this.rideListeners.add(listener);
+  }
+
+  /** Sends a ride message now; false when the socket is not open (nothing is queued for later). */
+  sendRide(message: object): boolean {
+    if (this.ws?.readyState !== WebSocket.OPEN) return false;
+    this.ws.send(JSON.stringify(message));
+    return true;
+  }
+
   private send(message: object): void {
     // While the socket is down there is nothing to send: open() subscribes every list afresh.
     if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(message));
@@ -134,7 +147,10 @@ export class RiderSocket {
       return;
     }
     const event = this.session.route(message);
-    if (!event) return;
+    if (!event) {
+      for (const listener of this.rideListeners) listener(message);
+      return;
+    }
     const handlers = event.watch.context;
     if (event.kind === 'update') {
       // Only an answer proves the hub usable: a socket that opens and is
@@ -172,7 +188,20 @@ export async function riderSocketUrl(page: Location): Promise<string> {
   url.protocol = page.protocol === 'https:' ? 'wss:' : 'ws:';
   const token = new URLSearchParams(page.search).get('token') ?? (await demoToken(page));
   if (token) url.searchParams.set('token', token);
+  // An open hub believes the id it is given: one per tab, so each tab's rider has rides of its own.
+  else url.searchParams.set('id', tabRiderId());
   return url.toString();
+}
+
+const RIDER_ID_KEY = 'dispatch-hub.rider-id';
+
+function tabRiderId(): string {
+  let id = sessionStorage.getItem(RIDER_ID_KEY);
+  if (!id) {
+    id = `map-${Math.random().toString(36).slice(2, 10)}`;
+    sessionStorage.setItem(RIDER_ID_KEY, id);
+  }
+  return id;
 }
 
 async function demoToken(page: Location): Promise<string | null> {

@@ -55,7 +55,7 @@ describe('.env in the working directory', () => {
     hub.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
     const exited = new Promise<number | null>((resolve) => hub.once('exit', resolve));
     try {
-      await expect.poll(() => stderr, { timeout: 45_000, interval: 100 }).toMatch(/dispatch hub ready: .*\n/);
+      await expect.poll(() => stderr, { timeout: 120_000, interval: 100 }).toMatch(/dispatch hub ready: .*\n/);
     } finally {
       hub.kill('SIGTERM');
     }
@@ -70,7 +70,7 @@ describe('.env in the working directory', () => {
     const banner = await bannerOfHubIn({ PORT: String(envPort) });
     expect(banner).toContain(`map http://localhost:${envPort}/ · `);
     expect(banner).toContain(`PostgreSQL 127.0.0.1:5432/${db.name}`);
-  }, 120_000);
+  }, 300_000);
 
   it('is read by the scripts too', async () => {
     await writeFile(join(dir, '.env'), `AUTH_SECRET=${SECRET}\n`);
@@ -78,5 +78,5 @@ describe('.env in the working directory', () => {
     expect(result.code).toBe(0);
     const { payload } = await jwtVerify(result.stdout.trim(), new TextEncoder().encode(SECRET));
     expect(payload).toMatchObject({ sub: 'r1', role: 'rider' });
-  }, 60_000);
+  }, 180_000);
 });

@@ -29,7 +29,7 @@ describe('start-up errors name the setting and the fix', () => {
       code: 1,
       lines: [`DATABASE_URL: nothing accepts connections at 127.0.0.1:${port} (connection refused): start PostgreSQL there, or point DATABASE_URL at a running server`],
     });
-  }, 60_000);
+  }, 240_000);
 
   it('a database that does not exist, with the createdb command', async () => {
     const url = new URL(db.url);
@@ -40,7 +40,7 @@ describe('start-up errors name the setting and the fix', () => {
         `DATABASE_URL: database "no_such_database_here" does not exist on 127.0.0.1:5432: create it with \`createdb -h 127.0.0.1 -p 5432 -U ${url.username} no_such_database_here\``,
       ],
     });
-  }, 60_000);
+  }, 240_000);
 
   it('every configuration problem in one pass, production rules included', async () => {
     expect(await start({ NODE_ENV: 'production', AUTH_SECRET: SECRET, PG_POOL_SIZE: 'lots' })).toEqual({
@@ -51,13 +51,14 @@ describe('start-up errors name the setting and the fix', () => {
         '  DATABASE_URL: is required when NODE_ENV=production: set it to your PostgreSQL URL (or ALLOW_EMBEDDED=true to run on the embedded database on purpose)',
       ],
     });
-  }, 60_000);
+  }, 240_000);
 
   it('an unreachable REDIS_URL is said in the banner, and the listening line does not call the index healthy', async () => {
     const redisPort = await freePort();
     const hub = await HubProcess.start({
       env: { DATABASE_URL: db.url, REDIS_URL: `redis://127.0.0.1:${redisPort}`, REDIS_KEY_PREFIX: prefix, LOG_LEVEL: 'info' },
       label: 'redis-unreachable',
+      readyTimeoutMs: 150_000,
     });
     try {
       // The banner goes to stderr, the JSON log to stdout: wait for both.
@@ -72,7 +73,7 @@ describe('start-up errors name the setting and the fix', () => {
     } finally {
       await hub.stop();
     }
-  }, 90_000);
+  }, 240_000);
 
   it('explains the other ways PostgreSQL and Redis refuse, never echoing a password', () => {
     const target = { setting: 'DATABASE_URL' as const, url: 'postgres://app:hunter2@db.internal:6543/dispatch', connectTimeoutMs: 2000 };

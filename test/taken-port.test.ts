@@ -80,11 +80,11 @@ describe('the hub on a taken port', () => {
       `PORT ${port} is already in use on 127.0.0.1 (another hub or program listens there): stop it, or set another PORT (PORT=0 picks a free one); HUB_SHARE_PORT=true shares a port between hub processes on purpose`,
     );
     expect(result.stderr).not.toMatch(STACK_LINE);
-  });
+  }, 180_000);
 
   it('lets a second hub process listen on the same port when both set HUB_SHARE_PORT=true', async () => {
     const env = { DATABASE_URL: db.url, REDIS_URL: SHARED_REDIS_URL, REDIS_KEY_PREFIX: prefix, LOG_LEVEL: 'warn', HUB_SHARE_PORT: 'true' };
-    const first = await HubProcess.start({ env, label: 'shared-1' });
+    const first = await HubProcess.start({ env, label: 'shared-1', readyTimeoutMs: 150_000 });
     hubs.push(first);
     // The second gets the first one's port, not a fresh one: the kernel then spreads connections over both.
     const second = spawn(process.execPath, ['--import', TSX_LOADER, 'src/main.ts'], {
@@ -96,10 +96,11 @@ describe('the hub on a taken port', () => {
     second.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
     const exited = new Promise<number | null>((resolve) => second.once('exit', (code) => resolve(code)));
     try {
-      await expect.poll(() => stderr, { timeout: 45_000, interval: 100 }).toContain(`dispatch hub ready: map http://localhost:${first.port}/`);
+      await expect.poll(() => stderr, { timeout: 150_000, interval: 100 }).toContain(`dispatch hub ready: map http://localhost:${first.port}/`);
     } finally {
       second.kill('SIGTERM');
     }
     expect(await exited).toBe(0);
-  }, 90_000);
+    // Two hub starts: seconds each here, minutes on a machine loaded many times over.
+  }, 330_000);
 });

@@ -1,4 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { ConfigError } from '../config.ts';
 import { explainStartupFailure, type StartupContext } from './startup-errors.ts';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
@@ -55,9 +56,8 @@ export async function runCli(usage: string, body: () => Promise<number | void>, 
       process.stderr.write(`${error.message}\n\n${usage}\n`);
       code = EXIT.usage;
     } else {
-      const { text } = explainStartupFailure(error, context());
-      process.stderr.write(`${text}\n`);
-      code = (error as { code?: unknown }).code === 'invalid_config' ? EXIT.usage : EXIT.failed;
+      process.stderr.write(`${explainStartupFailure(error, context())}\n`);
+      code = error instanceof ConfigError ? EXIT.usage : EXIT.failed;
     }
   }
   return code;

@@ -102,15 +102,12 @@ export interface StartupContext {
  * Configuration problems come as several lines, one per setting. Anything
  * unrecognised is a bug and keeps its stack.
  */
-export function explainStartupFailure(error: unknown, context: StartupContext | undefined): { text: string; known: boolean } {
-  if (error instanceof ConfigError) return { text: error.message, known: true };
-  if (error instanceof ListenError || error instanceof DataDirInUseError || error instanceof EnvFileError) {
-    return { text: error.message, known: true };
-  }
+export function explainStartupFailure(error: unknown, context: StartupContext | undefined): string {
+  if (error instanceof ConfigError || error instanceof ListenError || error instanceof DataDirInUseError || error instanceof EnvFileError) return error.message;
   // At start only PostgreSQL fails a start: an unreachable Redis leaves nearby on the SQL fallback.
   if (context?.DATABASE_URL) {
     const line = explainConnectionFailure(error, { setting: 'DATABASE_URL', url: context.DATABASE_URL, connectTimeoutMs: context.PG_CONNECT_TIMEOUT_MS });
-    if (line) return { text: line, known: true };
+    if (line) return line;
   }
-  return { text: error instanceof Error ? (error.stack ?? error.message) : String(error), known: false };
+  return error instanceof Error ? (error.stack ?? error.message) : String(error);
 }

@@ -1,6 +1,5 @@
 import '../src/launch/check-node.ts';
 import type { Config } from '../src/config.ts';
-import { withDeadline } from '../src/deadline.ts';
 import { parseCli, runCli } from '../src/launch/cli.ts';
 import { loadSettings } from '../src/launch/settings.ts';
 import { deferStopSignals } from '../src/launch/stop-signals.ts';
@@ -42,18 +41,23 @@ process.exit(
       ]);
       const logger = createLogger(config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL);
       const store = await openStore(config);
-      let lastRedisError: Error | undefined;
+      // node-redis retries a first connection forever: the first error, or CONNECT_DEADLINE_MS of wall-clock
+      // time (a host that drops packets), ends the attempt instead.
+      let failConnect: (error: Error) => void = () => undefined;
+      const connectFailed = new Promise<never>((_, reject) => (failConnect = reject));
       const geo = createRedisIndex({ url: redisUrl, clusterNodes, keyPrefix: config.REDIS_KEY_PREFIX, commandTimeoutMs: 10_000 });
-      geo.onConnectionError((error) => (lastRedisError = error));
+      geo.onConnectionError((error) => failConnect(error));
+      const giveUp = setTimeout(() => failConnect(new Error(`connect timeout after ${CONNECT_DEADLINE_MS} ms`)), CONNECT_DEADLINE_MS);
       try {
         await store.ping();
         try {
-          await withDeadline(geo.connect(), CONNECT_DEADLINE_MS, 'redis connect');
+          await Promise.race([geo.connect(), connectFailed]);
         } catch (error) {
-          const cause = lastRedisError ?? error;
-          const explained = redisUrl ? explainConnectionFailure(cause, { setting: 'REDIS_URL', url: redisUrl }) : undefined;
-          process.stderr.write(`${explained ?? `${redisUrl ? 'REDIS_URL' : 'REDIS_CLUSTER_NODES'}: cannot connect to ${where}: ${(cause as Error).message}`}\n`);
+          const explained = redisUrl ? explainConnectionFailure(error, { setting: 'REDIS_URL', url: redisUrl }) : undefined;
+          process.stderr.write(`${explained ?? `${redisUrl ? 'REDIS_URL' : 'REDIS_CLUSTER_NODES'}: cannot connect to ${where}: ${(error as Error).message}`}\n`);
           return 1;
+        } finally {
+          clearTimeout(giveUp);
         }
         const started = Date.now();
         const freshSinceMs = started - config.STALE_AFTER_MS;

@@ -69,7 +69,7 @@ export const configSchema = z
     AUTH_PREVIOUS_SECRET: z.string().min(32, 'must be at least 32 characters, like AUTH_SECRET').optional().describe('The secret before the last rotation: its tokens stay valid until they expire.'),
     DEMO_RIDER_TOKENS: bool
       .default(false)
-      .describe('Demo only: serve GET /api/demo/rider-token, a short-lived rider token for anyone who asks, so the map page works on a hub with AUTH_SECRET (docker compose turns it on). Off: the path does not exist.'),
+      .describe('Demo only: serve GET /api/demo/rider-token, a short-lived rider token for anyone who asks, so the map page works on a hub with AUTH_SECRET (docker compose turns it on). Off: the path answers 204 and gives no token.'),
     DRIVER_FRAMES_PER_S: int(1, 100_000).default(20).describe('Per-connection token bucket for driver frames: sustained rate...'),
     DRIVER_FRAME_BURST: int(1, 1_000_000).default(300).describe('...and burst, so an app back from minutes offline can send its backlog at once.'),
     RIDER_QUERIES_PER_S: int(1, 100_000).default(10).describe('Per-connection token bucket for rider queries: sustained rate...'),

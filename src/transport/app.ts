@@ -57,7 +57,7 @@ export async function startTransport(services: HubServices, connections: Connect
   registerDriverRoute(app, services, connections, { limits, identities, caps, rate: security.driverRate, logger, admissions });
   registerRiderRoute(app, services, connections, { limits, identities, caps, rate: security.riderRate, logger, admissions });
   registerHttpRoutes(app, services, identities, options.assets ?? new Map(), logger);
-  if (security.demoRiderTokens && security.auth.secret) registerDemoTokenRoute(app, security.auth.secret, logger);
+  registerDemoTokenRoute(app, security.demoRiderTokens ? (security.auth.secret ?? null) : null, logger);
   const allSockets = function* () {
     yield* connections.driverSockets();
     yield* connections.riderSockets();

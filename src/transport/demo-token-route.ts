@@ -12,10 +12,19 @@ const DEMO_TOKEN_TTL_S = 15 * 60;
  * DEMO_RIDER_TOKENS: hands any visitor a short-lived rider token, so the map
  * page works on a hub with AUTH_SECRET (the docker compose demo). A rider
  * can only ask for nearby drivers; each token gets its own subject, so the
- * per-identity connection cap still applies per visitor. Registered only when
- * the setting is on: in a plain production configuration the path is a 404.
+ * per-identity connection cap still applies per visitor.
+ *
+ * `secret` is null when the setting is off (or the hub is open and needs no
+ * token): the path then answers 204 and gives nothing. It answers at all so
+ * that the page can ask any hub without a 404 in the browser's console.
  */
-export function registerDemoTokenRoute(app: TemplatedApp, secret: string, logger: Logger): void {
+export function registerDemoTokenRoute(app: TemplatedApp, secret: string | null, logger: Logger): void {
+  if (!secret) {
+    app.get(DEMO_RIDER_TOKEN_PATH, (res) => {
+      res.cork(() => res.writeStatus('204 No Content').writeHeader('cache-control', 'no-store').endWithoutBody());
+    });
+    return;
+  }
   logger.warn(`DEMO_RIDER_TOKENS is on: ${DEMO_RIDER_TOKEN_PATH} gives anyone who reaches this hub a rider token; for demos only`);
   app.get(DEMO_RIDER_TOKEN_PATH, (res) => {
     const state = watchAbort(res);

@@ -175,7 +175,7 @@ export class RiderSocket {
   }
 }
 
-/** Where a hub started with DEMO_RIDER_TOKENS hands out rider tokens; absent (404) on any other hub. */
+/** Where a hub started with DEMO_RIDER_TOKENS hands out rider tokens; any other hub answers 204, no token. */
 const DEMO_TOKEN_PATH = '/api/demo/rider-token';
 
 /**
@@ -207,7 +207,7 @@ function tabRiderId(): string {
 async function demoToken(page: Location): Promise<string | null> {
   try {
     const response = await fetch(new URL(DEMO_TOKEN_PATH, page.href), { cache: 'no-store' });
-    if (!response.ok) return null;
+    if (response.status !== 200) return null;
     const body = (await response.json()) as { token?: unknown };
     return typeof body.token === 'string' ? body.token : null;
   } catch {

@@ -82,7 +82,7 @@ describe('script failures', () => {
     expect(setupRedis.code).toBe(2);
     expect(setupRedis.stderr.trim().split('\n')).toEqual([
       'DATABASE_URL: setup:redis loads Redis from PostgreSQL: set DATABASE_URL to its URL',
-      'REDIS_URL: setup:redis loads the Redis geo index: set REDIS_URL to its URL',
+      'REDIS_URL: setup:redis loads the Redis geo index: set REDIS_URL to its URL (or REDIS_CLUSTER_NODES for a cluster)',
     ]);
   }, 240_000);
 

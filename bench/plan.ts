@@ -38,6 +38,12 @@ export interface BenchPlan {
   subscriptions: number;
   /** ...this many per rider socket (the hub's SUBSCRIPTIONS_PER_RIDER is 4). */
   subscriptionsPerSocket: number;
+  /** Dispatch storm: ride requests per second, one step each, until assignments stall... */
+  stormRates: number[];
+  /** ...each step this long (after a second of warm-up)... */
+  stormStepMs: number;
+  /** ...over this many rider sockets, each with one ride at a time. */
+  stormRiders: number;
   /**
    * Ceilings: sockets and what each keeps in flight. The hub's per-connection
    * rate limits stay at their production defaults, so ceilings use enough
@@ -86,6 +92,9 @@ export const FULL_PLAN: BenchPlan = {
   riders: 200,
   subscriptions: 1_000,
   subscriptionsPerSocket: 4,
+  stormRates: [10, 25, 50, 100, 200, 400, 800],
+  stormStepMs: 6_000,
+  stormRiders: 2_000,
   ceilingRidersPerWorker: 1_500,
   ceilingQueryHz: 9,
   ceilingQueriesInFlight: 64,
@@ -120,6 +129,9 @@ export const QUICK_PLAN: BenchPlan = {
   riders: 4,
   subscriptions: 20,
   subscriptionsPerSocket: 4,
+  stormRates: [5, 10],
+  stormStepMs: 800,
+  stormRiders: 20,
   ceilingRidersPerWorker: 50,
   ceilingQueryHz: 9,
   ceilingQueriesInFlight: 8,

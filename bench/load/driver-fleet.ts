@@ -17,6 +17,10 @@ const TICK_MS = 5;
 /** About 5 m per frame: drivers move, so the index really is rewritten. */
 const STEP_DEG = 5e-5;
 
+function rideFrame(message: object): Buffer {
+  return encodeClientFrame(msgpackCodec.encode(message) as Uint8Array, true);
+}
+
 type StreamRate = Extract<LoadTask, { kind: 'stream-rate' }>;
 type StreamWindow = Extract<LoadTask, { kind: 'stream-window' }>;
 
@@ -42,6 +46,9 @@ export class DriverFleet {
   /** Window mode: how many frames each driver keeps unacknowledged. */
   private window = 0;
   private rng: Rng = createRng(1);
+  private acceptOffers = false;
+  private offersAccepted = 0;
+  private ridesCompleted = 0;
   /** Shared by every driver's session: counts into the task that is running. */
   private readonly events = {
     acked: (_seq: number, sentAt: number | undefined, now: number) => {
@@ -197,12 +204,33 @@ export class DriverFleet {
     driver.session.flush(driver.send, performance.now());
   }
 
+  /** Takes every offered ride (`answer-offers`); returns what was taken since the last call. */
+  answerOffers(accept: boolean): TaskResult {
+    const run = new TaskRun(0, () => undefined);
+    run.count('offers accepted', this.offersAccepted);
+    run.count('rides completed', this.ridesCompleted);
+    this.offersAccepted = 0;
+    this.ridesCompleted = 0;
+    this.acceptOffers = accept;
+    return run.finish();
+  }
+
   private handle(driver: Driver, message: ServerMessage): void {
     if (message.t === 'ack') {
       driver.session.ack(message.seq, performance.now());
       if (this.window > 0) this.topUp(driver);
     } else if (message.t === 'error') {
       this.run?.error(message.code);
+    } else if (this.acceptOffers && message.t === 'offer') {
+      this.offersAccepted += 1;
+      driver.socket.sendFrame(rideFrame({ t: 'offer.accept', rideId: message.rideId }));
+    } else if (this.acceptOffers && message.t === 'ride.assigned' && 'rider' in message) {
+      // The whole ride at once: the hub applies a socket's ride messages in order, and the driver is free again.
+      const { rideId } = message;
+      driver.socket.cork();
+      for (const t of ['ride.arrived', 'ride.started', 'ride.completed'] as const) driver.socket.sendFrame(rideFrame({ t, rideId }));
+      driver.socket.uncork();
+      this.ridesCompleted += 1;
     }
   }
 }

@@ -43,6 +43,16 @@ export type LoadTask =
   /** Counts the updates the hub pushes to this worker's subscribers over a window, with each one's own delay. */
   | { kind: 'watch-updates'; durationMs: number; warmupMs: number }
   | { kind: 'disconnect-subscribers' }
+  /** Connected drivers take every ride they are offered: accept at once, then arrive, start and complete it, so they are free again. */
+  | { kind: 'answer-offers'; accept: boolean }
+  | { kind: 'connect-ride-riders'; hub: HubAddress; count: number; token?: TokenSpec }
+  | { kind: 'disconnect-ride-riders' }
+  /**
+   * Open loop: `perSecond` ride requests a second, each from an idle rider
+   * (one ride at a time per rider) at a random pickup of the shape; latency
+   * is from `ride.request` to the rider's `ride.assigned`.
+   */
+  | { kind: 'ride-rate'; perSecond: number; durationMs: number; warmupMs: number; shape: QueryShape; seed: number }
   /**
    * The ceiling: `inFlight` queries outstanding at all times across this
    * worker's riders, each rider asking at most `perSocketHz` times a second

@@ -2,6 +2,7 @@ import { LatencyHistogram } from '../../clients/lib/latency-histogram.ts';
 import { DriverFleet } from './driver-fleet.ts';
 import { runHttpLoad } from './http-load.ts';
 import type { LoadTask, TaskResult, WorkerMessage } from './load-protocol.ts';
+import { RideFleet } from './ride-fleet.ts';
 import { RiderFleet } from './rider-fleet.ts';
 import { SubscriberFleet } from './subscriber-fleet.ts';
 
@@ -13,6 +14,7 @@ import { SubscriberFleet } from './subscriber-fleet.ts';
 const drivers = new DriverFleet();
 const riders = new RiderFleet();
 const subscribers = new SubscriberFleet();
+const rideRiders = new RideFleet();
 
 function send(message: WorkerMessage): void {
   process.send?.(message);
@@ -45,6 +47,15 @@ async function perform(task: LoadTask): Promise<TaskResult> {
     case 'disconnect-subscribers':
       await subscribers.disconnect();
       return emptyResult();
+    case 'answer-offers':
+      return drivers.answerOffers(task.accept);
+    case 'connect-ride-riders':
+      return rideRiders.connect(task.hub, task.count, task.token, send);
+    case 'disconnect-ride-riders':
+      await rideRiders.disconnect();
+      return emptyResult();
+    case 'ride-rate':
+      return rideRiders.rate(task, send);
     case 'http':
       return runHttpLoad(task, send);
   }

@@ -1,4 +1,5 @@
 import type { BenchPhase } from '../bench-run.ts';
+import { dispatchStorm } from './dispatch-storm.ts';
 import { idleMemory } from './idle-memory.ts';
 import { ingestCeiling } from './ingest-ceiling.ts';
 import { largeFleetNearby, largeFleetSeed } from './large-fleet.ts';
@@ -11,7 +12,7 @@ import { storeCeilings } from './store-ceilings.ts';
 
 /**
  * The run, in order. Order matters: the steady fleet stays connected through
- * the nearby-while-driving and live nearby phases (the SQL fallback phase
+ * the nearby-while-driving, live nearby and dispatch storm phases (the SQL fallback phase
  * disconnects it), and the large fleet is seeded on top of everything before it.
  */
 export const PHASES: readonly BenchPhase[] = [
@@ -21,6 +22,7 @@ export const PHASES: readonly BenchPhase[] = [
   nearbyRedis,
   originalRead,
   liveNearby,
+  dispatchStorm,
   sqlFallback,
   nearbyCeilings,
   restPost,

@@ -1,5 +1,6 @@
 import { histogramQuantile } from '../observe/metrics-scrape.ts';
 import type { LoadPhase, BenchResult } from './results.ts';
+import { KEEPING_UP, STALL_P99_MS } from '../phases/dispatch-storm.ts';
 import { postgresCeiling } from './targets.ts';
 
 const n = (value: number | undefined) => (value === undefined || !Number.isFinite(value) ? 'n/a' : Math.round(value).toLocaleString('en-US'));
@@ -25,6 +26,7 @@ export const PHASE_ORDER: Array<[key: string, chartLabel: string]> = [
   ['liveNearbySubscribe', ''],
   ['liveNearby', 'live nearby: change to update'],
   ['liveNearby.drivers', ''],
+  ['dispatchStorm', 'dispatch: request to ride.assigned'],
   ['fallbackSmall', 'nearby WS, SQL fallback'],
   ['fallbackSmall.drivers', ''],
   ['nearbyCeiling', ''],
@@ -106,6 +108,33 @@ function liveNearbySection(result: BenchResult): string[] {
   ];
 }
 
+/** Each step of the ramp, and the rate where assignments stopped keeping up. */
+function dispatchStormSection(result: BenchResult): string[] {
+  const { phases, plan } = result;
+  const steps = plan.stormRates.map((rate) => [rate, phases[`dispatchStorm.${rate}`]] as const).filter((entry): entry is readonly [number, LoadPhase] => entry[1] !== undefined);
+  if (steps.length === 0) return [];
+  const best = phases.dispatchStorm;
+  const last = steps.at(-1)!;
+  const stalledAt = best && last[1] !== best ? last[0] : undefined;
+  return [
+    '## Dispatch storm',
+    '',
+    `Ride requests at rising rates, ${n(plan.stormStepMs / 1000)} s per step, from ${n(plan.stormRiders)} riders (one open ride each) at random pickups within ${plan.query.spreadKm} km of Times Square. The ${n(plan.onlineDrivers)} connected drivers (not streaming meanwhile) accept every offer the moment it arrives and then arrive, start and complete the ride at once, so each ride is a full lifecycle: a request, a wave of ${result.hubEnv.DISPATCH_WAVE_SIZE ?? 3} offers, ${result.hubEnv.DISPATCH_WAVE_SIZE ?? 3} competing accepts (one wins), three transitions. Latency is the rider's, from \`ride.request\` sent to \`ride.assigned\` received. A step stalls when assignments fall below ${Math.round(KEEPING_UP * 100)}% of the requests, p99 passes ${n(STALL_P99_MS)} ms, or requests fail; the ramp stops there.`,
+    '',
+    '| Requests/s offered | Assigned/s | p50 ms | p99 ms | max ms | Unmatched | Errors | Hub CPU | PostgreSQL CPU |',
+    '|---:|---:|---:|---:|---:|---:|---|---:|---:|',
+    ...steps.map(
+      ([rate, step]) =>
+        `| ${n(rate)} | ${n(step.perS)} | ${ms(step.latencyMs.p50)} | ${ms(step.latencyMs.p99)} | ${ms(step.latencyMs.max)} | ${n(step.counts.unmatched ?? 0)} | ${errorText(step)} | ${pct(step.usage?.processes.hub?.cpuPercent)} | ${pct(step.usage?.processes.postgres?.cpuPercent)} |`,
+    ),
+    '',
+    best
+      ? `- Highest rate kept up with: **${n(best.perS)} assignments/s**, request to assignment p50 **${ms(best.latencyMs.p50)} ms**, p99 **${ms(best.latencyMs.p99)} ms**.${stalledAt === undefined ? ' No step stalled: the ceiling is above the last rate tried.' : ` Assignments stalled at ${n(stalledAt)} requests/s.`}`
+      : '- Even the first step stalled.',
+    '',
+  ];
+}
+
 function redisEvidence(result: BenchResult): string[] {
   const lines: string[] = [];
   for (const key of ['nearbyCeiling', 'ingestCeiling', 'nearbyRedisLarge']) {
@@ -177,6 +206,7 @@ export function renderReport(result: BenchResult, chartFile: string, command: st
     `Fixed rate: ${n(plan.nearbyPerS)} queries/s for the Redis index and the original design, ${n(plan.fallbackPerS)} queries/s for the SQL fallback (radius ${plan.query.radiusKm} km, limit ${plan.query.limit}, riders anywhere within ${plan.query.spreadKm} km of Times Square); at ${n(plan.onlineDrivers)} drivers the fleet streams ${plan.driverHz} frame/s per driver meanwhile. The original design claimed 14 ms per nearby query and 450 ms on its SQL fallback.`,
     '',
     ...liveNearbySection(result),
+    ...dispatchStormSection(result),
     "## The stores' own ceilings (measured in this run)",
     '',
     '| Store operation | Store alone | Hub | Hub as a share |',

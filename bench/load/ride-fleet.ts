@@ -1,0 +1,157 @@
+import { encodeClientFrame, WireSocket } from '../../clients/core/wire-socket.ts';
+import { randomPointInDisc } from '../../src/domain/geo.ts';
+import { createRng } from '../../src/domain/random.ts';
+import { msgpackCodec } from '../../src/protocol/codec.ts';
+import type { ServerMessage } from '../../src/protocol/messages.ts';
+import { decodeServerMessage } from '../../src/protocol/parse.ts';
+import type { HubAddress, LoadTask, TaskResult, TokenSpec } from './load-protocol.ts';
+import { sleep, TaskRun, waitUntil, type ProgressSink } from './task-run.ts';
+import { tokenQuery } from './tokens.ts';
+
+type RideRate = Extract<LoadTask, { kind: 'ride-rate' }>;
+
+const TICK_MS = 2;
+/** After the last request of a step: long enough for every request to end (assigned, or unmatched after its waves). */
+const DRAIN_MS = 20_000;
+
+interface RideRider {
+  socket: WireSocket;
+  /** A request of this rider is in flight or its ride is open: it asks for nothing else meanwhile. */
+  busy: boolean;
+  requestId: string;
+  /** performance.now() of the request. */
+  sentAt: number;
+  requests: number;
+}
+
+/**
+ * This worker's ride requesters: one raw WebSocket per rider, msgpack
+ * `ride.request`s at a fixed rate, each from a rider with no open ride. The
+ * drivers of the fleet take and finish every ride at once (`answer-offers`),
+ * so a rider is free again as soon as its ride completes. Latency is from
+ * the request to the rider's `ride.assigned`.
+ */
+export class RideFleet {
+  private riders: RideRider[] = [];
+  private run: TaskRun | undefined;
+  private cursor = 0;
+
+  async connect(hub: HubAddress, count: number, token: TokenSpec | undefined, progress: ProgressSink): Promise<TaskResult> {
+    const run = new TaskRun(0, progress);
+    const opened = await Promise.all(
+      Array.from({ length: count }, async (_, index) => {
+        const riderId = `bench-ride-${process.pid}-${index}`;
+        const query = await tokenQuery(token, { role: 'rider', riderId });
+        return new Promise<RideRider | undefined>((resolve) => {
+          let settled = false;
+          const rider: RideRider = {
+            busy: false,
+            requestId: '',
+            sentAt: 0,
+            requests: 0,
+            socket: new WireSocket(hub.host, hub.port, `/ws/rider?id=${riderId}&encoding=msgpack${query}`, {
+              onOpen: () => {
+                settled = true;
+                resolve(rider);
+              },
+              onMessage: (payload) => this.handle(rider, decodeServerMessage(payload)),
+              onClose: (reason) => {
+                if (settled) this.run?.error('socket closed');
+                else run.error(reason.slice(0, 80));
+                resolve(undefined);
+              },
+            }),
+          };
+        });
+      }),
+    );
+    this.riders = opened.filter((rider): rider is RideRider => rider !== undefined);
+    run.completed = this.riders.length;
+    run.count('connected', this.riders.length);
+    return run.finish();
+  }
+
+  async disconnect(): Promise<void> {
+    for (const rider of this.riders) rider.socket.close();
+    this.riders = [];
+    await sleep(200);
+  }
+
+  async rate(task: RideRate, progress: ProgressSink): Promise<TaskResult> {
+    const run = new TaskRun(task.warmupMs, progress);
+    this.run = run;
+    const rng = createRng(task.seed);
+    const center = { lat: task.shape.centerLat, lng: task.shape.centerLng };
+    const perMs = task.perSecond / 1000;
+    const started = performance.now();
+    let issued = 0;
+    await new Promise<void>((resolve) => {
+      const timer = setInterval(() => {
+        const elapsed = performance.now() - started;
+        const due = Math.floor(Math.min(elapsed, task.durationMs) * perMs);
+        for (; issued < due; issued++) {
+          const rider = this.nextIdle();
+          if (!rider) {
+            run.error('no idle rider');
+            continue;
+          }
+          const pickup = randomPointInDisc(rng, center, task.shape.spreadKm);
+          rider.requests += 1;
+          rider.requestId = `r${rider.requests}`;
+          rider.busy = true;
+          rider.sentAt = performance.now();
+          if (run.wasMeasured(rider.sentAt)) run.sent += 1;
+          rider.socket.sendFrame(encodeClientFrame(msgpackCodec.encode({ t: 'ride.request', id: rider.requestId, pickup }) as Uint8Array, true));
+        }
+        if (elapsed >= task.durationMs) {
+          clearInterval(timer);
+          resolve();
+        }
+      }, TICK_MS);
+    });
+    run.stopSending();
+    await waitUntil(() => this.riders.every((rider) => !rider.busy), DRAIN_MS);
+    const unresolved = this.riders.filter((rider) => rider.busy).length;
+    if (unresolved > 0) run.count('unresolved after drain', unresolved);
+    this.run = undefined;
+    return run.finish();
+  }
+
+  private nextIdle(): RideRider | undefined {
+    for (let scanned = 0; scanned < this.riders.length; scanned++) {
+      const rider = this.riders[this.cursor]!;
+      this.cursor = (this.cursor + 1) % this.riders.length;
+      if (!rider.busy) return rider;
+    }
+    return undefined;
+  }
+
+  private handle(rider: RideRider, message: ServerMessage): void {
+    const run = this.run;
+    const measured = run?.wasMeasured(rider.sentAt) ?? false;
+    switch (message.t) {
+      case 'ride.assigned':
+        if ('driver' in message && measured) {
+          run!.completed += 1;
+          run!.latency.record(performance.now() - rider.sentAt);
+        }
+        return;
+      case 'ride.unmatched':
+        if (measured) run!.count('unmatched');
+        rider.busy = false;
+        return;
+      case 'ride.status':
+        if (message.status === 'completed' || message.status === 'cancelled') {
+          if (measured) run!.count(`rides ${message.status}`);
+          rider.busy = false;
+        }
+        return;
+      case 'error':
+        run?.error(message.code);
+        if (message.id === rider.requestId) rider.busy = false;
+        return;
+      default:
+        return;
+    }
+  }
+}

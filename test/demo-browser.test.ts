@@ -29,8 +29,6 @@ const DRIVERS = 150;
 const INTERVAL_MS = 500;
 /** The basemap's one reachability probe may fail on a machine without internet; nothing else may. */
 const TILE_HOST = 'tile.openstreetmap.org';
-/** The page asks an open hub for a demo rider token first; the 404 that says "none here" is by design. */
-const DEMO_TOKEN_PATH = '/api/demo/rider-token';
 
 const hasChromium = existsSync(CHROMIUM);
 const title = hasChromium ? 'browser map demo' : `browser map demo (skipped: ${CHROMIUM} is missing; apt-get install chromium)`;
@@ -83,7 +81,7 @@ describe.skipIf(!hasChromium)(title, () => {
     page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
     page.on('console', (message) => {
       if (message.type() !== 'error') return;
-      if (message.location().url.includes(TILE_HOST) || message.location().url.includes(DEMO_TOKEN_PATH)) return;
+      if (message.location().url.includes(TILE_HOST)) return;
       problems.push(`console error: ${message.text()}`);
     });
 
@@ -202,8 +200,7 @@ describe.skipIf(!hasChromium)(hasChromium ? 'browser ride demo' : `browser ride 
     const problems: string[] = [];
     page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
     page.on('console', (message) => {
-      const url = message.location().url;
-      if (message.type() === 'error' && !url.includes(TILE_HOST) && !url.includes(DEMO_TOKEN_PATH)) problems.push(`console error: ${message.text()}`);
+      if (message.type() === 'error' && !message.location().url.includes(TILE_HOST)) problems.push(`console error: ${message.text()}`);
     });
     await page.goto(`http://127.0.0.1:${hub!.port}/?zoom=15`);
     await page.locator('#status-connection[data-state="live"]').waitFor({ timeout: 15_000 });

@@ -25,16 +25,31 @@ function reply(res: ServerResponse, status: number, body: unknown): void {
   res.end(JSON.stringify(body));
 }
 
+/** The drivers columns the original design returned, as pg hands them back. */
+interface DriverRow {
+  id: number;
+  name: string;
+  phone: string;
+  vehicle_type: string;
+  rating: number;
+  total_rides: number;
+  status: string;
+  lat: number | null;
+  lng: number | null;
+  updated_at: Date;
+}
+
 async function nearby(params: URLSearchParams): Promise<unknown[]> {
   const lat = Number(params.get('lat'));
   const lng = Number(params.get('lng'));
   const radius = Number(params.get('radius') ?? 5);
   const limit = Number(params.get('limit') ?? 10);
-  const hits = (await redis.sendCommand([
+  // WITHDIST answers [member, distance] pairs.
+  const hits = await redis.sendCommand<Array<[string, string]>>([
     'GEOSEARCH', geoKey!, 'FROMLONLAT', String(lng), String(lat), 'BYRADIUS', String(radius), 'km', 'ASC', 'COUNT', String(limit), 'WITHDIST',
-  ])) as Array<[string, string]>;
+  ]);
   if (hits.length === 0) return [];
-  const { rows } = await pool.query(
+  const { rows } = await pool.query<DriverRow>(
     `SELECT id, name, phone, vehicle_type, rating, total_rides, status, lat, lng, updated_at
      FROM drivers WHERE id = ANY($1::int[]) AND status = 'online'`,
     [hits.map(([id]) => Number(id))],

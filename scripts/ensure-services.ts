@@ -20,8 +20,8 @@ async function postgresProblem(): Promise<string | null> {
   try {
     await client.connect();
     connected = true;
-    const { rows } = await client.query(`SELECT count(*)::int AS n FROM pg_available_extensions WHERE name = 'cube'`);
-    return rows[0].n === 1 ? null : 'PostgreSQL is up but lacks the cube extension (install postgresql-contrib)';
+    const { rows } = await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_available_extensions WHERE name = 'cube'`);
+    return rows[0]?.n === 1 ? null : 'PostgreSQL is up but lacks the cube extension (install postgresql-contrib)';
   } catch (error) {
     return `PostgreSQL unreachable at ${POSTGRES_URL}: ${(error as Error).message}`;
   } finally {

@@ -8,7 +8,8 @@ export interface SettingDoc {
 }
 
 export function settingDocs(): SettingDoc[] {
-  const defaults = configSchema.parse({}) as Record<string, unknown>;
+  // Every setting is a scalar; a setting of another shape would fail to compile here rather than print '[object Object]'.
+  const defaults: Record<string, string | number | boolean | undefined> = configSchema.parse({});
   return Object.entries(configSchema.shape).map(([name, schema]) => ({
     name,
     defaultValue: defaults[name] === undefined ? undefined : String(defaults[name]),

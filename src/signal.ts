@@ -26,5 +26,5 @@ export class Signal<Args extends [] | [unknown] | [unknown, unknown] | [unknown,
   readonly emit: (...args: Args) => void = ((a?: unknown, b?: unknown, c?: unknown) => {
     const listeners = this.listeners;
     for (let i = 0; i < listeners.length; i++) listeners[i]!(a, b, c);
-  }) as (...args: Args) => void;
+  });
 }

@@ -7,6 +7,7 @@ import { loadConfig } from '../src/config.ts';
 import { bearerSubprotocols, BEARER_SUBPROTOCOL_PREFIX, HUB_SUBPROTOCOL } from '../src/protocol/handshake.ts';
 import type { HelloMessage } from '../src/protocol/messages.ts';
 import { CloseCode } from '../src/protocol/close-codes.ts';
+import { restErrorSchema } from '../src/protocol/rest.ts';
 import { seedFleet, withDb } from './support/fleet.ts';
 import { startTestHub, type TestHub } from './support/hub.ts';
 import { AUTH_ENV, driverToken, refusedUpgrade, riderToken, TEST_AUTH_SECRET, TEST_PREVIOUS_SECRET } from './support/tokens.ts';
@@ -26,9 +27,9 @@ const riderUrl = (query: string) => testHub.wsUrl(`/ws/rider?${query}`);
 
 async function locationRow(id: number): Promise<{ lat: number | null; rows: number }> {
   return withDb(testHub.db.url, async (db) => {
-    const driver = await db.query('SELECT lat FROM drivers WHERE id = $1', [id]);
-    const history = await db.query('SELECT count(*)::int AS n FROM driver_locations WHERE driver_id = $1', [id]);
-    return { lat: driver.rows[0].lat, rows: history.rows[0].n };
+    const driver = await db.query<{ lat: number | null }>('SELECT lat FROM drivers WHERE id = $1', [id]);
+    const history = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM driver_locations WHERE driver_id = $1', [id]);
+    return { lat: driver.rows[0]!.lat, rows: history.rows[0]!.n };
   });
 }
 
@@ -152,7 +153,7 @@ describe('REST writes', () => {
     for (const [authorization, status] of cases) {
       const response = await post(id, authorization);
       expect(response.status, String(authorization)).toBe(status);
-      expect((await response.json()).success).toBe(false);
+      expect(restErrorSchema.parse(await response.json()).success).toBe(false);
     }
     expect(await locationRow(id)).toEqual(before);
   });

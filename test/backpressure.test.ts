@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { NearbyResultMessage } from '../src/protocol/messages.ts';
+import { hubStatsSchema } from '../src/protocol/rest.ts';
 import { killHubProcess, startHubProcess, type HubProcess } from './support/hub-process.ts';
 import { scrapeMetrics } from './support/hub-metrics.ts';
 import type { PrivateDatabase } from '../tools/testkit/database.ts';
@@ -162,7 +163,7 @@ it('keeps the hub flat while 100 riders read nothing and keep asking, closes the
   });
 
   // Every slow rider was closed for being slow; the reading rider is the one left.
-  const ridersConnected = async () => (await (await fetch(running.httpUrl('/api/stats'))).json()).connections.riders as number;
+  const ridersConnected = async () => hubStatsSchema.parse(await (await fetch(running.httpUrl('/api/stats'))).json()).connections.riders;
   await expect.poll(ridersConnected, { timeout: 10_000, interval: 50 }).toBe(1);
   expect(reader.closeEvent).toBeUndefined();
   reader.close();

@@ -18,9 +18,9 @@ const rawPackr = new Packr({ useRecords: false });
 
 async function writtenRows(): Promise<{ history: number; lastSeq: number }> {
   return withDb(testHub.db.url, async (db) => {
-    const history = await db.query('SELECT count(*)::int AS n FROM driver_locations');
-    const driver = await db.query('SELECT last_seq::int AS s FROM drivers WHERE id = $1', [driverId]);
-    return { history: history.rows[0].n, lastSeq: driver.rows[0].s };
+    const history = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM driver_locations');
+    const driver = await db.query<{ s: number }>('SELECT last_seq::int AS s FROM drivers WHERE id = $1', [driverId]);
+    return { history: history.rows[0]!.n, lastSeq: driver.rows[0]!.s };
   });
 }
 

@@ -31,8 +31,8 @@ it('writes thousands of frames from hundreds of drivers in far fewer database ro
   const roundTrips = (await scrapeRoundTrips()) - before;
   const frames = drivers * framesEach;
 
-  const stored = await withDb(testHub.db.url, (db) => db.query('SELECT count(*)::int AS n FROM driver_locations'));
-  expect(stored.rows[0].n).toBe(frames);
+  const stored = await withDb(testHub.db.url, (db) => db.query<{ n: number }>('SELECT count(*)::int AS n FROM driver_locations'));
+  expect(stored.rows[0]!.n).toBe(frames);
   // One round trip per batch: a per-frame design would need `frames` of them.
   expect(roundTrips).toBeGreaterThan(0);
   expect(roundTrips).toBeLessThan(frames / 20);

@@ -6,7 +6,7 @@ import { SubscriptionSession } from '../clients/core/subscription-session.ts';
 /** A driver session whose events are tallied, with frames that are just their seq. */
 function driver(options: { capacity?: number; maxInFlight?: number; firstSeq?: number } = {}) {
   const tally = { acked: [] as Array<number | undefined>, resumed: [] as number[], dropped: [] as number[], sent: [] as number[], resent: [] as number[] };
-  const events: DriverSessionEvents<number> = {
+  const events: DriverSessionEvents = {
     acked: (_seq, sentAt, now) => tally.acked.push(sentAt === undefined ? undefined : now - sentAt),
     resumed: (seq) => tally.resumed.push(seq),
     dropped: (seq) => tally.dropped.push(seq),

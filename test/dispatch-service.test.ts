@@ -6,6 +6,7 @@ import { createLogger } from '../src/logger.ts';
 import { HubError } from '../src/protocol/errors.ts';
 import type { OfferMessage, RideAssignedToRider } from '../src/protocol/ride-messages.ts';
 import { FakeCandidates, FakeClock, FakeRideStore, ManualTimers, RecordingDelivery, RecordingObserver, type FakeDriver } from './support/fake-dispatch.ts';
+import { anyString, objectContaining } from './support/matchers.ts';
 
 /** The dispatch service's sequencing (waves, deadlines, answers, lifecycle, pushes) against fakes of its interfaces. */
 
@@ -59,7 +60,7 @@ describe('dispatch waves', () => {
   it('answers ride.requested, then offers the nearest drivers within the first radius', async () => {
     const h = harness([0.5, 1, 1.5, 2, 4]);
     const reply = await h.service.request('rider-1', { t: 'ride.request', id: 'q7', pickup: PICKUP });
-    expect(reply).toEqual({ t: 'ride.requested', id: 'q7', rideId: expect.any(String) });
+    expect(reply).toEqual({ t: 'ride.requested', id: 'q7', rideId: anyString() });
     // Nothing is offered before the reply has gone out.
     expect(h.delivery.sent).toEqual([]);
     await h.timers.runDue();
@@ -271,7 +272,7 @@ describe('ride lifecycle', () => {
     await h.service.resume({ role: 'rider', riderId: 'rider-1' });
     await h.service.resume({ role: 'driver', driverId: 1 });
     expect(h.delivery.to('rider:rider-1')).toEqual([
-      { t: 'ride.state', rideId, status: 'assigned', at: h.clock.ms, pickup: PICKUP, driver: expect.objectContaining({ id: 1 }) },
+      { t: 'ride.state', rideId, status: 'assigned', at: h.clock.ms, pickup: PICKUP, driver: objectContaining({ id: 1 }) },
     ]);
     expect(h.delivery.to('driver:1')).toEqual([{ t: 'ride.state', rideId, status: 'assigned', at: h.clock.ms, pickup: PICKUP, rider: 'rider-1' }]);
   });

@@ -1,8 +1,10 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signToken } from '../src/auth/tokens.ts';
+import { restErrorSchema, trackResponseSchema } from '../src/protocol/rest.ts';
 import { seedFleet } from './support/fleet.ts';
 import { startTestHub, type TestHub } from './support/hub.ts';
+import { anyString } from './support/matchers.ts';
 import { AUTH_ENV, driverToken, riderToken, TEST_AUTH_SECRET } from './support/tokens.ts';
 import { TestClient } from './support/ws-client.ts';
 
@@ -18,11 +20,8 @@ let midnight: number;
 const FRAMES = 240;
 const frameTime = (seq: number) => midnight - HOUR_MS + (seq - 1) * 30_000;
 
-interface TrackBody {
-  success: boolean;
-  data: { driverId: number; from: string; to: string; positions: Array<{ seq: number; lat: number; lng: number; recordedAt: string; receivedAt: string }>; next: string | null };
-  code?: string;
-}
+/** A track page, checked against the protocol's response schema. */
+const trackPage = async (response: Response) => trackResponseSchema.parse(await response.json());
 
 /** A track request; an empty token sends no Authorization header. */
 function track(query: string, token = operator, id = driverId): Promise<Response> {
@@ -53,7 +52,7 @@ describe('GET /api/drivers/:id/track', () => {
     do {
       const response = await track(`from=${from}&to=${to}&limit=50${after ? `&after=${after}` : ''}`);
       expect(response.status).toBe(200);
-      const body = (await response.json()) as TrackBody;
+      const body = await trackPage(response);
       expect(body.data.positions.length).toBeLessThanOrEqual(50);
       seen.push(...body.data.positions.map((p) => p.seq));
       after = body.data.next;
@@ -66,10 +65,10 @@ describe('GET /api/drivers/:id/track', () => {
 
   it('dates each position by its frame and returns what was sent', async () => {
     const response = await track(`from=${midnight - HOUR_MS}&to=${midnight - HOUR_MS + 60_000}`);
-    const body = (await response.json()) as TrackBody;
+    const body = await trackPage(response);
     expect(body.data.positions).toEqual([
-      { seq: 1, lat: 40.7 + 1e-4, lng: -73.98, recordedAt: new Date(frameTime(1)).toISOString(), receivedAt: expect.any(String) },
-      { seq: 2, lat: 40.7 + 2e-4, lng: -73.98, recordedAt: new Date(frameTime(2)).toISOString(), receivedAt: expect.any(String) },
+      { seq: 1, lat: 40.7 + 1e-4, lng: -73.98, recordedAt: new Date(frameTime(1)).toISOString(), receivedAt: anyString() },
+      { seq: 2, lat: 40.7 + 2e-4, lng: -73.98, recordedAt: new Date(frameTime(2)).toISOString(), receivedAt: anyString() },
     ]);
     expect(body.data.next).toBeNull();
   });
@@ -83,7 +82,7 @@ describe('GET /api/drivers/:id/track', () => {
       await locker.query(`LOCK TABLE ${tomorrow} IN ACCESS EXCLUSIVE MODE`);
       const before = await track(`from=${midnight - HOUR_MS}&to=${midnight}`);
       expect(before.status).toBe(200);
-      expect(((await before.json()) as TrackBody).data.positions).toHaveLength(120);
+      expect((await trackPage(before)).data.positions).toHaveLength(120);
       // The control: a window reaching past midnight needs the locked partition and waits for it.
       const across = track(`from=${midnight - HOUR_MS}&to=${midnight + 60_000}`);
       let answered = false;
@@ -92,15 +91,15 @@ describe('GET /api/drivers/:id/track', () => {
         () => (answered = true),
       );
       const readsWaitingOnLock = async () => {
-        const { rows } = await locker.query(
+        const { rows } = await locker.query<{ n: number }>(
           `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'dispatch-hub' AND wait_event_type = 'Lock'`,
         );
-        return rows[0].n as number;
+        return rows[0]!.n;
       };
       await expect.poll(readsWaitingOnLock, { timeout: 10_000, interval: 20, message: 'the track read waits on the locked partition' }).toBe(1);
       expect(answered).toBe(false);
       await locker.query('ROLLBACK');
-      const body = (await (await across).json()) as TrackBody;
+      const body = await trackPage(await across);
       expect(body.data.positions).toHaveLength(122);
     } finally {
       await locker.end();
@@ -125,7 +124,7 @@ describe('GET /api/drivers/:id/track', () => {
   ])('answers 400 for %s', async (_name, query, code) => {
     const response = await track(query);
     expect(response.status).toBe(400);
-    expect(((await response.json()) as TrackBody).code).toBe(code);
+    expect(restErrorSchema.parse(await response.json()).code).toBe(code);
   });
 
   it('answers 404 for an unknown driver', async () => {

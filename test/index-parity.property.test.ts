@@ -63,7 +63,7 @@ const driverArb = fc.record({
   vehicleType: fc.constantFrom(...VEHICLE_TYPES),
   // One decimal, as real ratings: equal ratings are common.
   rating: fc.integer({ min: 10, max: 50 }).map((r) => r / 10),
-  status: fc.constantFrom('online', 'online', 'online', 'offline', 'busy') as fc.Arbitrary<NewDriver['status']>,
+  status: fc.constantFrom<NewDriver['status']>('online', 'online', 'online', 'offline', 'busy'),
 });
 
 const fleetArb = fc
@@ -72,7 +72,7 @@ const fleetArb = fc
   .chain((drivers) =>
     fc.array(fc.nat({ max: Math.max(0, drivers.length - 1) }), { maxLength: Math.min(20, drivers.length) }).map((copies) => {
       const fleet = [...drivers];
-      for (const index of copies) if (fleet[index]) fleet.push({ ...fleet[index]!, rating: 4.5 });
+      for (const index of copies) if (fleet[index]) fleet.push({ ...fleet[index], rating: 4.5 });
       return fleet;
     }),
   );

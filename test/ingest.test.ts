@@ -76,7 +76,7 @@ describe('driver ingest over WebSocket', () => {
     for (let seq = 5; seq <= 12; seq++) second.send({ t: 'loc', seq, lat: 40.71, lng: -74.01 });
     await second.waitFor(isAck(12));
     await withDb(testHub.db.url, async (db) => {
-      const { rows } = await db.query('SELECT seq::int FROM driver_locations WHERE driver_id = $1 ORDER BY seq', [id]);
+      const { rows } = await db.query<{ seq: number }>('SELECT seq::int FROM driver_locations WHERE driver_id = $1 ORDER BY seq', [id]);
       expect(rows.map((row) => row.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
     });
     second.close();
@@ -95,8 +95,8 @@ describe('driver ingest over WebSocket', () => {
     await driver.waitFor((m) => m.t === 'ack', 5000, mark);
     await expect.poll(() => geoPos(id)).toBeNull();
     await withDb(testHub.db.url, async (db) => {
-      const { rows } = await db.query('SELECT status FROM drivers WHERE id = $1', [id]);
-      expect(rows[0].status).toBe('offline');
+      const { rows } = await db.query<{ status: string }>('SELECT status FROM drivers WHERE id = $1', [id]);
+      expect(rows[0]?.status).toBe('offline');
     });
     driver.send({ t: 'status', status: 'online' });
     driver.send({ t: 'loc', seq: 2, lat: 40.761, lng: -73.991 });

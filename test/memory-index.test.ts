@@ -2,14 +2,13 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createMemoryIndex } from '../src/geo/memory-index.ts';
 import type { GeoChanges, GeoIndex } from '../src/geo/types.ts';
-import { EARTH_RADIUS_KM, haversineKm } from '../src/domain/geo.ts';
+import { EARTH_RADIUS_KM, haversineKm, offsetKm, RAD } from '../src/domain/geo.ts';
 
 const ORIGIN = { lat: 52.52, lng: 13.405 };
-const KM_PER_DEG_LAT = (EARTH_RADIUS_KM * Math.PI) / 180;
 const NOW = 1_800_000_000_000;
 
 function northOf(km: number, from = ORIGIN) {
-  return { lat: from.lat + km / KM_PER_DEG_LAT, lng: from.lng };
+  return offsetKm(from, km, 0);
 }
 
 function upserts(points: Array<{ id: number; lat: number; lng: number; seenAtMs?: number }>): GeoChanges {
@@ -207,14 +206,13 @@ describe('memory geo index', () => {
       for (const radiusKm of [1, 10, 40, 500]) {
         const lng0 = 179.9;
         const angular = radiusKm / EARTH_RADIUS_KM;
-        const rad = Math.PI / 180;
         // Where the circle reaches its widest longitude: not due east, but poleward of it.
-        const widestLat = Math.asin(Math.sin(lat0 * rad) / Math.cos(angular)) / rad;
-        const widestLng = Math.asin(Math.sin(angular) / Math.cos(lat0 * rad)) / rad;
+        const widestLat = Math.asin(Math.sin(lat0 * RAD) / Math.cos(angular)) / RAD;
+        const widestLng = Math.asin(Math.sin(angular) / Math.cos(lat0 * RAD)) / RAD;
         const wrap = (lng: number) => ((((lng + 180) % 360) + 360) % 360) - 180;
         const extremes: Placed[] = [
-          { id: 1, lat: Math.min(90, lat0 + angular / rad), lng: lng0, seenAtMs: NOW },
-          { id: 2, lat: lat0 - angular / rad, lng: lng0, seenAtMs: NOW },
+          { id: 1, lat: Math.min(90, lat0 + angular / RAD), lng: lng0, seenAtMs: NOW },
+          { id: 2, lat: lat0 - angular / RAD, lng: lng0, seenAtMs: NOW },
           { id: 3, lat: widestLat, lng: wrap(lng0 + widestLng), seenAtMs: NOW },
           { id: 4, lat: widestLat, lng: wrap(lng0 - widestLng), seenAtMs: NOW },
         ];

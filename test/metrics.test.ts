@@ -33,7 +33,7 @@ it('counts traffic by role, frame type, refusal reason and nearby source, and ex
   const rider = await TestClient.connect(testHub.wsUrl('/ws/rider'));
   driver.send({ t: 'status', status: 'online' }, 'msgpack');
   for (let seq = 1; seq <= 20; seq++) driver.send({ t: 'loc', seq, lat: 40.75 + seq * 1e-4, lng: -73.98 }, 'msgpack');
-  await driver.waitFor<AckMessage>((m) => m.t === 'ack' && (m as AckMessage).seq === 20);
+  await driver.waitFor<AckMessage>((m) => m.t === 'ack' && m.seq === 20);
   driver.send({ t: 'loc', seq: 21, lat: 95, lng: -73.98 }, 'msgpack');
   await driver.waitFor((m) => m.t === 'error');
   rider.send({ t: 'nearby', id: 'q1', lat: 40.7589, lng: -73.9851 });

@@ -17,8 +17,8 @@ afterAll(() => Promise.all([vacuuming.close(), leftToAutovacuum.close()]));
 /** Manual VACUUMs of the drivers table so far (autovacuum runs are counted elsewhere). */
 function vacuumCount(testHub: TestHub): Promise<number> {
   return withDb(testHub.db.url, async (db) => {
-    const { rows } = await db.query(`SELECT vacuum_count::int AS n FROM pg_stat_user_tables WHERE relname = 'drivers'`);
-    return rows[0].n as number;
+    const { rows } = await db.query<{ n: number }>(`SELECT vacuum_count::int AS n FROM pg_stat_user_tables WHERE relname = 'drivers'`);
+    return rows[0]!.n;
   });
 }
 
@@ -34,8 +34,10 @@ async function streamFrames(testHub: TestHub): Promise<void> {
 it('vacuums the drivers table on its interval while batches rewrite it', async () => {
   await streamFrames(vacuuming);
   await expect.poll(() => vacuumCount(vacuuming), { timeout: 5000, interval: 200 }).toBeGreaterThanOrEqual(2);
-  const { rows } = await withDb(vacuuming.db.url, (db) => db.query(`SELECT n_dead_tup::int AS dead FROM pg_stat_user_tables WHERE relname = 'drivers'`));
-  expect(rows[0].dead).toBeLessThan(30);
+  const { rows } = await withDb(vacuuming.db.url, (db) =>
+    db.query<{ dead: number }>(`SELECT n_dead_tup::int AS dead FROM pg_stat_user_tables WHERE relname = 'drivers'`),
+  );
+  expect(rows[0]!.dead).toBeLessThan(30);
 });
 
 it('leaves the table to autovacuum when the interval is 0', async () => {

@@ -62,7 +62,7 @@ describe('both encodings', () => {
     ['an unknown field', '{"t":"loc","seq":1,"lat":1,"lng":1,"colour":"red"}'],
     ['a number that overflows to Infinity', '{"t":"loc","seq":1,"lat":1e999,"lng":1}'],
   ])('refuse %s with a typed error and pollute nothing', (_name, json) => {
-    const asMsgpack = msgpackCodec.encode(JSON.parse(json)) as Uint8Array;
+    const asMsgpack = msgpackCodec.encode(JSON.parse(json) as object) as Uint8Array;
     for (const [codec, frame] of [
       [jsonCodec, json],
       [msgpackCodec, asMsgpack],

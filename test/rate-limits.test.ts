@@ -31,9 +31,9 @@ const isRateLimited = (m: ServerMessage) => m.t === 'error' && m.code === 'rate_
 
 async function committed(driverId: number): Promise<{ rows: number; lastSeq: number }> {
   return withDb(testHub.db.url, async (db) => {
-    const rows = await db.query('SELECT count(*)::int AS n FROM driver_locations WHERE driver_id = $1', [driverId]);
-    const driver = await db.query('SELECT last_seq::int AS s FROM drivers WHERE id = $1', [driverId]);
-    return { rows: rows.rows[0].n, lastSeq: driver.rows[0].s };
+    const rows = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM driver_locations WHERE driver_id = $1', [driverId]);
+    const driver = await db.query<{ s: number }>('SELECT last_seq::int AS s FROM drivers WHERE id = $1', [driverId]);
+    return { rows: rows.rows[0]!.n, lastSeq: driver.rows[0]!.s };
   });
 }
 

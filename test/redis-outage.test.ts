@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { NearbyResultMessage } from '../src/protocol/messages.ts';
+import { readinessReportSchema } from '../src/protocol/rest.ts';
 import { seedFleet } from './support/fleet.ts';
 import { startTestHub, type TestHub } from './support/hub.ts';
 import { startPrivateRedis, type PrivateRedis } from '../tools/testkit/private-redis.ts';
@@ -40,7 +41,7 @@ it('answers nearby from SQL with the same drivers, and keeps acking frames, whil
   driver.send({ t: 'loc', seq: 1, lat: 40.75, lng: -73.98 });
   await driver.waitFor((m) => m.t === 'ack' && m.seq === 1);
 
-  const ready = await (await fetch(testHub.httpUrl('/readyz'))).json();
+  const ready = readinessReportSchema.parse(await (await fetch(testHub.httpUrl('/readyz'))).json());
   expect(ready).toMatchObject({ ready: true, postgres: 'up', geo: { state: 'down' } });
   driver.close();
   rider.close();

@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { readinessReportSchema, type ReadinessReport } from '../src/protocol/rest.ts';
 import { checkDelivery } from './support/delivery-check.ts';
 import { withDb } from './support/fleet.ts';
 import { killHubProcess, startHubProcess, type HubProcess } from './support/hub-process.ts';
@@ -44,16 +45,16 @@ afterAll(async () => {
   await Promise.allSettled([db.drop(), dropPrefix(prefix)]);
 });
 
-async function readiness(): Promise<{ status: number; ms: number; body: { ready: boolean; postgres: string; pendingFrames: number } }> {
+async function readiness(): Promise<{ status: number; ms: number; body: ReadinessReport }> {
   const started = Date.now();
   const response = await fetch(hub.httpUrl('/readyz'));
-  return { status: response.status, ms: Date.now() - started, body: await response.json() };
+  return { status: response.status, ms: Date.now() - started, body: readinessReportSchema.parse(await response.json()) };
 }
 
 /** What PostgreSQL itself holds, read past the proxy. */
 async function committedSeqs(driverIds: number[]): Promise<number[]> {
   return withDb(db.url, async (client) => {
-    const { rows } = await client.query('SELECT last_seq FROM drivers WHERE id = ANY($1::int[]) ORDER BY id', [driverIds]);
+    const { rows } = await client.query<{ last_seq: string }>('SELECT last_seq FROM drivers WHERE id = ANY($1::int[]) ORDER BY id', [driverIds]);
     return rows.map((row) => Number(row.last_seq));
   });
 }

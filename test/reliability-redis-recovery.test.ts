@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { NearbyResultMessage } from '../src/protocol/messages.ts';
+import { readinessReportSchema } from '../src/protocol/rest.ts';
 import { killHubProcess, startHubProcess, type HubProcess } from './support/hub-process.ts';
 import { indexDifferences } from './support/index-check.ts';
 import type { PrivateDatabase } from '../tools/testkit/database.ts';
@@ -133,7 +134,7 @@ it('starts without Redis on the SQL fallback and switches to Redis once it appea
     'redis-late',
   );
   try {
-    const ready = await (await fetch(late.httpUrl('/readyz'))).json();
+    const ready = readinessReportSchema.parse(await (await fetch(late.httpUrl('/readyz'))).json());
     expect(ready).toMatchObject({ ready: true, postgres: 'up', geo: { kind: 'redis', state: 'down' } });
     const lateRider = await connectSteadily(late.wsUrl('/ws/rider'));
     const ask = async (id: string) => {

@@ -8,6 +8,7 @@ import { connectAll, describeLagging, RecordingDriver, waitUntil } from './suppo
 import { dropPrefix, uniquePrefix } from '../tools/testkit/redis.ts';
 import { createSeededDatabase } from './support/seeded-database.ts';
 import { startTcpProxy, type TcpProxy } from '../tools/testkit/tcp-proxy.ts';
+import { stringMatching } from './support/matchers.ts';
 
 const TICK_MS = 100;
 
@@ -75,7 +76,7 @@ it('on SIGTERM under load commits and acks every frame sent before the signal, c
   expect(exit.at - signalledAt).toBeLessThan(deadlineMs);
   for (const driver of drivers) {
     expect(driver.closes).toHaveLength(1);
-    expect(driver.closes[0]).toMatchObject({ code: 1001, reason: expect.stringMatching(/shutting down/) });
+    expect(driver.closes[0]).toMatchObject({ code: 1001, reason: stringMatching(/shutting down/) });
   }
   const unackedBeforeSignal = drivers.filter((driver, i) => driver.lastAck < sentBeforeSignal[i]!).map((driver) => driver.id);
   expect(unackedBeforeSignal).toEqual([]);

@@ -57,7 +57,7 @@ async function nearbyIds(at: { lat: number; lng: number }): Promise<{ source: st
 }
 
 const statusOf = (id: number) =>
-  withDb(db.url, async (client) => (await client.query('SELECT status FROM drivers WHERE id = $1', [id])).rows[0]?.status as string);
+  withDb(db.url, async (client) => (await client.query<{ status: string }>('SELECT status FROM drivers WHERE id = $1', [id])).rows[0]?.status);
 
 it('leaves a silent driver out of nearby and out of the index, keeps its declared status, and brings it back with its next frame', async () => {
   const driver = new RecordingDriver(ids[0]!);

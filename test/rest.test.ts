@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { locationResponseSchema, nearbyResponseSchema } from '../src/protocol/rest.ts';
 import { bruteForceNearby } from './support/brute-force.ts';
 import { seedFleet, withDb } from './support/fleet.ts';
 import { startTestHub, type TestHub } from './support/hub.ts';
@@ -21,14 +22,14 @@ describe('POST /api/drivers/:id/location', () => {
     const id = ids[0]!;
     const response = await post(`/api/drivers/${id}/location`, JSON.stringify({ lat: 40.7512, lng: -73.9876 }));
     expect(response.status).toBe(200);
-    const body = await response.json();
+    const body = locationResponseSchema.parse(await response.json());
     expect(body.success).toBe(true);
     expect(body.data).toMatchObject({ id, lat: 40.7512, lng: -73.9876 });
     await withDb(testHub.db.url, async (db) => {
-      const { rows } = await db.query('SELECT lat, lng FROM drivers WHERE id = $1', [id]);
+      const { rows } = await db.query<{ lat: number; lng: number }>('SELECT lat, lng FROM drivers WHERE id = $1', [id]);
       expect(rows[0]).toEqual({ lat: 40.7512, lng: -73.9876 });
-      const history = await db.query('SELECT count(*)::int AS n FROM driver_locations WHERE driver_id = $1', [id]);
-      expect(history.rows[0].n).toBe(1);
+      const history = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM driver_locations WHERE driver_id = $1', [id]);
+      expect(history.rows[0]?.n).toBe(1);
     });
   });
 
@@ -53,12 +54,12 @@ describe('GET /api/drivers/nearby', () => {
   it('returns the ranked list with performance info', async () => {
     const response = await fetch(testHub.httpUrl('/api/drivers/nearby?lat=40.7589&lng=-73.9851&radius=3&limit=7'));
     expect(response.status).toBe(200);
-    const body = await response.json();
+    const body = nearbyResponseSchema.parse(await response.json());
     expect(body.success).toBe(true);
     expect(body.performance.method).toBe('redis');
     expect(body.performance.queryTime).toMatch(/^[0-9.]+ms$/);
     const expected = await bruteForceNearby(testHub, { lat: 40.7589, lng: -73.9851, radiusKm: 3, limit: 7 });
-    expect(body.data.map((d: { id: number }) => d.id)).toEqual(expected.map((d) => d.id));
+    expect(body.data.map((d) => d.id)).toEqual(expected.map((d) => d.id));
   });
 
   it.each([

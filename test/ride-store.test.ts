@@ -35,7 +35,7 @@ const backends: Array<{ name: Store['kind']; open(): Promise<Harness> }> = [
       await client.connect();
       return {
         store,
-        query: async (text, params) => (await client.query(text, params)).rows,
+        query: async (text, params) => (await client.query<Record<string, unknown>>(text, params)).rows,
         async dispose() {
           await Promise.allSettled([store.close(), client.end()]);
           await database.drop();

@@ -5,11 +5,12 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { DriverStatus, VehicleType } from '../src/domain/driver.ts';
-import { EARTH_RADIUS_KM, haversineKm } from '../src/domain/geo.ts';
+import { haversineKm, offsetKm } from '../src/domain/geo.ts';
 import { createPgliteStore } from '../src/store/pglite.ts';
 import { createPostgresStore } from '../src/store/postgres.ts';
 import type { LocationBatch, Store } from '../src/store/types.ts';
 import { createPrivateDatabase } from '../tools/testkit/database.ts';
+import { anyNumber } from './support/matchers.ts';
 
 /** Every committed migration, from drizzle-kit's journal. */
 const MIGRATION_COUNT = (JSON.parse(readFileSync('drizzle/meta/_journal.json', 'utf8')) as { entries: unknown[] }).entries.length;
@@ -42,7 +43,7 @@ const backends: Array<{ name: Store['kind']; open(): Promise<Harness> }> = [
       await client.connect();
       return {
         store,
-        query: async (text, params) => (await client.query(text, params)).rows,
+        query: async (text, params) => (await client.query<Record<string, unknown>>(text, params)).rows,
         async dispose() {
           await Promise.allSettled([store.close(), client.end()]);
           await database.drop();
@@ -53,12 +54,8 @@ const backends: Array<{ name: Store['kind']; open(): Promise<Harness> }> = [
 ];
 
 const ORIGIN = { lat: 52.52, lng: 13.405 };
-const KM_PER_DEG_LAT = (EARTH_RADIUS_KM * Math.PI) / 180;
-const northOf = (km: number) => ({ lat: ORIGIN.lat + km / KM_PER_DEG_LAT, lng: ORIGIN.lng });
-const eastOf = (km: number) => ({
-  lat: ORIGIN.lat,
-  lng: ORIGIN.lng + km / (KM_PER_DEG_LAT * Math.cos((ORIGIN.lat * Math.PI) / 180)),
-});
+const northOf = (km: number) => offsetKm(ORIGIN, km, 0);
+const eastOf = (km: number) => offsetKm(ORIGIN, 0, km);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface Frame {
@@ -184,7 +181,7 @@ describe.each(backends)('$name store', (backend) => {
       const committed = await h.store.writeBatch(batch);
 
       expect(h.store.roundTrips - before).toBe(1);
-      const seenAtMs = expect.any(Number);
+      const seenAtMs = anyNumber();
       expect(committed.sort((x, y) => x.id - y.id)).toEqual([
         { id: a, lastSeq: 3, status: 'online', ...northOf(3), ...nowhereBefore, updatedAtMs: seenAtMs },
         { id: b, lastSeq: 1, status: 'offline', ...eastOf(1), ...nowhereBefore, updatedAtMs: seenAtMs },
@@ -208,7 +205,7 @@ describe.each(backends)('$name store', (backend) => {
 
       const partlyResent = await h.store.writeBatch(batchOf([2, 3, 4].map((seq) => ({ id: a, seq, ...northOf(seq) }))));
       expect(partlyResent).toEqual([
-        { id: a, lastSeq: 4, status: 'offline', ...northOf(4), ...before(northOf(3)), updatedAtMs: expect.any(Number) },
+        { id: a, lastSeq: 4, status: 'offline', ...northOf(4), ...before(northOf(3)), updatedAtMs: anyNumber() },
       ]);
       expect((await history()).map((row) => row.seq)).toEqual([1, 2, 3, 4]);
 
@@ -224,7 +221,7 @@ describe.each(backends)('$name store', (backend) => {
 
     it('applies a status change without frames, keeping seq and position', async () => {
       const a = await addDriver({ ...northOf(1), lastSeq: 7 });
-      const seenAtMs = expect.any(Number);
+      const seenAtMs = anyNumber();
       expect(await h.store.writeBatch(batchOf([], [[a, 'online']]))).toEqual([
         { id: a, lastSeq: 7, status: 'online', ...northOf(1), ...before(northOf(1)), updatedAtMs: seenAtMs },
       ]);
@@ -399,7 +396,7 @@ describe.each(backends)('$name store', (backend) => {
     await addDriver({ status: 'online' });
 
     const positions = await h.store.onlinePositions(Date.now() - 60_000);
-    expect(positions).toEqual([{ id: live, status: 'online', ...northOf(1), updatedAtMs: expect.any(Number) }]);
+    expect(positions).toEqual([{ id: live, status: 'online', ...northOf(1), updatedAtMs: anyNumber() }]);
     expect(Math.abs((positions[0]?.updatedAtMs ?? 0) - Date.now())).toBeLessThan(10_000);
     expect(await h.store.onlinePositions(Date.now() + 60_000)).toEqual([]);
   });

@@ -32,10 +32,10 @@ it('keeps committing and acking frames while every read connection is stuck', as
   });
   // The update is stuck once the hub's read connection waits on the row lock.
   const readWaitingOnLock = async () => {
-    const { rows } = await locker.query(
+    const { rows } = await locker.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'dispatch-hub' AND wait_event_type = 'Lock'`,
     );
-    return rows[0].n as number;
+    return rows[0]!.n;
   };
   await expect.poll(readWaitingOnLock, { timeout: 10_000, interval: 20 }).toBe(1);
 

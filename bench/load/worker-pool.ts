@@ -70,7 +70,7 @@ export class WorkerPool {
     const involved = this.workers.filter((_, index) => tasks[index] !== undefined);
     const report = onProgress && (() => onProgress(this.totals(involved)));
     const results = await Promise.all(
-      tasks.map((task, index) => (task ? this.runOne(this.workers[index]!, task, report) : undefined)),
+      tasks.map((task, index) => (task ? this.runOne(this.workers[index]!, task, report) : Promise.resolve(undefined))),
     );
     const merged: MergedResult = { sent: 0, completed: 0, measuredMs: 0, latency: new LatencyHistogram(), errors: {}, counts: {}, workerCpuMs: 0 };
     for (const result of results) {

@@ -16,7 +16,7 @@
  * Frames live in a ring indexed by seq, so the buffer costs no allocation per
  * frame beyond the encoded bytes themselves.
  */
-export interface DriverSessionEvents<Payload> {
+export interface DriverSessionEvents {
   /** A frame an ack covered; `sentAt` is its latest send on this connection, undefined when it was not sent on it. */
   acked?(seq: number, sentAt: number | undefined, now: number): void;
   /** A frame a hello's lastSeq showed durable: there is no send-to-ack time to report. */
@@ -27,7 +27,7 @@ export interface DriverSessionEvents<Payload> {
   sent?(seq: number, resend: boolean, now: number): void;
 }
 
-export interface DriverSessionOptions<Payload> {
+export interface DriverSessionOptions {
   /** Frames kept unacknowledged at most. */
   capacity: number;
   /** Frames in flight at most (Infinity: no limit). */
@@ -38,7 +38,7 @@ export interface DriverSessionOptions<Payload> {
    * the first hello says where the hub's numbering stands.
    */
   firstSeq?: number;
-  events?: DriverSessionEvents<Payload>;
+  events?: DriverSessionEvents;
 }
 
 export class DriverSession<Payload> {
@@ -46,7 +46,7 @@ export class DriverSession<Payload> {
   private readonly sentAt: Float64Array;
   private readonly capacity: number;
   private readonly maxInFlight: number;
-  private readonly events: DriverSessionEvents<Payload>;
+  private readonly events: DriverSessionEvents;
   /** Seq of the oldest frame kept; frames kept are [oldest, next). */
   private oldest: number;
   private next: number | undefined;
@@ -58,7 +58,7 @@ export class DriverSession<Payload> {
   private window: number;
   private ready = false;
 
-  constructor(options: DriverSessionOptions<Payload>) {
+  constructor(options: DriverSessionOptions) {
     if (!(options.capacity >= 1) || !Number.isInteger(options.capacity)) throw new RangeError('capacity must be a whole number ≥ 1');
     this.capacity = options.capacity;
     this.maxInFlight = options.maxInFlight;

@@ -4,15 +4,16 @@
  * repeatable from its seed so a movement bug or a ranking violation can be
  * replayed exactly, and the same on every machine.
  */
+// Function properties, not methods: they close over the state and use no `this`, so `const random = rng.next` is safe.
 export interface Rng {
   /** Uniform in [0, 1). */
-  next(): number;
+  readonly next: () => number;
   /** Uniform in [min, max). */
-  range(min: number, max: number): number;
+  readonly range: (min: number, max: number) => number;
   /** Uniform integer in [min, max]. */
-  int(min: number, max: number): number;
-  chance(probability: number): boolean;
-  pick<T>(items: readonly T[]): T;
+  readonly int: (min: number, max: number) => number;
+  readonly chance: (probability: number) => boolean;
+  readonly pick: <T>(items: readonly T[]) => T;
 }
 
 /** mulberry32: 32 bits of state, fast, and good enough for traffic, not for crypto. */

@@ -32,7 +32,10 @@ function* chain(error: unknown): Generator<Record<string, unknown>> {
     seen.add(next);
     yield next as Record<string, unknown>;
     queue.push((next as { cause?: unknown }).cause);
-    if (next instanceof AggregateError) queue.push(...next.errors);
+    if (next instanceof AggregateError) {
+      const members: readonly unknown[] = next.errors;
+      queue.push(...members);
+    }
   }
 }
 

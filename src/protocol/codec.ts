@@ -25,7 +25,7 @@ const packr = new Packr({
 export const msgpackCodec: Codec = {
   encoding: 'msgpack',
   encode: (message) => packr.pack(message),
-  decode: (frame) => {
+  decode: (frame): unknown => {
     const bytes = typeof frame === 'string' ? textEncoder.encode(frame) : frame;
     assertPlainMsgpack(bytes);
     return packr.unpack(bytes);
@@ -35,7 +35,7 @@ export const msgpackCodec: Codec = {
 export const jsonCodec: Codec = {
   encoding: 'json',
   encode: (message) => JSON.stringify(message),
-  decode: (frame) => JSON.parse(typeof frame === 'string' ? frame : textDecoder.decode(frame)),
+  decode: (frame): unknown => JSON.parse(typeof frame === 'string' ? frame : textDecoder.decode(frame)),
 };
 
 const textDecoder = new TextDecoder('utf-8', { fatal: true });

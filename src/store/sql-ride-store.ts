@@ -124,9 +124,11 @@ function sqlState(error: unknown): { code?: string; constraint?: string } {
   return {};
 }
 
-/** Ends a transaction with ROLLBACK while still handing a result back to the caller. */
-class RollbackWith<T> {
-  constructor(readonly result: T) {}
+/** Ends a transaction with ROLLBACK while still handing a result back to the caller (an Error, like anything thrown). */
+class RollbackWith<T> extends Error {
+  constructor(readonly result: T) {
+    super('transaction rolled back to hand back a result');
+  }
 }
 
 async function rollingBack<T>(db: SqlDatabase, work: (tx: SqlExecutor) => Promise<T>): Promise<T> {

@@ -6,8 +6,8 @@ import type { HttpRequest, HttpResponse, us_socket_context_t } from 'uWebSockets
 
 export interface UpgradeRequest {
   query: URLSearchParams;
-  /** A request header by lower-case name, '' when absent. */
-  header(name: string): string;
+  /** A request header by lower-case name, '' when absent (a plain function: the headers were copied out of uWS's request). */
+  readonly header: (name: string) => string;
 }
 
 export interface Admission<UserData> {

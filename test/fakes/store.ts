@@ -177,7 +177,8 @@ export class FakeStore implements Pick<Store, FakedMethod> {
       get(target, property, receiver) {
         if (property in target) {
           const value: unknown = Reflect.get(target, property, receiver);
-          return typeof value === 'function' ? value.bind(target) : value;
+          // Every function member of the fake is a method of it: bound here, it keeps its `this` when the service destructures it.
+          return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
         }
         return () => Promise.reject(new Error(`FakeStore.${String(property)} is not faked: the service under test should not call it`));
       },

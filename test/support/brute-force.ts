@@ -12,19 +12,29 @@ export interface BruteForceQuery {
   minRating?: number;
 }
 
+/** The columns the reference reads; lat and lng are not null by the query's own filter. */
+interface OnlineDriverRow {
+  id: number;
+  name: string;
+  vehicle_type: string;
+  rating: number;
+  lat: number;
+  lng: number;
+}
+
 /** The reference answer: every fresh online driver in the database, ranked by great-circle distance then rating. */
 export async function bruteForceNearby(testHub: TestHub, query: BruteForceQuery): Promise<NearbyDriver[]> {
   const rows = await withDb(testHub.db.url, (db) =>
-    db.query(`SELECT id, name, vehicle_type, rating, lat, lng FROM drivers WHERE status = 'online' AND lat IS NOT NULL`),
+    db.query<OnlineDriverRow>(`SELECT id, name, vehicle_type, rating, lat, lng FROM drivers WHERE status = 'online' AND lat IS NOT NULL`),
   );
   return rows.rows
     .map((row) => ({
-      id: row.id as number,
-      name: row.name as string,
-      vehicleType: row.vehicle_type as string,
-      rating: row.rating as number,
-      lat: row.lat as number,
-      lng: row.lng as number,
+      id: row.id,
+      name: row.name,
+      vehicleType: row.vehicle_type,
+      rating: row.rating,
+      lat: row.lat,
+      lng: row.lng,
       distanceKm: haversineKm(query.lat, query.lng, row.lat, row.lng),
     }))
     .filter((d) => d.distanceKm <= query.radiusKm)

@@ -122,8 +122,8 @@ function extensionsAndBigNumbers(encoding: WireEncoding): fc.Arbitrary<HostileCa
     fc.record({ type: fc.integer({ min: -128, max: 127 }), data: fc.uint8Array({ maxLength: 64 }) }).map(({ type, data }) => mp.ext(type, data)),
     fc.constantFrom(4, 8, 12).chain((length) => fc.uint8Array({ minLength: length, maxLength: length })).map((data) => mp.ext(-1, data)),
     fc.uint8Array({ minLength: 1, maxLength: 16 }).map((data) => mp.ext(0x42, data)),
-    fc.bigInt({ min: TWO_POW_53, max: 2n ** 64n - 1n }).map(mp.u64),
-    fc.bigInt({ min: -(2n ** 63n), max: -TWO_POW_53 }).map(mp.i64),
+    fc.bigInt({ min: TWO_POW_53, max: 2n ** 64n - 1n }).map((value) => mp.u64(value)),
+    fc.bigInt({ min: -(2n ** 63n), max: -TWO_POW_53 }).map((value) => mp.i64(value)),
   );
   const jsonValues = fc.oneof(
     fc.tuple(fc.boolean(), fc.integer({ min: 1, max: 9 }), fc.stringMatching(/^[0-9]{16,400}$/)).map(([negative, lead, digits]) => `${negative ? '-' : ''}${lead}${digits}`),

@@ -1,5 +1,6 @@
 import WebSocket from 'ws';
 import { signToken } from '../../src/auth/tokens.ts';
+import { restErrorSchema, type RestError } from '../../src/protocol/rest.ts';
 
 /** Secrets for hubs started with auth on; never used outside tests. */
 export const TEST_AUTH_SECRET = 'test-secret-for-dispatch-hub-tests-0123456789';
@@ -19,7 +20,7 @@ export function riderToken(riderId: string, ttl: string | number = '1h', secret 
 export interface UpgradeRefusal {
   status: number;
   headers: Record<string, string | string[] | undefined>;
-  body: { success: boolean; error: string; code: string };
+  body: RestError;
 }
 
 /** Attempts an upgrade that is expected to be refused, and returns the HTTP answer. */
@@ -33,7 +34,13 @@ export function refusedUpgrade(url: string, options: { protocols?: string[]; hea
     socket.once('unexpected-response', (_request, response) => {
       let text = '';
       response.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body: JSON.parse(text) }));
+      response.on('end', () => {
+        try {
+          resolve({ status: response.statusCode ?? 0, headers: response.headers, body: restErrorSchema.parse(JSON.parse(text)) });
+        } catch (error) {
+          reject(error);
+        }
+      });
     });
     socket.once('error', (error) => reject(error));
   });

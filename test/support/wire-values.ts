@@ -107,7 +107,7 @@ function mpValue(value: unknown): Uint8Array {
   if (typeof value === 'number') return mp.num(value);
   if (typeof value === 'string') return mp.str(value);
   if (Array.isArray(value)) return mp.array(value.map(mpValue));
-  if (typeof value === 'object') return mp.map(Object.entries(value as object).map(([key, item]) => [mp.str(key), mpValue(item)] as const));
+  if (typeof value === 'object') return mp.map(Object.entries(value).map(([key, item]) => [mp.str(key), mpValue(item)] as const));
   throw new TypeError(`cannot encode ${typeof value}`);
 }
 

@@ -73,7 +73,9 @@ async function waitForPing(url: string, child: ChildProcess): Promise<void> {
       return;
     } catch (error) {
       if (client.isOpen) client.destroy();
-      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`private redis-server at ${url} did not come up: ${(error as Error).message}`);
+      if (Date.now() > deadline || child.exitCode !== null) {
+        throw new Error(`private redis-server at ${url} did not come up: ${(error as Error).message}`, { cause: error });
+      }
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }

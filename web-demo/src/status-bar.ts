@@ -1,13 +1,8 @@
 import type { BasemapKind } from './basemap.ts';
+import { hubStatsSchema, type HubStats } from '../../src/protocol/rest.ts';
 import { byId } from './dom.ts';
 import type { ConnectionState, RiderSocket } from './rider-socket.ts';
 
-/** The body of `GET /api/stats`. */
-interface HubStats {
-  driversOnline: number;
-  framesPerSecond: number;
-  connections: { drivers: number; riders: number };
-}
 
 const STATS_EVERY_MS = 2000;
 const STATS_TIMEOUT_MS = 1500;
@@ -64,7 +59,7 @@ export class StatusBar {
     try {
       const response = await fetch('/api/stats', { cache: 'no-store', signal: AbortSignal.timeout(STATS_TIMEOUT_MS) });
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
-      stats = (await response.json()) as HubStats;
+      stats = hubStatsSchema.parse(await response.json());
     } catch (error) {
       // Once per outage, not every poll.
       if (!this.statsFailing) console.warn('hub stats unavailable', error);

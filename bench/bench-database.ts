@@ -1,6 +1,5 @@
 import type { NewDriver } from '../src/domain/driver.ts';
-import { generateFleet, TIMES_SQUARE } from '../src/seed/fleet.ts';
-import { createPostgresStore } from '../src/store/postgres.ts';
+import { createPostgresStore, generateFleet, TIMES_SQUARE } from '../src/public/setup.ts';
 import { createPrivateDatabase, type PrivateDatabase } from '../tools/testkit/database.ts';
 
 const INSERT_CHUNK = 10_000;

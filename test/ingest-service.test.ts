@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { GeoState } from '../src/geo/geo-health.ts';
+import type { GeoState } from '../src/geo/types.ts';
 import { IngestService, type IngestOptions } from '../src/ingest/ingest-service.ts';
 import { createLogger } from '../src/logger.ts';
 import { createMetrics } from '../src/metrics.ts';

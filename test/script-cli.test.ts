@@ -5,9 +5,9 @@ import { freePort } from '../tools/testkit/free-port.ts';
 import { runEntry, runNpmScript, STACK_LINE, type RunResult } from './support/run-entry.ts';
 
 /** Scripts whose command line is ours: they answer --help and refuse unknown options the same way. */
-const OUR_SCRIPTS = ['start', 'demo', 'simulate', 'db:migrate', 'db:seed', 'setup:redis', 'token', 'config:docs', 'bench'];
-/** Scripts that hand their arguments to a tool (tsc, vitest, drizzle-kit), which answers --help itself. */
-const TOOL_SCRIPTS = ['test', 'typecheck', 'typecheck:k6', 'db:generate'];
+const OUR_SCRIPTS = ['start', 'demo', 'simulate', 'db:migrate', 'db:seed', 'setup:redis', 'token', 'config:docs', 'bench', 'lint'];
+/** Scripts that hand their arguments to a tool (tsc, vitest, drizzle-kit, eslint, depcruise, prettier), which answers --help itself. */
+const TOOL_SCRIPTS = ['test', 'typecheck', 'typecheck:k6', 'db:generate', 'lint:es', 'lint:deps', 'format', 'format:check'];
 
 /** Runs `work` over `items`, a few at a time: each is a Node process, and the machine is shared. */
 async function inBatches<T, R>(items: T[], size: number, work: (item: T) => Promise<R>): Promise<R[]> {

@@ -1,7 +1,6 @@
 import pg from 'pg';
 import { createRng } from '../../src/domain/random.ts';
-import { createPostgresStore } from '../../src/store/postgres.ts';
-import type { LocationBatch } from '../../src/store/types.ts';
+import { createPostgresStore, type LocationBatch } from '../../src/public/setup.ts';
 
 /**
  * The plainest set-based write of a batch of frames: move each driver and

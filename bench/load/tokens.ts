@@ -1,4 +1,4 @@
-import { signToken } from '../../src/auth/tokens.ts';
+import { signToken } from '../../src/public/tokens.ts';
 import type { TokenSpec } from './load-protocol.ts';
 
 export type TokenSubject = { role: 'driver'; driverId: number } | { role: 'rider'; riderId: string };

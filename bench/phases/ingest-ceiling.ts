@@ -1,6 +1,5 @@
-import { TIMES_SQUARE } from '../../src/seed/fleet.ts';
+import { explainWriteBatch, TIMES_SQUARE } from '../../src/public/setup.ts';
 import { formatLive, toPhase, type BenchPhase } from '../bench-run.ts';
-import { explainWriteBatch } from '../explain.ts';
 
 /** Every driver keeps frames unacknowledged at all times: how many frames per second the hub acks. */
 export const ingestCeiling: BenchPhase = {

@@ -1,13 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createRedisIndex } from '../../src/geo/redis-index.ts';
-import { createLogger } from '../../src/logger.ts';
-import { TIMES_SQUARE } from '../../src/seed/fleet.ts';
-import { createPostgresStore } from '../../src/store/postgres.ts';
-import { repairIndex } from '../../src/sync/index-repair.ts';
+import { createLogger, createPostgresStore, createRedisIndex, explainNearest, repairIndex, TIMES_SQUARE } from '../../src/public/setup.ts';
 import type { HubProcess } from '../../tools/testkit/hub-process.ts';
 import { seedDrivers } from '../bench-database.ts';
 import { BENCH_STALE_AFTER_MS, formatLive, toPhase, type BenchPhase, type BenchRun } from '../bench-run.ts';
-import { explainNearest } from '../explain.ts';
 import { loadOriginalDesignKey, originalDesignKey } from '../original-design-key.ts';
 
 const SEED_LARGE = 44;

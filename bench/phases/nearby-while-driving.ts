@@ -1,6 +1,5 @@
-import { TIMES_SQUARE } from '../../src/seed/fleet.ts';
+import { explainNearest, TIMES_SQUARE } from '../../src/public/setup.ts';
 import { BENCH_STALE_AFTER_MS, type BenchPhase } from '../bench-run.ts';
-import { explainNearest } from '../explain.ts';
 
 /** Nearby at a fixed rate over WebSocket, answered from Redis, while the fleet moves. */
 export const nearbyRedis: BenchPhase = {

@@ -9,13 +9,10 @@
  * client ever connected, 2 on bad arguments.
  */
 // First: on an unsupported Node this says which one to use.
-import '../../src/launch/check-node.ts';
+import { applyEnvFile, envFilePath, onStopSignal } from '../../src/public/cli.ts';
 import { execFile } from 'node:child_process';
-import { parseArgs } from 'node:util';
-import { signToken } from '../../src/auth/tokens.ts';
-import { applyEnvFile } from '../../src/launch/env-file.ts';
-import { envFilePath } from '../../src/launch/settings.ts';
-import { onStopSignal } from '../../src/launch/stop-signals.ts';
+import { parseArgs, promisify } from 'node:util';
+import { signToken } from '../../src/public/tokens.ts';
 import {
   DEFAULT_DRIVER_RIDES,
   DEFAULT_OFFLINE,
@@ -26,6 +23,8 @@ import {
   type TokenProvider,
   type TokenSubject,
 } from './index.ts';
+
+const execFileAsync = promisify(execFile);
 
 const USAGE = `usage: npm run simulate -- --drivers N [--url ws://localhost:8080] [--riders N] [--interval 2s]
        [--seed S] [--first-id 1] [--duration 30s] [--rider-rate 1] [--offline-per-min 0.05]
@@ -122,11 +121,7 @@ function commandTokenProvider(command: string): TokenProvider {
           ? { SIM_DRIVER_ID: String(subject.driverId) }
           : { SIM_RIDER_INDEX: String(subject.riderIndex) }),
       };
-      const stdout = await new Promise<string>((resolve, reject) => {
-        execFile('sh', ['-c', command], { env, timeout: TOKEN_CMD_TIMEOUT_MS }, (error, out) =>
-          error ? reject(error) : resolve(out),
-        );
-      });
+      const { stdout } = await execFileAsync('sh', ['-c', command], { env, timeout: TOKEN_CMD_TIMEOUT_MS });
       return stdout.trim() || undefined;
     } catch (error) {
       // The stats only count token failures; say why once, or a broken command is a mystery.

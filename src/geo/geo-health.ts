@@ -1,7 +1,6 @@
 import { DeadlineExceededError } from '../deadline.ts';
 import type { Logger } from '../logger.ts';
-
-export type GeoState = 'up' | 'down' | 'repairing';
+import type { GeoHealthReports, GeoState } from './types.ts';
 
 /** Timeouts in a row that mark the index down; any other failure does at once. */
 export const TIMEOUTS_BEFORE_DOWN = 3;
@@ -27,7 +26,7 @@ export interface GeoHealthOptions {
  * for its return, and the index is repaired from PostgreSQL (it may have
  * restarted empty or missed writes) before reads switch back.
  */
-export class GeoHealth {
+export class GeoHealth implements GeoHealthReports {
   private current: GeoState = 'up';
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;

@@ -112,6 +112,20 @@ export interface GeoIndex {
   close(): Promise<void>;
 }
 
+export type GeoState = 'up' | 'down' | 'repairing';
+
+/**
+ * The index's health as the domain services see it (GeoHealth implements it):
+ * whether reads may use the index, and where to report how a call went.
+ */
+export interface GeoHealthReports {
+  readonly state: GeoState;
+  /** Reads may use the index. */
+  readonly usable: boolean;
+  reportSuccess(): void;
+  reportFailure(error: Error, operation: string): void;
+}
+
 /**
  * How far an index's own distance may be from the hub's great-circle distance.
  * Redis stores 52-bit geohashes (under a metre of error) and uses the same

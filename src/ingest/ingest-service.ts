@@ -1,6 +1,5 @@
 import type { DeclaredStatus, DriverRecord } from '../domain/driver.ts';
-import type { GeoHealth } from '../geo/geo-health.ts';
-import type { GeoIndex } from '../geo/types.ts';
+import type { GeoHealthReports, GeoIndex } from '../geo/types.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import { HubError } from '../protocol/errors.ts';
@@ -22,7 +21,7 @@ export interface IngestOptions {
   store: Store;
   geo: GeoIndex;
   /** Index writes are skipped while it is down (a repair rebuilds it from the database), and their failures are reported here. */
-  health: Pick<GeoHealth, 'state' | 'reportFailure'>;
+  health: Pick<GeoHealthReports, 'state' | 'reportFailure'>;
   metrics: Metrics;
   logger: Logger;
   batchMaxFrames: number;

@@ -1,12 +1,11 @@
 import { performance } from 'node:perf_hooks';
 import { KM_PER_DEGREE_LAT } from '../domain/geo.ts';
-import { GeoCellsUnavailable, type GeoIndex } from '../geo/types.ts';
+import { GeoCellsUnavailable, type GeoHealthReports, type GeoIndex } from '../geo/types.ts';
 import { INDEX_DISTANCE_SLACK_KM, INDEX_DISTANCE_SLACK_RATIO } from '../geo/types.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import type { NearbyDriver, NearbyQuery, NearbySource } from '../protocol/messages.ts';
 import type { Store } from '../store/types.ts';
-import type { GeoHealth } from '../geo/geo-health.ts';
 import type { ProfileCache } from './profile-cache.ts';
 import { rankWithin, type RankInput } from './rank.ts';
 import { SearchRadius } from './search-radius.ts';
@@ -39,7 +38,7 @@ export interface NearbyServiceDeps {
   geo: GeoIndex;
   store: Store;
   profiles: ProfileCache;
-  health: GeoHealth;
+  health: GeoHealthReports;
   metrics: Metrics;
   logger: Logger;
   staleAfterMs: number;

@@ -1,17 +1,18 @@
 import { sql } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import pg from 'pg';
-import { createSqlRideStore } from '../src/store/sql-ride-store.ts';
-import { createSqlStore } from '../src/store/sql-store.ts';
-import type { CandidateQuery, LocationBatch } from '../src/store/types.ts';
+import { createSqlRideStore } from './sql-ride-store.ts';
+import { createSqlStore } from './sql-store.ts';
+import type { CandidateQuery, LocationBatch } from './types.ts';
 
 /**
- * EXPLAIN (ANALYZE, BUFFERS) of the hub's own statements, captured by
- * wrapping the store's executor: the plans are of the exact SQL the hub
+ * EXPLAIN (ANALYZE, BUFFERS) of the hub's own statements, for the benchmark's
+ * report (through src/public/setup.ts), captured by wrapping the store's
+ * executor: the plans are of the exact SQL the hub
  * runs, not of a copy that could drift from it. ANALYZE executes the
  * statement, so an explained batch is really written.
  */
-export async function explainHubStatements(url: string, work: (store: ReturnType<typeof createSqlStore>) => Promise<void>): Promise<string[]> {
+async function explainHubStatements(url: string, work: (store: ReturnType<typeof createSqlStore>) => Promise<void>): Promise<string[]> {
   const pool = new pg.Pool({ connectionString: url, max: 1, application_name: 'bench-explain' });
   const db = drizzle({ client: pool });
   const plans: string[] = [];

@@ -1,5 +1,6 @@
 import type { NewDriver } from '../src/domain/driver.ts';
-import { createPostgresStore, generateFleet, TIMES_SQUARE } from '../src/public/setup.ts';
+import { generateFleet, TIMES_SQUARE } from '../src/public/fleet.ts';
+import { createPostgresStore } from '../src/public/setup.ts';
 import { createPrivateDatabase, type PrivateDatabase } from '../tools/testkit/database.ts';
 
 const INSERT_CHUNK = 10_000;

@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { TIMES_SQUARE } from '../src/public/setup.ts';
+import { TIMES_SQUARE } from '../src/public/fleet.ts';
 import type { HubProcess } from '../tools/testkit/hub-process.ts';
 import type { BenchDatabase } from './bench-database.ts';
 import { WORKER_MAX_SOCKETS, type LoadTask, type TokenSpec } from './load/load-protocol.ts';

@@ -14,10 +14,10 @@
  * postgres://postgres@127.0.0.1:5432/postgres), --redis URL (default
  * redis://127.0.0.1:6379), --out DIR (default bench/results), --keep-database.
  */
-import '../src/launch/check-node.ts';
+// First: on an unsupported Node this says which one to use.
+import { parseCli } from '../src/public/cli.ts';
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
-import { parseCli } from '../src/launch/cli.ts';
 import { latencyChartSvg } from './report/latency-chart.ts';
 import { FULL_PLAN, QUICK_PLAN } from './plan.ts';
 import { PHASE_ORDER, renderReport } from './report/report.ts';

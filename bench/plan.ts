@@ -1,4 +1,4 @@
-import { TIMES_SQUARE } from '../src/public/setup.ts';
+import { TIMES_SQUARE } from '../src/public/fleet.ts';
 import type { QueryShape } from './load/load-protocol.ts';
 
 /** Every size and duration of one benchmark run. */

@@ -109,7 +109,8 @@ describe('200 concurrent requests against 30 drivers that accept everything', ()
       if (outcome.t === 'ride.assigned' && 'driver' in outcome) assignedByRider.set(rideIds[i]!, outcome.driver.id);
     });
 
-    const { rows } = await testHub.db.query('SELECT id, status, driver_id FROM rides');
+    // Ordered by driver, so the assigned rides line up with the busy drivers below.
+    const { rows } = await testHub.db.query<{ id: string; status: string; driver_id: number | null }>('SELECT id, status, driver_id FROM rides ORDER BY driver_id');
     expect(rows).toHaveLength(200);
     expect(rows.every((row) => row.status === 'assigned' || row.status === 'unmatched')).toBe(true);
     const assigned = rows.filter((row) => row.status === 'assigned');
@@ -119,13 +120,13 @@ describe('200 concurrent requests against 30 drivers that accept everything', ()
     expect(assigned.length).toBeLessThanOrEqual(30);
     // What the riders were told is what PostgreSQL holds.
     expect(new Map(assigned.map((row) => [row.id, row.driver_id]))).toEqual(assignedByRider);
-    const busy = await testHub.db.query(`SELECT id FROM drivers WHERE status = 'busy' ORDER BY id`);
-    expect(busy.rows.map((row) => row.id)).toEqual(assigned.map((row) => row.driver_id).sort((a, b) => a - b));
+    const busy = await testHub.db.query<{ id: number }>(`SELECT id FROM drivers WHERE status = 'busy' ORDER BY id`);
+    expect(busy.rows.map((row) => row.id)).toEqual(assigned.map((row) => row.driver_id));
     // Exactly one accepted offer per assigned ride, and no offer left open.
-    const accepted = await testHub.db.query(`SELECT ride_id, count(*)::int AS n FROM offers WHERE answer = 'accepted' GROUP BY ride_id`);
+    const accepted = await testHub.db.query<{ ride_id: string; n: number }>(`SELECT ride_id, count(*)::int AS n FROM offers WHERE answer = 'accepted' GROUP BY ride_id`);
     expect(accepted.rows.every((row) => row.n === 1)).toBe(true);
     expect(accepted.rows.length).toBe(assigned.length);
-    const open = await testHub.db.query('SELECT count(*)::int AS n FROM offers WHERE answer IS NULL');
+    const open = await testHub.db.query<{ n: number }>('SELECT count(*)::int AS n FROM offers WHERE answer IS NULL');
     expect(open.rows[0]!.n).toBe(0);
     // Each driver was told of at most one assignment.
     expect(drivers.every((driver) => driver.count('ride.assigned') <= 1)).toBe(true);

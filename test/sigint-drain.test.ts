@@ -57,8 +57,8 @@ it(
     });
     children.push(npm);
     let output = '';
-    npm.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-    npm.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    npm.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    npm.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => npm.once('exit', (code, signal) => resolve({ code, signal })));
     await expect.poll(() => output, { timeout: 60_000, interval: 100 }).toContain('dispatch hub ready');
 

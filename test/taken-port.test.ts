@@ -8,6 +8,7 @@ import { freePort } from '../tools/testkit/free-port.ts';
 import { HubProcess } from '../tools/testkit/hub-process.ts';
 import { dropPrefix, SHARED_REDIS_URL, uniquePrefix } from '../tools/testkit/redis.ts';
 import { REPO_ROOT, runEntry, STACK_LINE, TSX_LOADER } from './support/run-entry.ts';
+import { stringMatching } from './support/matchers.ts';
 
 /** A port held by a plain Node server, as another program would hold it. */
 async function holdPort(): Promise<{ port: number; server: Server }> {
@@ -54,7 +55,7 @@ describe('listen', () => {
     // 192.0.2.0/24 is TEST-NET-1: documentation only, never assigned to a host.
     await expect(listen(uws.App(), { host: '192.0.2.1', port: 0, sharePort: false })).rejects.toMatchObject({
       code: 'host_not_local',
-      message: expect.stringMatching(/^HOST 192\.0\.2\.1 is not an address of this machine/),
+      message: stringMatching(/^HOST 192\.0\.2\.1 is not an address of this machine/),
     });
   });
 });

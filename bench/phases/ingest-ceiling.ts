@@ -1,4 +1,5 @@
-import { explainWriteBatch, TIMES_SQUARE } from '../../src/public/setup.ts';
+import { TIMES_SQUARE } from '../../src/public/fleet.ts';
+import { explainWriteBatch } from '../../src/public/setup.ts';
 import { formatLive, toPhase, type BenchPhase } from '../bench-run.ts';
 
 /** Every driver keeps frames unacknowledged at all times: how many frames per second the hub acks. */

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createLogger, createPostgresStore, createRedisIndex, explainNearest, repairIndex, TIMES_SQUARE } from '../../src/public/setup.ts';
+import { TIMES_SQUARE } from '../../src/public/fleet.ts';
+import { createLogger, createPostgresStore, createRedisIndex, explainNearest, repairIndex } from '../../src/public/setup.ts';
 import type { HubProcess } from '../../tools/testkit/hub-process.ts';
 import { seedDrivers } from '../bench-database.ts';
 import { BENCH_STALE_AFTER_MS, formatLive, toPhase, type BenchPhase, type BenchRun } from '../bench-run.ts';

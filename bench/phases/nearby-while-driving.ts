@@ -1,4 +1,5 @@
-import { explainNearest, TIMES_SQUARE } from '../../src/public/setup.ts';
+import { TIMES_SQUARE } from '../../src/public/fleet.ts';
+import { explainNearest } from '../../src/public/setup.ts';
 import { BENCH_STALE_AFTER_MS, type BenchPhase } from '../bench-run.ts';
 
 /** Nearby at a fixed rate over WebSocket, answered from Redis, while the fleet moves. */

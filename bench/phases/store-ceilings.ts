@@ -1,4 +1,4 @@
-import { TIMES_SQUARE } from '../../src/public/setup.ts';
+import { TIMES_SQUARE } from '../../src/public/fleet.ts';
 import type { BenchPhase } from '../bench-run.ts';
 import { measurePostgresCeilings } from '../ceilings/postgres-ceiling.ts';
 import { measureRedisCeilings } from '../ceilings/redis-ceiling.ts';

@@ -1,9 +1,8 @@
 // The public entry for setting up and inspecting a hub's databases from
-// outside the server (the benchmark): the seed fleet, a store and a geo index
-// opened the way the hub opens them, the repair that loads the index, and
-// EXPLAINs of the hub's own statements. Loading it loads pg, drizzle and redis.
-export type { NewDriver } from '../domain/driver.ts';
-export { generateFleet, TIMES_SQUARE, type FleetOptions } from '../seed/fleet.ts';
+// outside the server (the benchmark): a store and a geo index opened the way
+// the hub opens them, the repair that loads the index, and EXPLAINs of the
+// hub's own statements. Loading it loads pg, drizzle and redis; the seed
+// fleet itself is in ./fleet.ts.
 export { createPostgresStore, type PostgresStoreOptions } from '../store/postgres.ts';
 export type { CandidateQuery, LocationBatch, Store } from '../store/types.ts';
 export { explainNearest, explainWriteBatch } from '../store/explain.ts';

@@ -8,7 +8,7 @@ import { byId } from './dom.ts';
 import { FleetLayer } from './fleet-layer.ts';
 import { RidePanel } from './ride-panel.ts';
 import { RiderPanel } from './rider-panel.ts';
-import { RequestError, RiderSocket, riderSocketUrl } from './rider-socket.ts';
+import { RiderSocket, riderSocketUrl, type RequestError } from './rider-socket.ts';
 import { StatusBar } from './status-bar.ts';
 import { VEHICLE_STYLES } from './vehicles.ts';
 

@@ -7,14 +7,18 @@ export interface SettingDoc {
   description: string;
 }
 
+/** A default as the environment would spell it: a list comma-separated, the way its setting is parsed. */
+function envText(value: string | number | boolean | readonly string[]): string {
+  return typeof value === 'object' ? value.join(',') : String(value);
+}
+
 export function settingDocs(): SettingDoc[] {
-  // Every setting is a scalar; a setting of another shape would fail to compile here rather than print '[object Object]'.
-  const defaults: Record<string, string | number | boolean | undefined> = configSchema.parse({});
-  return Object.entries(configSchema.shape).map(([name, schema]) => ({
-    name,
-    defaultValue: defaults[name] === undefined ? undefined : String(defaults[name]),
-    description: schema.description ?? '',
-  }));
+  // Settings are scalars or string lists; a setting of another shape fails to compile here rather than print '[object Object]'.
+  const defaults: Record<string, string | number | boolean | readonly string[] | undefined> = configSchema.parse({});
+  return Object.entries(configSchema.shape).map(([name, schema]) => {
+    const value = defaults[name];
+    return { name, defaultValue: value === undefined ? undefined : envText(value), description: schema.description ?? '' };
+  });
 }
 
 export function configTableMarkdown(): string {

@@ -105,7 +105,7 @@ export class DriverClient {
       rng: options.rng,
       stats: options.stats,
       // Only while the hello has settled the session: a step sent earlier could race the resume.
-      send: (message) => this.phase === 'ready' && this.socket.send(msgpackCodec.encode(message) as Uint8Array),
+      send: (message) => this.phase === 'ready' && this.socket.send(msgpackCodec.encode(message)),
       options: options.rides ?? DEFAULT_DRIVER_RIDES,
     });
     this.socket = new ReconnectingSocket({

@@ -8,9 +8,9 @@ import type { CandidateQuery, LocationBatch } from './types.ts';
 /**
  * EXPLAIN (ANALYZE, BUFFERS) of the hub's own statements, for the benchmark's
  * report (through src/public/setup.ts), captured by wrapping the store's
- * executor: the plans are of the exact SQL the hub
- * runs, not of a copy that could drift from it. ANALYZE executes the
- * statement, so an explained batch is really written.
+ * executor: the plans are of the exact SQL the hub runs, not of a copy that
+ * could drift from it. ANALYZE executes the statement, so an explained batch
+ * is really written.
  */
 async function explainHubStatements(url: string, work: (store: ReturnType<typeof createSqlStore>) => Promise<void>): Promise<string[]> {
   const pool = new pg.Pool({ connectionString: url, max: 1, application_name: 'bench-explain' });

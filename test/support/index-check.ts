@@ -34,7 +34,7 @@ async function eachServer(target: RedisTarget, work: (client: AnyClient) => Prom
     client.on('error', () => undefined);
     await client.connect();
     try {
-      await work(client as unknown as IndexClient);
+      await work(client);
     } finally {
       await client.close();
     }
@@ -44,7 +44,7 @@ async function eachServer(target: RedisTarget, work: (client: AnyClient) => Prom
   cluster.on('error', () => undefined);
   await cluster.connect();
   try {
-    for (const master of cluster.masters) await work((await cluster.nodeClient(master)) as unknown as IndexClient);
+    for (const master of cluster.masters) await work(await cluster.nodeClient(master));
   } finally {
     await cluster.close();
   }

@@ -50,8 +50,8 @@ async function clusterOk(port: number): Promise<boolean> {
   client.on('error', () => undefined);
   try {
     await client.connect();
-    const info = await client.sendCommand(['CLUSTER', 'INFO']);
-    return String(info).includes('cluster_state:ok');
+    const info = await client.sendCommand<string>(['CLUSTER', 'INFO']);
+    return info.includes('cluster_state:ok');
   } catch {
     return false;
   } finally {
@@ -130,7 +130,7 @@ export async function startPrivateRedisCluster(masters = 3): Promise<PrivateRedi
         try {
           await client.connect();
           const slot = Number(await client.sendCommand(['CLUSTER', 'KEYSLOT', key]));
-          const ranges = (await client.sendCommand(['CLUSTER', 'SLOTS'])) as Array<[number, number, [string, number, ...unknown[]]]>;
+          const ranges = await client.sendCommand<Array<[number, number, [string, number, ...unknown[]]]>>(['CLUSTER', 'SLOTS']);
           const owner = ranges.find(([first, last]) => slot >= Number(first) && slot <= Number(last));
           if (owner) return { port: Number(owner[2][1]), address: `${owner[2][0]}:${owner[2][1]}` };
         } catch {

@@ -9,6 +9,8 @@ import { createSeededDatabase } from './support/seeded-database.ts';
 
 const STALE_AFTER_MS = 600_000;
 const RECONCILE_INTERVAL_MS = 1000;
+/** Two hub processes start in the test itself (seconds each, tens of seconds on a loaded box); every wait gives up on its own before this. */
+const TEST_TIMEOUT_MS = 120_000;
 
 let db: PrivateDatabase;
 let ids: number[];
@@ -113,4 +115,4 @@ it('repairs a deliberately corrupted index on its periodic pass, and the same re
   // With the periodic pass an hour away, only the start-up repair can fix it.
   await startHub('reconcile-startup', 3_600_000);
   expect(await indexDifferences(SHARED_REDIS_URL, prefix, db.url, STALE_AFTER_MS)).toEqual([]);
-});
+}, TEST_TIMEOUT_MS);

@@ -2,6 +2,7 @@ import { connect } from 'node:net';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { checkDelivery } from './support/delivery-check.ts';
 import { killHubProcess, startHubProcess, type HubProcess } from './support/hub-process.ts';
+import type { HubExit } from '../tools/testkit/hub-process.ts';
 import { metricValue } from './support/hub-metrics.ts';
 import type { PrivateDatabase } from '../tools/testkit/database.ts';
 import { connectAll, describeLagging, RecordingDriver, waitUntil } from './support/recording-driver.ts';
@@ -11,6 +12,12 @@ import { startTcpProxy, type TcpProxy } from '../tools/testkit/tcp-proxy.ts';
 import { stringMatching } from './support/matchers.ts';
 
 const TICK_MS = 100;
+/**
+ * Each test starts a hub process and connects its fleet: about 10 s on a
+ * quiet box, a minute on one at a load of 25. Every wait gives up on its own
+ * and says what did not happen; this only catches a run slow everywhere.
+ */
+const TEST_TIMEOUT_MS = 120_000;
 
 let db: PrivateDatabase;
 let ids: number[];
@@ -45,6 +52,15 @@ function stream(drivers: RecordingDriver[]): () => void {
   return () => clearInterval(timer);
 }
 
+/** The hub's exit, or a failure naming it when the process outlives `withinMs` after its signal. */
+async function exitOf(hub: HubProcess, withinMs: number): Promise<HubExit> {
+  let timer: NodeJS.Timeout | undefined;
+  const overdue = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`the hub did not exit within ${withinMs} ms of its signal:\n${hub.output()}`)), withinMs);
+  });
+  return Promise.race([hub.exited, overdue]).finally(() => clearTimeout(timer));
+}
+
 /** A fresh TCP connection each time: an HTTP client would reuse a kept-alive one. */
 const refusesConnections = (hub: HubProcess) =>
   new Promise<boolean>((resolve) => {
@@ -69,7 +85,7 @@ it('on SIGTERM under load commits and acks every frame sent before the signal, c
   const signalledAt = Date.now();
   hub.signal('SIGTERM');
   // Drivers go on streaming until the hub closes them, as real ones would.
-  const exit = await hub.exited;
+  const exit = await exitOf(hub, 30_000);
   stopStreaming();
 
   expect(exit.code).toBe(0);
@@ -83,7 +99,7 @@ it('on SIGTERM under load commits and acks every frame sent before the signal, c
   const report = await checkDelivery(db.url, drivers);
   expect(report.violations).toEqual([]);
   console.log(`[shutdown] SIGTERM: ${sentBeforeSignal.reduce((a, b) => a + b, 0)} frames sent before the signal, all acked; exit 0 after ${exit.at - signalledAt} ms`);
-});
+}, TEST_TIMEOUT_MS);
 
 it('on SIGINT stops accepting connections at once but holds the sockets open until frames held by a stalled database are committed and acked', async () => {
   const hub = await startHub('shutdown-int', {
@@ -112,13 +128,13 @@ it('on SIGINT stops accepting connections at once but holds the sockets open unt
   expect(drivers.every((driver) => driver.connected && driver.lastAck === driver.lastSent - 3)).toBe(true);
 
   postgresProxy.restore();
-  const exit = await hub.exited;
+  const exit = await exitOf(hub, 40_000);
   expect(exit.code).toBe(0);
   expect(drivers.every((driver) => driver.lastAck === driver.lastSent)).toBe(true);
   expect(drivers.every((driver) => driver.closes[0]?.code === 1001)).toBe(true);
   const report = await checkDelivery(db.url, drivers);
   expect(report.violations).toEqual([]);
-});
+}, TEST_TIMEOUT_MS);
 
 it('exits within the deadline when the database never returns, acking nothing it could not commit', async () => {
   const deadlineMs = 2000;
@@ -135,7 +151,7 @@ it('exits within the deadline when the database never returns, acking nothing it
   await expect.poll(() => metricValue(hub, 'hub_pending_frames'), { timeout: 10_000, interval: 20, message: 'the hub holds the frames' }).toBe(drivers.length);
   const signalledAt = Date.now();
   hub.signal('SIGTERM');
-  const exit = await hub.exited;
+  const exit = await exitOf(hub, 30_000);
   postgresProxy.restore();
   expect(exit.code).toBe(0);
   expect(exit.at - signalledAt).toBeLessThan(deadlineMs + 1500);
@@ -143,4 +159,4 @@ it('exits within the deadline when the database never returns, acking nothing it
   const report = await checkDelivery(db.url, drivers);
   expect(report.violations).toEqual([]);
   console.log(`[shutdown] database gone: exit 0 ${exit.at - signalledAt} ms after SIGTERM with SHUTDOWN_DEADLINE_MS=${deadlineMs}`);
-});
+}, TEST_TIMEOUT_MS);

@@ -100,7 +100,12 @@ export class BenchRun {
   }
 
   /** Runs `work` while watching CPU, memory, Redis and the hub's counters over its measured window. */
-  async observe<T>(extra: Record<string, () => number[]>, warmupMs: number, measureMs: number, work: () => Promise<T>): Promise<{ value: T; usage: MachineUsage }> {
+  async observe<T>(
+    extra: Record<string, () => number[]>,
+    warmupMs: number,
+    measureMs: number,
+    work: () => Promise<T>,
+  ): Promise<{ value: T; usage: MachineUsage }> {
     const { database, hub, redisUrl, pool } = this.setup;
     const { rows } = await database.query<{ pid: number }>(
       `SELECT pid FROM pg_stat_activity WHERE datname = $1 OR backend_type IN ('walwriter', 'checkpointer', 'background writer')`,
@@ -157,7 +162,9 @@ export class BenchRun {
   async connectRiders(target: HubProcess): Promise<void> {
     const { plan, token, pool } = this.setup;
     await pool.run(this.on([this.readerWorker], { kind: 'disconnect-riders' }));
-    const result = await pool.run(this.on([this.readerWorker], { kind: 'connect-riders', hub: { host: '127.0.0.1', port: target.port }, count: plan.riders, token }));
+    const result = await pool.run(
+      this.on([this.readerWorker], { kind: 'connect-riders', hub: { host: '127.0.0.1', port: target.port }, count: plan.riders, token }),
+    );
     if (result.completed !== plan.riders) throw new Error(`only ${result.completed} of ${plan.riders} riders connected: ${JSON.stringify(result.errors)}`);
   }
 
@@ -206,7 +213,14 @@ export class BenchRun {
   }
 
   /** Drivers stream at their steady rate while one reader task runs on the reader worker; records both. */
-  async readersWhileDriving(key: string, label: string, target: string, extra: Record<string, () => number[]>, reader: LoadTask, offered: string): Promise<void> {
+  async readersWhileDriving(
+    key: string,
+    label: string,
+    target: string,
+    extra: Record<string, () => number[]>,
+    reader: LoadTask,
+    offered: string,
+  ): Promise<void> {
     const warmupMs = Math.min(this.plan.warmupMs, 3000);
     const measureMs = this.plan.shortMeasureMs;
     const { pool } = this.setup;

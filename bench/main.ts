@@ -72,7 +72,10 @@ const result = await runBenchmark({
 });
 
 const chartFile = `${name}.svg`;
-const series = PHASE_ORDER.filter(([key, label]) => label !== '' && result.phases[key]).map(([key, label]) => ({ label, histogram: result.phases[key]!.histogram }));
+const series = PHASE_ORDER.filter(([key, label]) => label !== '' && result.phases[key]).map(([key, label]) => ({
+  label,
+  histogram: result.phases[key]!.histogram,
+}));
 const report = renderReport(result, chartFile, command);
 await writeFile(join(values.out, `${name}.json`), `${JSON.stringify(result, null, 2)}\n`);
 await writeFile(join(values.out, chartFile), latencyChartSvg(`Latency distributions, ${result.startedAt.slice(0, 10)} (${plan.name} run)`, series));
@@ -88,7 +91,9 @@ if (values['update-docs']) {
   await copyFile(join(values.out, chartFile), `${DOCS_REPORT}.svg`);
   const reportPath = relative('docs', `${DOCS_REPORT}.md`);
   const chartPath = relative('docs', `${DOCS_REPORT}.svg`);
-  const summary = report.slice(report.indexOf('## Summary') + '## Summary'.length, report.indexOf('## Every phase')).replace(`](${chartFile})`, `](${chartPath})`);
+  const summary = report
+    .slice(report.indexOf('## Summary') + '## Summary'.length, report.indexOf('## Every phase'))
+    .replace(`](${chartFile})`, `](${chartPath})`);
   const section = `${DOCS_START}\nLatest full run: [${name}](${reportPath}), \`${command}\`, ${result.durationS} s.\n${summary.trimEnd()}\n${DOCS_END}`;
   await writeFile(DOCS_FILE, docs.slice(0, start) + section + docs.slice(end + DOCS_END.length));
 }

@@ -15,7 +15,9 @@ export function originalDesignKey(prefix: string): string {
 export async function loadOriginalDesignKey(databaseUrl: string, redisUrl: string, key: string): Promise<number> {
   const db = new pg.Client({ connectionString: databaseUrl });
   await db.connect();
-  const { rows } = await db.query<{ id: number; lat: number; lng: number }>(`SELECT id, lat, lng FROM drivers WHERE status = 'online' AND lat IS NOT NULL`).finally(() => db.end());
+  const { rows } = await db
+    .query<{ id: number; lat: number; lng: number }>(`SELECT id, lat, lng FROM drivers WHERE status = 'online' AND lat IS NOT NULL`)
+    .finally(() => db.end());
   const redis = createClient({ url: redisUrl });
   redis.on('error', () => undefined);
   await redis.connect();

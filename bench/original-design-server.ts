@@ -46,7 +46,18 @@ async function nearby(params: URLSearchParams): Promise<unknown[]> {
   const limit = Number(params.get('limit') ?? 10);
   // WITHDIST answers [member, distance] pairs.
   const hits = await redis.sendCommand<Array<[string, string]>>([
-    'GEOSEARCH', geoKey!, 'FROMLONLAT', String(lng), String(lat), 'BYRADIUS', String(radius), 'km', 'ASC', 'COUNT', String(limit), 'WITHDIST',
+    'GEOSEARCH',
+    geoKey!,
+    'FROMLONLAT',
+    String(lng),
+    String(lat),
+    'BYRADIUS',
+    String(radius),
+    'km',
+    'ASC',
+    'COUNT',
+    String(limit),
+    'WITHDIST',
   ]);
   if (hits.length === 0) return [];
   const { rows } = await pool.query<DriverRow>(

@@ -83,7 +83,14 @@ async function machineFacts(database: BenchDatabase, redisUrl: string): Promise<
  * design's read server and the load generators. Each is registered in
  * `cleanups` as soon as it exists.
  */
-async function setUp(options: BenchOptions, progress: Progress, hubEnv: Record<string, string>, prefix: string, stamp: string, cleanups: Cleanups): Promise<BenchSetup> {
+async function setUp(
+  options: BenchOptions,
+  progress: Progress,
+  hubEnv: Record<string, string>,
+  prefix: string,
+  stamp: string,
+  cleanups: Cleanups,
+): Promise<BenchSetup> {
   const { plan } = options;
   const database = await createBenchDatabase(options.adminUrl, stamp);
   if (!options.keepDatabase) cleanups.push(() => database.drop());
@@ -93,7 +100,14 @@ async function setUp(options: BenchOptions, progress: Progress, hubEnv: Record<s
   progress.update(`seeded ${plan.onlineDrivers} online + ${plan.offlineDrivers} offline drivers into ${database.name}`);
   hubEnv.DATABASE_URL = database.url;
 
-  const hub = await HubProcess.start({ ...READY, label: 'hub', env: hubEnv, cpuProfileDir: options.cpuProfileDir, logFile: `${options.logPrefix}-hub.log`, inspector: true });
+  const hub = await HubProcess.start({
+    ...READY,
+    label: 'hub',
+    env: hubEnv,
+    cpuProfileDir: options.cpuProfileDir,
+    logFile: `${options.logPrefix}-hub.log`,
+    inspector: true,
+  });
   cleanups.push(() => hub.stop());
   const privateRedis = await startPrivateRedis();
   cleanups.push(() => privateRedis.stop());

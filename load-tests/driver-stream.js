@@ -137,11 +137,14 @@ export function driverSession(driverId, endAt) {
 
       // At the end, stop producing and give in-flight frames a moment to be acked,
       // so the last batch is neither missing from ack_latency nor counted as lost.
-      socket.setTimeout(() => {
-        ending = true;
-        if (unacked.size === 0) signOff();
-        socket.setTimeout(signOff, END_DRAIN_MS);
-      }, Math.max(0, endAt - Date.now()));
+      socket.setTimeout(
+        () => {
+          ending = true;
+          if (unacked.size === 0) signOff();
+          socket.setTimeout(signOff, END_DRAIN_MS);
+        },
+        Math.max(0, endAt - Date.now()),
+      );
 
       socket.on('error', (error) => errorRate.add(true, { code: 'socket', error: error.error() }));
       socket.on('close', () => {

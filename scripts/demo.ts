@@ -60,7 +60,8 @@ process.exit(
       throw new UsageError(`--interval and --ride-every: ${(error as Error).message}`);
     }
     const acceptProbability = Number(args.accept);
-    if (args.accept.trim() === '' || !(acceptProbability >= 0 && acceptProbability <= 1)) throw new UsageError(`--accept must be from 0 to 1, got "${args.accept}"`);
+    if (args.accept.trim() === '' || !(acceptProbability >= 0 && acceptProbability <= 1))
+      throw new UsageError(`--accept must be from 0 to 1, got "${args.accept}"`);
 
     // A fresh database per run: the seeded fleet must be exactly the drivers the
     // simulator drives (ids 1..N), whatever an earlier run used.

@@ -82,7 +82,9 @@ async function main(): Promise<void> {
   if (dockerEngineRuns()) {
     process.stdout.write('starting PostgreSQL and Redis with docker compose...\n');
     // docker-compose.yml keeps both internal; the override publishes them on loopback for the tests.
-    execFileSync('docker', ['compose', '-f', 'docker-compose.yml', '-f', 'docker-compose.ports.yml', 'up', '-d', '--wait', 'postgres', 'redis'], { stdio: 'inherit' });
+    execFileSync('docker', ['compose', '-f', 'docker-compose.yml', '-f', 'docker-compose.ports.yml', 'up', '-d', '--wait', 'postgres', 'redis'], {
+      stdio: 'inherit',
+    });
   } else {
     if (pgIssue && !startLocalPostgres()) throw new Error(`${pgIssue}. ${INSTALL_HINT}`);
     if (redisIssue && !startLocalRedis()) throw new Error(`${redisIssue}. ${INSTALL_HINT}`);

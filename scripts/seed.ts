@@ -59,7 +59,9 @@ process.exit(
           stopRequested: () => stop.requested,
           // Redrawn in place on a terminal; a line per chunk in a log.
           onProgress: (inserted, toInsert) =>
-            process.stdout.write(`${tty ? '\r' : ''}seeding drivers: ${inserted}/${toInsert} (${Math.round((inserted / Math.max(1, toInsert)) * 100)}%)${tty ? '' : '\n'}`),
+            process.stdout.write(
+              `${tty ? '\r' : ''}seeding drivers: ${inserted}/${toInsert} (${Math.round((inserted / Math.max(1, toInsert)) * 100)}%)${tty ? '' : '\n'}`,
+            ),
         });
         if (tty && (outcome.kind === 'seeded' || outcome.kind === 'interrupted')) process.stdout.write('\n');
         switch (outcome.kind) {
@@ -70,7 +72,9 @@ process.exit(
             );
             return 0;
           case 'interrupted':
-            process.stderr.write(`stopped after ${outcome.inserted} drivers of seed ${seed}; ${outcome.total} drivers in total: run the same command again to complete the fleet\n`);
+            process.stderr.write(
+              `stopped after ${outcome.inserted} drivers of seed ${seed}; ${outcome.total} drivers in total: run the same command again to complete the fleet\n`,
+            );
             return 1;
           case 'unchanged':
             process.stdout.write(

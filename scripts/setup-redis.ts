@@ -29,7 +29,8 @@ process.exit(
       const { DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, REDIS_CLUSTER_NODES: clusterNodes } = config;
       if (!databaseUrl || (!redisUrl && !clusterNodes)) {
         if (!databaseUrl) process.stderr.write('DATABASE_URL: setup:redis loads Redis from PostgreSQL: set DATABASE_URL to its URL\n');
-        if (!redisUrl && !clusterNodes) process.stderr.write('REDIS_URL: setup:redis loads the Redis geo index: set REDIS_URL to its URL (or REDIS_CLUSTER_NODES for a cluster)\n');
+        if (!redisUrl && !clusterNodes)
+          process.stderr.write('REDIS_URL: setup:redis loads the Redis geo index: set REDIS_URL to its URL (or REDIS_CLUSTER_NODES for a cluster)\n');
         return 2;
       }
       const where = redisUrl ? describeUrl(redisUrl).where : `the cluster at ${(clusterNodes ?? []).join(',')}`;
@@ -54,7 +55,9 @@ process.exit(
           await Promise.race([geo.connect(), connectFailed]);
         } catch (error) {
           const explained = redisUrl ? explainConnectionFailure(error, { setting: 'REDIS_URL', url: redisUrl }) : undefined;
-          process.stderr.write(`${explained ?? `${redisUrl ? 'REDIS_URL' : 'REDIS_CLUSTER_NODES'}: cannot connect to ${where}: ${(error as Error).message}`}\n`);
+          process.stderr.write(
+            `${explained ?? `${redisUrl ? 'REDIS_URL' : 'REDIS_CLUSTER_NODES'}: cannot connect to ${where}: ${(error as Error).message}`}\n`,
+          );
           return 1;
         } finally {
           clearTimeout(giveUp);
@@ -65,7 +68,9 @@ process.exit(
         const fleet = await store.countByFreshness(freshSinceMs);
         const skipped = fleet.stale + fleet.offline + fleet.noPosition;
         const reasons = [
-          fleet.stale > 0 ? `${fleet.stale} online but silent for over ${config.STALE_AFTER_MS / 1000} s (STALE_AFTER_MS; each returns with its next frame)` : '',
+          fleet.stale > 0
+            ? `${fleet.stale} online but silent for over ${config.STALE_AFTER_MS / 1000} s (STALE_AFTER_MS; each returns with its next frame)`
+            : '',
           fleet.offline > 0 ? `${fleet.offline} offline` : '',
           fleet.noPosition > 0 ? `${fleet.noPosition} online without a position yet` : '',
         ].filter(Boolean);

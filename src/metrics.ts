@@ -18,7 +18,11 @@ export function createMetrics() {
     registry.registerMetric(histogram as unknown as Metric);
     return histogram;
   };
-  const storeRoundTrips = new Counter({ name: 'hub_store_round_trips_total', help: 'Statements sent to PostgreSQL (one per batch on the ingest path)', registers });
+  const storeRoundTrips = new Counter({
+    name: 'hub_store_round_trips_total',
+    help: 'Statements sent to PostgreSQL (one per batch on the ingest path)',
+    registers,
+  });
   let storeRoundTripsSeen = 0;
   return {
     registry,
@@ -44,7 +48,12 @@ export function createMetrics() {
     }),
     resultsCoalesced: new Counter({ name: 'hub_results_coalesced_total', help: 'Nearby results held back because the rider read too slowly', registers }),
     slowSockets: new Gauge({ name: 'hub_slow_sockets', help: 'Sockets whose outbound buffer is over WS_MAX_BACKPRESSURE_BYTES', registers }),
-    upgradesRefused: new Counter({ name: 'hub_upgrades_refused_total', help: 'WebSocket upgrades refused, by error code', labelNames: ['code'] as const, registers }),
+    upgradesRefused: new Counter({
+      name: 'hub_upgrades_refused_total',
+      help: 'WebSocket upgrades refused, by error code',
+      labelNames: ['code'] as const,
+      registers,
+    }),
     duplicateFrames: new Counter({ name: 'hub_frames_duplicate_total', help: 'Location frames at or below the committed seq (resends)', registers }),
     batchSize: new Histogram({
       name: 'hub_batch_frames',
@@ -65,7 +74,12 @@ export function createMetrics() {
       buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1],
       registers,
     }),
-    rides: new Counter({ name: 'hub_rides_total', help: 'Rides reaching each status (requested, assigned, arrived, started, completed, cancelled, unmatched)', labelNames: ['status'] as const, registers }),
+    rides: new Counter({
+      name: 'hub_rides_total',
+      help: 'Rides reaching each status (requested, assigned, arrived, started, completed, cancelled, unmatched)',
+      labelNames: ['status'] as const,
+      registers,
+    }),
     rideAssignSeconds: new Histogram({
       name: 'hub_ride_assign_seconds',
       help: 'Time from ride request to assignment',
@@ -86,7 +100,12 @@ export function createMetrics() {
       buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers,
     }),
-    subscriptionSearches: new Counter({ name: 'hub_subscription_searches_total', help: 'Full nearby searches made for subscriptions, by source (or failed)', labelNames: ['source'] as const, registers }),
+    subscriptionSearches: new Counter({
+      name: 'hub_subscription_searches_total',
+      help: 'Full nearby searches made for subscriptions, by source (or failed)',
+      labelNames: ['source'] as const,
+      registers,
+    }),
     subscriptionVisits: new Counter({ name: 'hub_subscription_visits_total', help: 'Subscriptions committed driver changes had to look at', registers }),
     /** The store keeps its own running total of round trips; this carries it into the counter. */
     syncStoreRoundTrips(total: number): void {

@@ -23,8 +23,8 @@ export class Signal<Args extends [] | [unknown] | [unknown, unknown] | [unknown,
   }
 
   /** Calls every listener with the arguments; a property, so it can be handed on unbound. */
-  readonly emit: (...args: Args) => void = ((a?: unknown, b?: unknown, c?: unknown) => {
+  readonly emit: (...args: Args) => void = (a?: unknown, b?: unknown, c?: unknown) => {
     const listeners = this.listeners;
     for (let i = 0; i < listeners.length; i++) listeners[i]!(a, b, c);
-  });
+  };
 }

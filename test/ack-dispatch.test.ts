@@ -23,7 +23,12 @@ function metrics() {
   return {
     latency: new BucketHistogram('ack_latency_seconds', 'test', [0.01, 0.1, 1]),
     slices: new BucketHistogram('ack_slice_seconds', 'test', [0.001, 0.002, 0.003, 0.004, 0.005, 0.01, 0.1]),
-    framesAcked: { total: 0, inc(count: number) { this.total += count; } },
+    framesAcked: {
+      total: 0,
+      inc(count: number) {
+        this.total += count;
+      },
+    },
   };
 }
 
@@ -70,7 +75,11 @@ it('acks 2,000 drivers in slices of about 2 ms that let other work run between t
 
   expect(sent).toHaveLength(2001);
   expect(new Set(sent.map(([id]) => id)).size).toBe(2001);
-  expect(sent.slice(0, 3)).toEqual([[1, 10], [2, 10], [3, 10]]);
+  expect(sent.slice(0, 3)).toEqual([
+    [1, 10],
+    [2, 10],
+    [3, 10],
+  ]);
   expect(sent.find(([id]) => id === 7)).toEqual([7, 11]);
   expect(sent.at(-1)).toEqual([2001, 4]);
   // Every frame's receipt-to-ack time is recorded, about 30 ms here.
@@ -91,5 +100,8 @@ it('acks batches in commit order and skips drivers whose socket is gone', async 
   seqs.get(1)!.committed = 4;
   dispatcher.dispatch(second);
   await dispatcher.whenIdle();
-  expect(sent).toEqual([[1, 3], [1, 4]]);
+  expect(sent).toEqual([
+    [1, 3],
+    [1, 4],
+  ]);
 });

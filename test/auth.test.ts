@@ -77,8 +77,16 @@ describe('WebSocket upgrade with tokens', () => {
       async () =>
         `token=${await new SignJWT({ role: 'driver' }).setProtectedHeader({ alg: 'HS512' }).setSubject(String(ids[0])).setExpirationTime('1h').sign(new TextEncoder().encode(TEST_AUTH_SECRET))}`,
     ],
-    ['a token without a role', async () => `token=${await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(String(ids[0])).setExpirationTime('1h').sign(new TextEncoder().encode(TEST_AUTH_SECRET))}`],
-    ['a token without an expiry', async () => `token=${await new SignJWT({ role: 'driver' }).setProtectedHeader({ alg: 'HS256' }).setSubject(String(ids[0])).sign(new TextEncoder().encode(TEST_AUTH_SECRET))}`],
+    [
+      'a token without a role',
+      async () =>
+        `token=${await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(String(ids[0])).setExpirationTime('1h').sign(new TextEncoder().encode(TEST_AUTH_SECRET))}`,
+    ],
+    [
+      'a token without an expiry',
+      async () =>
+        `token=${await new SignJWT({ role: 'driver' }).setProtectedHeader({ alg: 'HS256' }).setSubject(String(ids[0])).sign(new TextEncoder().encode(TEST_AUTH_SECRET))}`,
+    ],
     ['an open-mode ?id= alone', async () => `id=${ids[0]}`],
     ['a 10 kB token', async () => `token=${'a'.repeat(10_000)}`],
   ])('refuses %s with 401 and no socket', async (_name, query) => {
@@ -168,7 +176,9 @@ describe('REST writes', () => {
 
 describe('open mode and configuration', () => {
   it('refuses to start in production without AUTH_SECRET, and refuses a short secret', () => {
-    expect(() => loadConfig({ NODE_ENV: 'production', DATABASE_URL: 'postgres://x@127.0.0.1/db' })).toThrow(/AUTH_SECRET: is required when NODE_ENV=production/);
+    expect(() => loadConfig({ NODE_ENV: 'production', DATABASE_URL: 'postgres://x@127.0.0.1/db' })).toThrow(
+      /AUTH_SECRET: is required when NODE_ENV=production/,
+    );
     expect(() => loadConfig({ AUTH_SECRET: 'short' })).toThrow(/AUTH_SECRET/);
     expect(() => loadConfig({ AUTH_PREVIOUS_SECRET: TEST_PREVIOUS_SECRET })).toThrow(/AUTH_PREVIOUS_SECRET: needs AUTH_SECRET/);
     expect(loadConfig({ NODE_ENV: 'production', AUTH_SECRET: TEST_AUTH_SECRET, DATABASE_URL: 'postgres://x@127.0.0.1/db' }).AUTH_SECRET).toBe(TEST_AUTH_SECRET);
@@ -192,9 +202,13 @@ describe('open mode and configuration', () => {
 
 describe('npm run token', () => {
   it('prints a token the hub accepts', async () => {
-    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/token.ts', '--role', 'driver', '--id', String(ids[1]), '--ttl', '10m'], {
-      env: { PATH: process.env.PATH, AUTH_SECRET: TEST_AUTH_SECRET },
-    });
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', 'scripts/token.ts', '--role', 'driver', '--id', String(ids[1]), '--ttl', '10m'],
+      {
+        env: { PATH: process.env.PATH, AUTH_SECRET: TEST_AUTH_SECRET },
+      },
+    );
     const driver = await TestClient.connect(driverUrl(`token=${stdout.trim()}`));
     expect(await driver.waitFor<HelloMessage>((m) => m.t === 'hello')).toMatchObject({ driverId: ids[1] });
     driver.close();

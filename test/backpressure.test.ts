@@ -93,113 +93,120 @@ async function settledRssMb(pid: number): Promise<number> {
 
 const largestQuery = (id: number) => JSON.stringify({ t: 'nearby', id, lat: 40.758, lng: -73.9855, radiusKm: 50, limit: 100 });
 
-it('keeps the hub flat while 100 riders read nothing and keep asking, closes them with 4008, and keeps answering a reading rider', async () => {
-  const running = hub!;
-  // Warm up the query path and the JIT, so "before" is a steady state.
-  const reader = await TestClient.connect(running.wsUrl('/ws/rider'));
-  for (let id = 1; id <= 300; id++) reader.send({ t: 'nearby', id, lat: 40.758, lng: -73.9855, radiusKm: 50, limit: 100 });
-  const warm = await reader.waitFor<NearbyResultMessage>((m) => m.t === 'nearby.result' && m.id === 300);
-  expect(warm.drivers).toHaveLength(100);
-  const before = await settledRssMb(running.pid);
+it(
+  'keeps the hub flat while 100 riders read nothing and keep asking, closes them with 4008, and keeps answering a reading rider',
+  async () => {
+    const running = hub!;
+    // Warm up the query path and the JIT, so "before" is a steady state.
+    const reader = await TestClient.connect(running.wsUrl('/ws/rider'));
+    for (let id = 1; id <= 300; id++) reader.send({ t: 'nearby', id, lat: 40.758, lng: -73.9855, radiusKm: 50, limit: 100 });
+    const warm = await reader.waitFor<NearbyResultMessage>((m) => m.t === 'nearby.result' && m.id === 300);
+    expect(warm.drivers).toHaveLength(100);
+    const before = await settledRssMb(running.pid);
 
-  for (let index = 0; index < SLOW_RIDERS; index++) silent.push(await openSilentSocket(running.port, '/ws/rider'));
-  let nextId = 1;
-  const asking = setInterval(() => {
-    for (const socket of silent) socket.sendText(largestQuery(nextId++));
-  }, ASK_EVERY_MS);
+    for (let index = 0; index < SLOW_RIDERS; index++) silent.push(await openSilentSocket(running.port, '/ws/rider'));
+    let nextId = 1;
+    const asking = setInterval(() => {
+      for (const socket of silent) socket.sendText(largestQuery(nextId++));
+    }, ASK_EVERY_MS);
 
-  // The reading rider keeps asking too, and must keep getting answers: each
-  // answer's latency is its arrival (recorded by the client) minus its send.
-  const readerSentAt = new Map<number, number>();
-  let readerId = 1000;
-  const readerAsking = setInterval(() => {
-    const id = ++readerId;
-    readerSentAt.set(id, Date.now());
-    reader.send({ t: 'nearby', id, lat: 40.75, lng: -73.98, radiusKm: 2, limit: 10 });
-  }, 100);
+    // The reading rider keeps asking too, and must keep getting answers: each
+    // answer's latency is its arrival (recorded by the client) minus its send.
+    const readerSentAt = new Map<number, number>();
+    let readerId = 1000;
+    const readerAsking = setInterval(() => {
+      const id = ++readerId;
+      readerSentAt.set(id, Date.now());
+      reader.send({ t: 'nearby', id, lat: 40.75, lng: -73.98, radiusKm: 2, limit: 10 });
+    }, 100);
 
-  const samples: Array<{ at: number; rss: number; slow: number; closed: number; coalesced: number; closedOtherwise: number }> = [];
-  const connectedAt = Date.now();
-  let progressAt = connectedAt;
-  let cpuSeen = await cpuTicks(running.pid);
-  try {
-    for (;;) {
-      const cpu = await cpuTicks(running.pid);
-      if (cpu > cpuSeen) progressAt = Date.now();
-      cpuSeen = cpu;
-      // The saturated hub may not answer a scrape in time; its CPU time says it is still at work.
-      const metrics = await scrapeMetrics(running).catch(() => undefined);
-      if (metrics) {
-        const previous = samples.at(-1);
-        const next = {
-          at: Date.now(),
-          rss: await rssMb(running.pid),
-          slow: metrics('hub_slow_sockets'),
-          closed: metrics('hub_sockets_closed_total{reason="too_slow"}'),
-          coalesced: metrics('hub_results_coalesced_total'),
-          closedOtherwise: metrics('hub_sockets_closed_total{reason="rate_abuse"}') + metrics('hub_sockets_closed_total{reason="token_expired"}'),
-        };
-        samples.push(next);
-        if (next.closed >= SLOW_RIDERS) break;
-        if (!previous || next.slow !== previous.slow || next.closed !== previous.closed || next.coalesced !== previous.coalesced) progressAt = next.at;
+    const samples: Array<{ at: number; rss: number; slow: number; closed: number; coalesced: number; closedOtherwise: number }> = [];
+    const connectedAt = Date.now();
+    let progressAt = connectedAt;
+    let cpuSeen = await cpuTicks(running.pid);
+    try {
+      for (;;) {
+        const cpu = await cpuTicks(running.pid);
+        if (cpu > cpuSeen) progressAt = Date.now();
+        cpuSeen = cpu;
+        // The saturated hub may not answer a scrape in time; its CPU time says it is still at work.
+        const metrics = await scrapeMetrics(running).catch(() => undefined);
+        if (metrics) {
+          const previous = samples.at(-1);
+          const next = {
+            at: Date.now(),
+            rss: await rssMb(running.pid),
+            slow: metrics('hub_slow_sockets'),
+            closed: metrics('hub_sockets_closed_total{reason="too_slow"}'),
+            coalesced: metrics('hub_results_coalesced_total'),
+            closedOtherwise: metrics('hub_sockets_closed_total{reason="rate_abuse"}') + metrics('hub_sockets_closed_total{reason="token_expired"}'),
+          };
+          samples.push(next);
+          if (next.closed >= SLOW_RIDERS) break;
+          if (!previous || next.slow !== previous.slow || next.closed !== previous.closed || next.coalesced !== previous.coalesced) progressAt = next.at;
+        }
+        const now = Date.now();
+        if (now - progressAt > STALLED_MS || now - connectedAt > ALL_CLOSED_WITHIN_MS) {
+          const ended = silent.filter((socket) => socket.closed).length;
+          throw new Error(
+            `slow riders not all closed for being slow: ${now - progressAt > STALLED_MS ? `no progress for ${STALLED_MS} ms` : `not within ${ALL_CLOSED_WITHIN_MS} ms`} ` +
+              `(${ended} of our sockets ended); last samples: ${JSON.stringify(samples.slice(-3))}`,
+          );
+        }
+        await new Promise((resolve) => setTimeout(resolve, SAMPLE_EVERY_MS));
       }
-      const now = Date.now();
-      if (now - progressAt > STALLED_MS || now - connectedAt > ALL_CLOSED_WITHIN_MS) {
-        const ended = silent.filter((socket) => socket.closed).length;
-        throw new Error(
-          `slow riders not all closed for being slow: ${now - progressAt > STALLED_MS ? `no progress for ${STALLED_MS} ms` : `not within ${ALL_CLOSED_WITHIN_MS} ms`} ` +
-            `(${ended} of our sockets ended); last samples: ${JSON.stringify(samples.slice(-3))}`,
-        );
-      }
-      await new Promise((resolve) => setTimeout(resolve, SAMPLE_EVERY_MS));
+    } finally {
+      clearInterval(asking);
+      clearInterval(readerAsking);
     }
-  } finally {
-    clearInterval(asking);
-    clearInterval(readerAsking);
-  }
-  const readerAnswers = reader.received.flatMap(({ message, at }) => {
-    const sentAt = message.t === 'nearby.result' ? readerSentAt.get(Number(message.id)) : undefined;
-    return sentAt === undefined ? [] : [{ sentAt, latencyMs: at - sentAt }];
-  });
+    const readerAnswers = reader.received.flatMap(({ message, at }) => {
+      const sentAt = message.t === 'nearby.result' ? readerSentAt.get(Number(message.id)) : undefined;
+      return sentAt === undefined ? [] : [{ sentAt, latencyMs: at - sentAt }];
+    });
 
-  // Every slow rider was closed for being slow; the reading rider is the one left.
-  const ridersConnected = async () => hubStatsSchema.parse(await (await fetch(running.httpUrl('/api/stats'))).json()).connections.riders;
-  await expect.poll(ridersConnected, { timeout: 10_000, interval: 50 }).toBe(1);
-  expect(reader.closeEvent).toBeUndefined();
-  reader.close();
-  const after = await settledRssMb(running.pid);
+    // Every slow rider was closed for being slow; the reading rider is the one left.
+    const ridersConnected = async () => hubStatsSchema.parse(await (await fetch(running.httpUrl('/api/stats'))).json()).connections.riders;
+    await expect.poll(ridersConnected, { timeout: 10_000, interval: 50 }).toBe(1);
+    expect(reader.closeEvent).toBeUndefined();
+    reader.close();
+    const after = await settledRssMb(running.pid);
 
-  // Saturated: every slow rider has reached the bound (over it and still asking, or already
-  // closed for it) and some are still asking. On a quiet box the riders fill within a second
-  // of each other and none is closed yet; on a loaded one the fills spread over more than
-  // SLOW_CLOSE_MS, so the first riders are closed before the last reach the bound.
-  const saturated = samples.filter((sample) => sample.slow + sample.closed >= SLOW_RIDERS && sample.closed < SLOW_RIDERS);
-  expect(saturated.length, `samples (at, slow, closed): ${samples.map((sample) => `${sample.at - connectedAt}:${sample.slow}/${sample.closed}`).join(' ')}`).toBeGreaterThanOrEqual(2);
-  const [first, last] = [saturated[0]!, saturated.at(-1)!];
-  const saturatedGrowth = last.rss - first.rss;
-  const peak = Math.max(...samples.map((sample) => sample.rss));
-  const readerWhileSaturated = readerAnswers
-    .filter((answer) => answer.sentAt >= first.at && answer.sentAt <= last.at)
-    .map((answer) => answer.latencyMs)
-    .sort((a, b) => a - b);
-  const fillLatencies = readerAnswers
-    .filter((answer) => answer.sentAt < first.at)
-    .map((answer) => answer.latencyMs)
-    .sort((a, b) => a - b);
-  expect(last.coalesced - first.coalesced).toBeGreaterThan(0);
-  // Generous bounds: 100 buffers of 64 KB are 6.4 MB; the rest is garbage-collector headroom.
-  expect(peak - before).toBeLessThan(96);
-  expect(saturatedGrowth).toBeLessThan(16);
-  expect(readerWhileSaturated.length).toBeGreaterThan(0);
-  expect(readerWhileSaturated[Math.floor(readerWhileSaturated.length / 2)]).toBeLessThan(1000);
+    // Saturated: every slow rider has reached the bound (over it and still asking, or already
+    // closed for it) and some are still asking. On a quiet box the riders fill within a second
+    // of each other and none is closed yet; on a loaded one the fills spread over more than
+    // SLOW_CLOSE_MS, so the first riders are closed before the last reach the bound.
+    const saturated = samples.filter((sample) => sample.slow + sample.closed >= SLOW_RIDERS && sample.closed < SLOW_RIDERS);
+    expect(
+      saturated.length,
+      `samples (at, slow, closed): ${samples.map((sample) => `${sample.at - connectedAt}:${sample.slow}/${sample.closed}`).join(' ')}`,
+    ).toBeGreaterThanOrEqual(2);
+    const [first, last] = [saturated[0]!, saturated.at(-1)!];
+    const saturatedGrowth = last.rss - first.rss;
+    const peak = Math.max(...samples.map((sample) => sample.rss));
+    const readerWhileSaturated = readerAnswers
+      .filter((answer) => answer.sentAt >= first.at && answer.sentAt <= last.at)
+      .map((answer) => answer.latencyMs)
+      .sort((a, b) => a - b);
+    const fillLatencies = readerAnswers
+      .filter((answer) => answer.sentAt < first.at)
+      .map((answer) => answer.latencyMs)
+      .sort((a, b) => a - b);
+    expect(last.coalesced - first.coalesced).toBeGreaterThan(0);
+    // Generous bounds: 100 buffers of 64 KB are 6.4 MB; the rest is garbage-collector headroom.
+    expect(peak - before).toBeLessThan(96);
+    expect(saturatedGrowth).toBeLessThan(16);
+    expect(readerWhileSaturated.length).toBeGreaterThan(0);
+    expect(readerWhileSaturated[Math.floor(readerWhileSaturated.length / 2)]).toBeLessThan(1000);
 
-  const p = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))];
-  console.info(
-    `backpressure: hub RSS before ${before.toFixed(1)} MB, peak ${peak.toFixed(1)} MB, after ${after.toFixed(1)} MB; ` +
-      `while all ${SLOW_RIDERS} riders had reached the bound and some were asking (${((last.at - first.at) / 1000).toFixed(1)} s): ` +
-      `RSS ${first.rss.toFixed(1)} -> ${last.rss.toFixed(1)} MB, ${last.coalesced - first.coalesced} results coalesced, ` +
-      `reading rider p50 ${p(readerWhileSaturated, 0.5)} ms, max ${readerWhileSaturated.at(-1)} ms (${readerWhileSaturated.length} answers); ` +
-      `while the kernel buffers filled: reading rider p50 ${p(fillLatencies, 0.5)} ms, max ${fillLatencies.at(-1)} ms; ` +
-      `all ${SLOW_RIDERS} closed with 4008 ${((samples.at(-1)!.at - samples[0]!.at) / 1000).toFixed(1)} s after they connected`,
-  );
-}, TEST_TIMEOUT_MS);
+    const p = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))];
+    console.info(
+      `backpressure: hub RSS before ${before.toFixed(1)} MB, peak ${peak.toFixed(1)} MB, after ${after.toFixed(1)} MB; ` +
+        `while all ${SLOW_RIDERS} riders had reached the bound and some were asking (${((last.at - first.at) / 1000).toFixed(1)} s): ` +
+        `RSS ${first.rss.toFixed(1)} -> ${last.rss.toFixed(1)} MB, ${last.coalesced - first.coalesced} results coalesced, ` +
+        `reading rider p50 ${p(readerWhileSaturated, 0.5)} ms, max ${readerWhileSaturated.at(-1)} ms (${readerWhileSaturated.length} answers); ` +
+        `while the kernel buffers filled: reading rider p50 ${p(fillLatencies, 0.5)} ms, max ${fillLatencies.at(-1)} ms; ` +
+        `all ${SLOW_RIDERS} closed with 4008 ${((samples.at(-1)!.at - samples[0]!.at) / 1000).toFixed(1)} s after they connected`,
+    );
+  },
+  TEST_TIMEOUT_MS,
+);

@@ -12,7 +12,12 @@ function driver(options: { capacity?: number; maxInFlight?: number; firstSeq?: n
     dropped: (seq) => tally.dropped.push(seq),
     sent: (seq, resend) => (resend ? tally.resent : tally.sent).push(seq),
   };
-  const session = new DriverSession<number>({ capacity: options.capacity ?? 100, maxInFlight: options.maxInFlight ?? Infinity, firstSeq: options.firstSeq, events });
+  const session = new DriverSession<number>({
+    capacity: options.capacity ?? 100,
+    maxInFlight: options.maxInFlight ?? Infinity,
+    firstSeq: options.firstSeq,
+    events,
+  });
   /** Flushes at `now`, returning the seqs written. */
   const flush = (now = 0) => {
     const written: number[] = [];
@@ -165,7 +170,10 @@ describe('subscription session', () => {
     expect(message).toEqual({ t: 'subscribe', id: 'w1', ...centre, radiusKm: 2, limit: 10 });
     expect(session.move(watch.id, 40.7, -74)).toEqual({ t: 'subscribe.move', id: 'w1', lat: 40.7, lng: -74 });
     expect(session.reopen()).toEqual([{ t: 'subscribe', id: 'w1', lat: 40.7, lng: -74, radiusKm: 2, limit: 10 }]);
-    expect(session.renew('w1')).toEqual([{ t: 'unsubscribe', id: 'w1' }, { t: 'subscribe', id: 'w1', lat: 40.7, lng: -74, radiusKm: 2, limit: 10 }]);
+    expect(session.renew('w1')).toEqual([
+      { t: 'unsubscribe', id: 'w1' },
+      { t: 'subscribe', id: 'w1', lat: 40.7, lng: -74, radiusKm: 2, limit: 10 },
+    ]);
     expect(session.remove('w1')).toEqual({ t: 'unsubscribe', id: 'w1' });
     expect(session.remove('w1')).toBeUndefined();
     expect(session.move('w1', 0, 0)).toBeUndefined();

@@ -103,7 +103,11 @@ describe.skipIf(!hasChromium)(title, () => {
     let before = seeded;
     const movedSince = (from: Map<string, string>, to: Map<string, string>) => [...to.keys()].filter((id) => from.has(id) && from.get(id) !== to.get(id));
     await expect
-      .poll(async () => movedSince(seeded, (before = await dotPositions(page))).length, { timeout: 15_000, interval: 100, message: 'most dots had their first fix' })
+      .poll(async () => movedSince(seeded, (before = await dotPositions(page))).length, {
+        timeout: 15_000,
+        interval: 100,
+        message: 'most dots had their first fix',
+      })
       .toBeGreaterThanOrEqual(Math.ceil(seeded.size / 2));
     const fixed = new Set(movedSince(seeded, before));
     let after = before;
@@ -225,7 +229,10 @@ describe.skipIf(!hasChromium)(hasChromium ? 'browser ride demo' : `browser ride 
       void page
         .locator('.ride-car')
         .evaluate((car) => (car as HTMLElement).style.transform)
-        .then((transform) => carPositions.add(transform), () => undefined);
+        .then(
+          (transform) => carPositions.add(transform),
+          () => undefined,
+        );
     }, 100);
     try {
       await page.locator('body[data-ride="arrived"], body[data-ride="started"], body[data-ride="completed"]').waitFor({ timeout: 30_000 });
@@ -247,7 +254,6 @@ describe.skipIf(!hasChromium)(hasChromium ? 'browser ride demo' : `browser ride 
     expect(problems).toEqual([]);
   });
 });
-
 
 /** Each driver dot's SVG path by driver id: the path changes when the driver moves on screen. */
 async function dotPositions(page: Page): Promise<Map<string, string>> {

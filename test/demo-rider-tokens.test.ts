@@ -14,7 +14,15 @@ import { TEST_AUTH_SECRET } from './support/tokens.ts';
 import { TestClient } from './support/ws-client.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'];
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--no-first-run',
+  '--disable-sync',
+];
 const DRIVERS = 30;
 
 /**
@@ -81,17 +89,21 @@ describe('demo rider tokens (DEMO_RIDER_TOKENS)', () => {
     expect(await refused.text()).toBe('');
   });
 
-  it.skipIf(!existsSync(CHROMIUM))('lets the map page connect to a hub with AUTH_SECRET, and only through the setting', async () => {
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-    const [withTokens, without] = hubs;
-    const page = await browser.newPage();
-    await page.goto(`http://127.0.0.1:${withTokens!.port}/?zoom=14`);
-    await page.locator('#status-connection[data-state="live"]').waitFor({ timeout: 20_000 });
-    await page.waitForFunction(() => document.querySelectorAll('path.driver-dot').length >= 5, null, { timeout: 20_000 });
+  it.skipIf(!existsSync(CHROMIUM))(
+    'lets the map page connect to a hub with AUTH_SECRET, and only through the setting',
+    async () => {
+      browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+      const [withTokens, without] = hubs;
+      const page = await browser.newPage();
+      await page.goto(`http://127.0.0.1:${withTokens!.port}/?zoom=14`);
+      await page.locator('#status-connection[data-state="live"]').waitFor({ timeout: 20_000 });
+      await page.waitForFunction(() => document.querySelectorAll('path.driver-dot').length >= 5, null, { timeout: 20_000 });
 
-    const refused = await browser.newPage();
-    await refused.goto(`http://127.0.0.1:${without!.port}/`);
-    await refused.locator('#status-connection[data-state="reconnecting"]').waitFor({ timeout: 20_000 });
-    expect(await refused.locator('path.driver-dot').count()).toBe(0);
-  }, 60_000);
+      const refused = await browser.newPage();
+      await refused.goto(`http://127.0.0.1:${without!.port}/`);
+      await refused.locator('#status-connection[data-state="reconnecting"]').waitFor({ timeout: 20_000 });
+      expect(await refused.locator('path.driver-dot').count()).toBe(0);
+    },
+    60_000,
+  );
 });

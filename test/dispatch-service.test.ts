@@ -16,9 +16,7 @@ const SETTINGS: DispatchSettings = { waveSize: 3, offerTimeoutMs: 15_000, maxWav
 /** A fleet with drivers `kmAway[i]` km north of the pickup, ids 1, 2, … */
 function harness(kmAway: number[], settings: Partial<DispatchSettings> = {}) {
   const clock = new FakeClock();
-  const drivers = new Map<number, FakeDriver>(
-    kmAway.map((km, index) => [index + 1, { id: index + 1, ...offsetKm(PICKUP, km, 0), status: 'online' as const }]),
-  );
+  const drivers = new Map<number, FakeDriver>(kmAway.map((km, index) => [index + 1, { id: index + 1, ...offsetKm(PICKUP, km, 0), status: 'online' as const }]));
   const store = new FakeRideStore(drivers, clock);
   const timers = new ManualTimers(clock);
   const delivery = new RecordingDelivery();

@@ -40,8 +40,8 @@ function databaseSnapshot(): Promise<string> {
 
 const INJECTIONS = [
   "' OR '1'='1",
-  "1; DROP TABLE drivers; --",
-  "1 UNION SELECT usename, passwd FROM pg_shadow --",
+  '1; DROP TABLE drivers; --',
+  '1 UNION SELECT usename, passwd FROM pg_shadow --',
   "'; UPDATE drivers SET lat = 0; --",
   "1' AND pg_sleep(5) --",
   '$1',
@@ -53,7 +53,7 @@ const INJECTIONS = [
   '${7*7}',
   '{{7*7}}',
   '{"$gt": ""}',
-  'economy\' OR vehicle_type <> \'',
+  "economy' OR vehicle_type <> '",
   '1e309',
   '0x10',
   ' 40 ',
@@ -114,10 +114,14 @@ describe('injection strings in every parameter', () => {
     const params = ['lat', 'lng', 'radius', 'limit', 'vehicleType', 'minRating'] as const;
     await fc.assert(
       // Random text around an empty injection can spell a plain number ("0"), which is a valid query value, not an attack.
-      fc.asyncProperty(fc.constantFrom(...params), injection.filter((value) => !/^-?\d+(\.\d+)?$/.test(value)), async (param, value) => {
-        const query = new URLSearchParams({ lat: '40.75', lng: '-73.98', radius: '3', limit: '5', [param]: value });
-        await expectRefused(await fetch(testHub.httpUrl(`/api/drivers/nearby?${query}`)));
-      }),
+      fc.asyncProperty(
+        fc.constantFrom(...params),
+        injection.filter((value) => !/^-?\d+(\.\d+)?$/.test(value)),
+        async (param, value) => {
+          const query = new URLSearchParams({ lat: '40.75', lng: '-73.98', radius: '3', limit: '5', [param]: value });
+          await expectRefused(await fetch(testHub.httpUrl(`/api/drivers/nearby?${query}`)));
+        },
+      ),
       { numRuns: RUNS },
     );
   });
@@ -164,9 +168,19 @@ describe('bodies, content types and methods', () => {
   });
 
   it('wrong content types and random bodies get 400', async () => {
-    const contentTypes = fc.constantFrom('text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/jsonp', 'application/json-seq', 'application/xml', '');
+    const contentTypes = fc.constantFrom(
+      'text/plain',
+      'application/x-www-form-urlencoded',
+      'multipart/form-data; boundary=x',
+      'application/jsonp',
+      'application/json-seq',
+      'application/xml',
+      '',
+    );
     await fc.assert(
-      fc.asyncProperty(contentTypes, async (contentType) => expectRefused(await postLocation(String(victimId), '{"lat":40.7,"lng":-73.9}', { 'content-type': contentType }))),
+      fc.asyncProperty(contentTypes, async (contentType) =>
+        expectRefused(await postLocation(String(victimId), '{"lat":40.7,"lng":-73.9}', { 'content-type': contentType })),
+      ),
       { numRuns: 40 },
     );
     await fc.assert(
@@ -178,7 +192,18 @@ describe('bodies, content types and methods', () => {
   // uWS answers the methods it knows; others (PROPFIND, BREW, ...) it refuses by closing the connection before any handler runs.
   it('unknown methods on every path get 404 or 405, or the connection closed', async () => {
     const methods = fc.constantFrom('PUT', 'DELETE', 'PATCH', 'OPTIONS', 'TRACE', 'PROPFIND', 'MKCOL', 'LOCK', 'PURGE', 'BREW', 'FOO');
-    const paths = fc.constantFrom('/api/drivers/nearby', `/api/drivers/${'1'}/location`, '/healthz', '/readyz', '/metrics', '/api/stats', '/', '/api', '/ws/driver', '/../etc/passwd');
+    const paths = fc.constantFrom(
+      '/api/drivers/nearby',
+      `/api/drivers/${'1'}/location`,
+      '/healthz',
+      '/readyz',
+      '/metrics',
+      '/api/stats',
+      '/',
+      '/api',
+      '/ws/driver',
+      '/../etc/passwd',
+    );
     await fc.assert(
       fc.asyncProperty(methods, paths, async (method, path) => {
         const response = await rawRequest(method, path);
@@ -200,6 +225,8 @@ describe('after every hostile request', () => {
     expect(await databaseSnapshot()).toBe(snapshotBefore);
     const ok = await postLocation(String(victimId), '{"lat":40.7001,"lng":-73.9001}');
     expect(ok.status).toBe(200);
-    console.info(`fuzz-http: ${cases} hostile requests, statuses ${JSON.stringify(Object.fromEntries(statuses))}, ${connectionsCut} connections closed by the server`);
+    console.info(
+      `fuzz-http: ${cases} hostile requests, statuses ${JSON.stringify(Object.fromEntries(statuses))}, ${connectionsCut} connections closed by the server`,
+    );
   });
 });

@@ -47,7 +47,10 @@ let hostileRowBefore: Record<string, unknown> | undefined;
 let protoBefore: string[];
 
 function driverRow(id: number): Promise<Record<string, unknown> | undefined> {
-  return withDb(testHub.db.url, async (db) => (await db.query<Record<string, unknown>>('SELECT lat, lng, status, last_seq, updated_at FROM drivers WHERE id = $1', [id])).rows[0]);
+  return withDb(
+    testHub.db.url,
+    async (db) => (await db.query<Record<string, unknown>>('SELECT lat, lng, status, last_seq, updated_at FROM drivers WHERE id = $1', [id])).rows[0],
+  );
 }
 
 /** A hostile socket per role that comes back after the hub closes it. */

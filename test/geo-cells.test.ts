@@ -21,20 +21,25 @@ describe('cells of the sharded geo index', () => {
   it('a circle covers every cell a point inside it can be in', () => {
     const point = fc.record({ lat: fc.double({ min: -84, max: 84, noNaN: true }), lng: fc.double({ min: -180, max: 180, noNaN: true, maxExcluded: true }) });
     fc.assert(
-      fc.property(point, fc.double({ min: 0.01, max: 50, noNaN: true }), fc.array(fc.tuple(fc.double({ min: 0, max: 1, noNaN: true }), fc.double({ min: 0, max: 2 * Math.PI, noNaN: true })), { minLength: 1, maxLength: 30 }), (center, radiusKm, offsets) => {
-        const covered = new Set(cellsCovering(center.lat, center.lng, radiusKm));
-        for (const [share, bearing] of offsets) {
-          // A point at distance share × radius along a bearing, wrapped across the antimeridian.
-          const distanceKm = share * radiusKm;
-          const dLat = (distanceKm * Math.cos(bearing)) / 111.2;
-          const lat = center.lat + dLat;
-          const dLng = (distanceKm * Math.sin(bearing)) / (111.2 * Math.cos((lat * Math.PI) / 180));
-          const lng = ((center.lng + dLng + 540) % 360) - 180;
-          if (haversineKm(center.lat, center.lng, lat, lng) > radiusKm) continue;
-          expect(covered.has(cellOf(lat, lng))).toBe(true);
-        }
-        for (const cell of covered) expect(isCell(cell)).toBe(true);
-      }),
+      fc.property(
+        point,
+        fc.double({ min: 0.01, max: 50, noNaN: true }),
+        fc.array(fc.tuple(fc.double({ min: 0, max: 1, noNaN: true }), fc.double({ min: 0, max: 2 * Math.PI, noNaN: true })), { minLength: 1, maxLength: 30 }),
+        (center, radiusKm, offsets) => {
+          const covered = new Set(cellsCovering(center.lat, center.lng, radiusKm));
+          for (const [share, bearing] of offsets) {
+            // A point at distance share × radius along a bearing, wrapped across the antimeridian.
+            const distanceKm = share * radiusKm;
+            const dLat = (distanceKm * Math.cos(bearing)) / 111.2;
+            const lat = center.lat + dLat;
+            const dLng = (distanceKm * Math.sin(bearing)) / (111.2 * Math.cos((lat * Math.PI) / 180));
+            const lng = ((center.lng + dLng + 540) % 360) - 180;
+            if (haversineKm(center.lat, center.lng, lat, lng) > radiusKm) continue;
+            expect(covered.has(cellOf(lat, lng))).toBe(true);
+          }
+          for (const cell of covered) expect(isCell(cell)).toBe(true);
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -42,7 +47,10 @@ describe('cells of the sharded geo index', () => {
   it('lists only the cells a circle reaches: one to four for a small circle in a city, a few hundred for 50 km', () => {
     const timesSquare = { lat: 40.758, lng: -73.9855 };
     // A circle well inside one cell touches only it.
-    const cellCentre = { lat: (Math.floor((timesSquare.lat + 90) / CELL_LAT_DEG) + 0.5) * CELL_LAT_DEG - 90, lng: (Math.floor((timesSquare.lng + 180) / CELL_LNG_DEG) + 0.5) * CELL_LNG_DEG - 180 };
+    const cellCentre = {
+      lat: (Math.floor((timesSquare.lat + 90) / CELL_LAT_DEG) + 0.5) * CELL_LAT_DEG - 90,
+      lng: (Math.floor((timesSquare.lng + 180) / CELL_LNG_DEG) + 0.5) * CELL_LNG_DEG - 180,
+    };
     expect(cellsCovering(cellCentre.lat, cellCentre.lng, 0.3)).toEqual([cellOf(cellCentre.lat, cellCentre.lng)]);
     expect(cellsCovering(timesSquare.lat, timesSquare.lng, 0.5).length).toBeGreaterThanOrEqual(1);
     expect(cellsCovering(timesSquare.lat, timesSquare.lng, 0.5).length).toBeLessThanOrEqual(4);

@@ -60,13 +60,16 @@ describe('migrating an existing history table', () => {
     try {
       await migrate(drizzle({ client }), { migrationsFolder: older });
       // 200 rows over the last 100 hours, and two dated 2 and 3 days ahead (device clocks running fast).
-      await client.query(`
+      await client.query(
+        `
         INSERT INTO driver_locations (driver_id, seq, lat, lng, recorded_at, received_at)
-        SELECT 1 + g % 2, g, 40.7, -73.9, to_timestamp(($1::float8 - g * 1800000) / 1000), now() FROM generate_series(1, 200) g`, [now]);
-      await client.query(`INSERT INTO driver_locations VALUES (1, 1000, 40, -73, to_timestamp($1::float8 / 1000), now()), (1, 1001, 40, -73, to_timestamp($2::float8 / 1000), now())`, [
-        now + 2 * DAY_MS,
-        now + 3 * DAY_MS,
-      ]);
+        SELECT 1 + g % 2, g, 40.7, -73.9, to_timestamp(($1::float8 - g * 1800000) / 1000), now() FROM generate_series(1, 200) g`,
+        [now],
+      );
+      await client.query(
+        `INSERT INTO driver_locations VALUES (1, 1000, 40, -73, to_timestamp($1::float8 / 1000), now()), (1, 1001, 40, -73, to_timestamp($2::float8 / 1000), now())`,
+        [now + 2 * DAY_MS, now + 3 * DAY_MS],
+      );
     } finally {
       await client.end();
       await rm(older, { recursive: true, force: true });
@@ -89,7 +92,9 @@ describe('migrating an existing history table', () => {
         { name: partitionOf(now + 2 * DAY_MS), rows: 1 },
         { name: 'driver_locations_default', rows: 1 },
       ]);
-      const total = await withDb(db.url, (c) => c.query('SELECT count(*)::int AS n, count(DISTINCT (driver_id, seq))::int AS distinct_rows FROM driver_locations'));
+      const total = await withDb(db.url, (c) =>
+        c.query('SELECT count(*)::int AS n, count(DISTINCT (driver_id, seq))::int AS distinct_rows FROM driver_locations'),
+      );
       expect(total.rows[0]).toEqual({ n: 202, distinct_rows: 202 });
     } finally {
       await store.close();
@@ -124,9 +129,10 @@ describe('partitions ahead and retention', () => {
     await store.maintainHistory(now);
     const kept = partitionOf(now + 3 * DAY_MS);
     await withDb(db.url, (c) =>
-      c.query(`INSERT INTO driver_locations SELECT 5, g, 40, -73, to_timestamp($1::float8 / 1000) + g * interval '1 second', now() FROM generate_series(1, 50) g`, [
-        dayStart(now + 3 * DAY_MS),
-      ]),
+      c.query(
+        `INSERT INTO driver_locations SELECT 5, g, 40, -73, to_timestamp($1::float8 / 1000) + g * interval '1 second', now() FROM generate_series(1, 50) g`,
+        [dayStart(now + 3 * DAY_MS)],
+      ),
     );
     // Nine days on, with 7 days kept: the legacy range and tomorrow's partition end before the cut; the day after ends after it.
     const later = now + 9 * DAY_MS;

@@ -135,7 +135,15 @@ async function moveDrivers(moves: Array<{ driver: number; dLat: number; dLng: nu
   const moved = new Map<number, { dLat: number; dLng: number }>();
   for (const move of moves) if (ids.length > 0) moved.set(ids[move.driver % ids.length]!, move);
   if (moved.size === 0) return 0;
-  const rows = await withDb(db.url, async (client) => (await client.query<{ id: number; lat: number; lng: number; last_seq: string }>('SELECT id, lat, lng, last_seq FROM drivers WHERE id = ANY($1)', [[...moved.keys()]])).rows);
+  const rows = await withDb(
+    db.url,
+    async (client) =>
+      (
+        await client.query<{ id: number; lat: number; lng: number; last_seq: string }>('SELECT id, lat, lng, last_seq FROM drivers WHERE id = ANY($1)', [
+          [...moved.keys()],
+        ])
+      ).rows,
+  );
   const now = Date.now();
   const committed = await store.writeBatch({
     driverIds: rows.map((row) => row.id),

@@ -29,10 +29,7 @@ function fakeHealth(state: GeoState = 'up'): IngestOptions['health'] & { state: 
   return { state, failures, reportFailure: (error) => failures.push(error) };
 }
 
-function harness(
-  options: Partial<Pick<IngestOptions, 'batchMaxFrames' | 'pendingMaxFrames' | 'health'>> = {},
-  driverIds = [1, 2, 3],
-): Harness {
+function harness(options: Partial<Pick<IngestOptions, 'batchMaxFrames' | 'pendingMaxFrames' | 'health'>> = {}, driverIds = [1, 2, 3]): Harness {
   const store = new FakeStore(driverIds.map((id) => ({ id, status: 'online' as const }))).holdWrites();
   const geo = new FakeGeoIndex();
   const acks: Array<[number, number]> = [];
@@ -146,8 +143,15 @@ describe('batching and order', () => {
     // Neither driver had a position before (NaN): nothing to move out of, nowhere known to remove from but where the batch left it.
     expect(geo.applied).toEqual([
       {
-        ids: [1], lats: [40.75], lngs: [-73.98], seenAtMs: [expect.any(Number)], previousLats: [Number.NaN], previousLngs: [Number.NaN],
-        removeIds: [2, 2], removeLats: [Number.NaN, Number.NaN], removeLngs: [Number.NaN, Number.NaN],
+        ids: [1],
+        lats: [40.75],
+        lngs: [-73.98],
+        seenAtMs: [expect.any(Number)],
+        previousLats: [Number.NaN],
+        previousLngs: [Number.NaN],
+        removeIds: [2, 2],
+        removeLats: [Number.NaN, Number.NaN],
+        removeLngs: [Number.NaN, Number.NaN],
       },
     ]);
   });
@@ -359,7 +363,17 @@ describe('geo index writes', () => {
     await elapse();
     // The write carries where the skipped one left the driver, so a cell-split index moves it out of there.
     expect(geo.applied).toEqual([
-      { ids: [1], lats: [40.75], lngs: [-73.98], seenAtMs: [expect.any(Number)], previousLats: [40.75], previousLngs: [-73.98], removeIds: [], removeLats: [], removeLngs: [] },
+      {
+        ids: [1],
+        lats: [40.75],
+        lngs: [-73.98],
+        seenAtMs: [expect.any(Number)],
+        previousLats: [40.75],
+        previousLngs: [-73.98],
+        removeIds: [],
+        removeLats: [],
+        removeLngs: [],
+      },
     ]);
   });
 });

@@ -44,10 +44,16 @@ it(
   async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'living-city-'));
     // Defaults but the place and the size: a smaller fleet keeps a shared machine's load down.
-    hub = await HubProcess.start({ env: { DATA_DIR: dataDir, EMBEDDED_SEED_DRIVERS: '300', LOG_LEVEL: 'warn' }, label: 'living-city', readyTimeoutMs: 180_000 });
+    hub = await HubProcess.start({
+      env: { DATA_DIR: dataDir, EMBEDDED_SEED_DRIVERS: '300', LOG_LEVEL: 'warn' },
+      label: 'living-city',
+      readyTimeoutMs: 180_000,
+    });
     const startedAt = Date.now();
     await expect.poll(() => hub!.output(), { timeout: 10_000 }).toContain('with 300 simulated drivers moving');
-    expect(hub.output()).toContain(`dispatch hub ready: map http://localhost:${hub.port}/ · drivers ws://localhost:${hub.port}/ws/driver · riders ws://localhost:${hub.port}/ws/rider · embedded PGlite in ${dataDir} with 300 simulated drivers moving`);
+    expect(hub.output()).toContain(
+      `dispatch hub ready: map http://localhost:${hub.port}/ · drivers ws://localhost:${hub.port}/ws/driver · riders ws://localhost:${hub.port}/ws/rider · embedded PGlite in ${dataDir} with 300 simulated drivers moving`,
+    );
 
     // The behaviour under test is a duration: what the hub answers once STALE_AFTER_MS has long passed.
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, ALIVE_AFTER_MS - (Date.now() - startedAt))));

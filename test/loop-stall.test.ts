@@ -22,7 +22,7 @@ beforeAll(async () => {
 });
 afterAll(() => testHub.close());
 
-it("never times out a Redis reply that arrived while the loop was blocked, whether the command was written before the block or after", async () => {
+it('never times out a Redis reply that arrived while the loop was blocked, whether the command was written before the block or after', async () => {
   const { geo } = testHub.hub;
   const query = { lat: 40.7589, lng: -73.9851, radiusKm: 2, count: 20, freshSinceMs: Date.now() - 60_000 };
   // Blocked before node-redis wrote the command (it writes on the next loop turn).

@@ -38,9 +38,7 @@ function bruteForce(points: Placed[], query: { lat: number; lng: number; radiusK
     .sort((a, b) => a.km - b.km || a.point.id - b.point.id)
     .slice(0, query.count);
   return {
-    hits: examined
-      .filter((entry) => entry.point.seenAtMs >= query.freshSinceMs)
-      .map(({ point }) => ({ id: point.id, lat: point.lat, lng: point.lng })),
+    hits: examined.filter((entry) => entry.point.seenAtMs >= query.freshSinceMs).map(({ point }) => ({ id: point.id, lat: point.lat, lng: point.lng })),
     truncated: examined.length >= query.count,
     farthestKm: examined.at(-1)?.km ?? 0,
   };
@@ -87,7 +85,12 @@ describe('memory geo index', () => {
 
   it('moves a member on upsert, across cells, without duplicating it', async () => {
     const index = createMemoryIndex();
-    await index.apply(upserts([{ id: 7, ...northOf(1) }, { id: 8, ...northOf(1.0001) }]));
+    await index.apply(
+      upserts([
+        { id: 7, ...northOf(1) },
+        { id: 8, ...northOf(1.0001) },
+      ]),
+    );
     const paris = { lat: 48.8566, lng: 2.3522 };
     await index.apply(upserts([{ id: 7, ...paris }]));
 
@@ -195,7 +198,7 @@ describe('memory geo index', () => {
   it('finds members at the northern, southern, eastern and western extremes of the circle', async () => {
     // A dense worldwide filler makes small radii walk the grid and large ones scan occupied cells.
     let seed = 42;
-    const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+    const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
     const filler: Placed[] = Array.from({ length: 30_000 }, (_, i) => ({
       id: 1000 + i,
       lat: random() * 180 - 90,
@@ -281,9 +284,7 @@ describe('memory geo index', () => {
     await fc.assert(
       fc.asyncProperty(fleet, fc.array(query, { minLength: 1, maxLength: 5 }), async (drivers, queries) => {
         const index = createMemoryIndex();
-        await index.apply(
-          upserts(drivers.map((driver, i) => ({ id: i + 1, ...driver.at, seenAtMs: driver.seenAtMs }))),
-        );
+        await index.apply(upserts(drivers.map((driver, i) => ({ id: i + 1, ...driver.at, seenAtMs: driver.seenAtMs }))));
         for (const q of queries) {
           const target = typeof q.radius === 'number' ? null : (drivers[q.radius.driver % drivers.length]?.at ?? null);
           const radiusKm = target ? haversineKm(q.at.lat, q.at.lng, target.lat, target.lng) : (q.radius as number);

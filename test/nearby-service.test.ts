@@ -122,7 +122,11 @@ describe('searching the index', () => {
   it('fetches more members when filters leave too few of the ones the index returned', async () => {
     // 60 economy cars nearest the rider; the three vans are behind them.
     const { nearby, store, geo } = await harness([
-      ...ring(ORIGIN, Array.from({ length: 60 }, (_, index) => 0.01 * (index + 1)), 1),
+      ...ring(
+        ORIGIN,
+        Array.from({ length: 60 }, (_, index) => 0.01 * (index + 1)),
+        1,
+      ),
       ...ring(ORIGIN, [1, 1.5, 2], 100, { vehicleType: 'van' }),
     ]);
     const vans = query({ vehicleType: 'van' as VehicleType, limit: 3 });

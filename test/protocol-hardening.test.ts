@@ -48,7 +48,13 @@ describe('msgpack decoding refuses what the protocol does not use', () => {
   });
 
   it('reads 64-bit integers as numbers and refuses them by range', () => {
-    const withSeq = (seq: Uint8Array) => mp.map([[mp.str('t'), mp.str('loc')], [mp.str('seq'), seq], [mp.str('lat'), mp.num(1)], [mp.str('lng'), mp.num(1)]]);
+    const withSeq = (seq: Uint8Array) =>
+      mp.map([
+        [mp.str('t'), mp.str('loc')],
+        [mp.str('seq'), seq],
+        [mp.str('lat'), mp.num(1)],
+        [mp.str('lng'), mp.num(1)],
+      ]);
     expect(refusal(() => parseDriverMessage(msgpackCodec, withSeq(mp.u64(2n ** 64n - 1n)))).code).toBe('out_of_range');
     expect(refusal(() => parseDriverMessage(msgpackCodec, withSeq(mp.i64(-(2n ** 63n))))).code).toBe('out_of_range');
     expect(parseDriverMessage(msgpackCodec, withSeq(mp.u64(7n)))).toMatchObject({ t: 'loc', seq: 7 });
@@ -74,7 +80,19 @@ describe('both encodings', () => {
 
   it('refuse -0, which JSON can carry and msgpack as a float', () => {
     expect(refusal(() => parseDriverMessage(jsonCodec, '{"t":"loc","seq":1,"lat":-0,"lng":1}')).code).toBe('invalid_field');
-    expect(refusal(() => parseDriverMessage(msgpackCodec, mp.map([[mp.str('t'), mp.str('loc')], [mp.str('seq'), mp.num(1)], [mp.str('lat'), mp.f64(-0)], [mp.str('lng'), mp.num(1)]]))).code).toBe('invalid_field');
+    expect(
+      refusal(() =>
+        parseDriverMessage(
+          msgpackCodec,
+          mp.map([
+            [mp.str('t'), mp.str('loc')],
+            [mp.str('seq'), mp.num(1)],
+            [mp.str('lat'), mp.f64(-0)],
+            [mp.str('lng'), mp.num(1)],
+          ]),
+        ),
+      ).code,
+    ).toBe('invalid_field');
   });
 
   it('still decode everything the hub and its clients encode', () => {

@@ -156,7 +156,8 @@ describe('connection caps', () => {
     expect(Number(perIdentity.headers['retry-after'])).toBeGreaterThan(0);
 
     // Refused admissions give their slot back: an unknown driver's 404s do not fill the hub.
-    for (let attempt = 0; attempt < 5; attempt++) expect((await refusedUpgrade(capped.wsUrl(`/ws/driver?token=${await driverToken(987_654)}`))).status).toBe(404);
+    for (let attempt = 0; attempt < 5; attempt++)
+      expect((await refusedUpgrade(capped.wsUrl(`/ws/driver?token=${await driverToken(987_654)}`))).status).toBe(404);
 
     const drivers = [await connectDriver(capped, capIds[0]!), await connectDriver(capped, capIds[1]!)];
     const hubFull = await refusedUpgrade(riderUrl(await riderToken('someone-else')));

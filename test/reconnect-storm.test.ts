@@ -54,7 +54,13 @@ beforeAll(async () => {
   const share = Math.ceil(DRIVERS / GENERATORS);
   generators = await Promise.all(
     Array.from({ length: GENERATORS }, (_, index) =>
-      startGenerator({ host: '127.0.0.1', port: hub.port, firstId: ids[0]! + index * share, count: Math.min(share, DRIVERS - index * share), secret: TEST_AUTH_SECRET }),
+      startGenerator({
+        host: '127.0.0.1',
+        port: hub.port,
+        firstId: ids[0]! + index * share,
+        count: Math.min(share, DRIVERS - index * share),
+        secret: TEST_AUTH_SECRET,
+      }),
     ),
   );
 });
@@ -128,78 +134,82 @@ function longestStallMs(before: Map<string, number>, after: Map<string, number>)
   return longest;
 }
 
-it('resumes 10,000 drivers reconnecting at once, every one at its committed seq, while nearby stays on Redis', async () => {
-  const rider = await TestClient.connect(hub.wsUrl(`/ws/rider?encoding=msgpack&token=${await riderToken('storm-watcher')}`));
-  let asked = 0;
-  const ask = () => rider.send({ t: 'nearby', id: ++asked, lat: 40.7589 + (asked % 30) * 1e-3, lng: -73.9851, radiusKm: 2, limit: 10 }, 'msgpack');
-  const before = await scrape();
-  const scheduledBefore = schedstat(hub.pid);
+it(
+  'resumes 10,000 drivers reconnecting at once, every one at its committed seq, while nearby stays on Redis',
+  async () => {
+    const rider = await TestClient.connect(hub.wsUrl(`/ws/rider?encoding=msgpack&token=${await riderToken('storm-watcher')}`));
+    let asked = 0;
+    const ask = () => rider.send({ t: 'nearby', id: ++asked, lat: 40.7589 + (asked % 30) * 1e-3, lng: -73.9851, radiusKm: 2, limit: 10 }, 'msgpack');
+    const before = await scrape();
+    const scheduledBefore = schedstat(hub.pid);
 
-  // Redis's own latency from outside the hub, for the report.
-  const probe = createClient({ url: redis.url });
-  // A lost probe connection shows in the report as failed pings, not as an uncaught 'error' event.
-  probe.on('error', () => undefined);
-  await probe.connect();
-  let redisWorstMs = 0;
-  let redisPingsFailed = 0;
-  const pinging = setInterval(() => {
-    const sentAt = performance.now();
-    void probe.ping().then(
-      () => {
-        redisWorstMs = Math.max(redisWorstMs, performance.now() - sentAt);
-      },
-      () => (redisPingsFailed += 1),
-    );
-  }, 20);
-  const results = generators.map(stormResult);
-  for (const child of generators) child.send({ type: 'go' });
-  // Queries all through the storm, 100 a second.
-  const stream = setInterval(ask, 10);
-  let storm: StormResult[];
-  try {
-    storm = await Promise.all(results);
-  } finally {
-    clearInterval(stream);
-    clearInterval(pinging);
-    // On every path: a probe left open outlives the private Redis, and its
-    // 'Socket closed unexpectedly' then fails the whole run as an uncaught error.
-    await probe.close().catch(() => undefined);
-  }
-  await expect.poll(() => rider.received.length, { timeout: 10_000 }).toBe(asked);
-  const after = await scrape();
-  const scheduledAfter = schedstat(hub.pid);
+    // Redis's own latency from outside the hub, for the report.
+    const probe = createClient({ url: redis.url });
+    // A lost probe connection shows in the report as failed pings, not as an uncaught 'error' event.
+    probe.on('error', () => undefined);
+    await probe.connect();
+    let redisWorstMs = 0;
+    let redisPingsFailed = 0;
+    const pinging = setInterval(() => {
+      const sentAt = performance.now();
+      void probe.ping().then(
+        () => {
+          redisWorstMs = Math.max(redisWorstMs, performance.now() - sentAt);
+        },
+        () => (redisPingsFailed += 1),
+      );
+    }, 20);
+    const results = generators.map(stormResult);
+    for (const child of generators) child.send({ type: 'go' });
+    // Queries all through the storm, 100 a second.
+    const stream = setInterval(ask, 10);
+    let storm: StormResult[];
+    try {
+      storm = await Promise.all(results);
+    } finally {
+      clearInterval(stream);
+      clearInterval(pinging);
+      // On every path: a probe left open outlives the private Redis, and its
+      // 'Socket closed unexpectedly' then fails the whole run as an uncaught error.
+      await probe.close().catch(() => undefined);
+    }
+    await expect.poll(() => rider.received.length, { timeout: 10_000 }).toBe(asked);
+    const after = await scrape();
+    const scheduledAfter = schedstat(hub.pid);
 
-  const resumed = new Map(storm.flatMap((part) => Object.entries(part.resumed).map(([id, seq]) => [Number(id), seq] as const)));
-  const answers = rider.received.map((entry) => entry.message);
-  const report = {
-    drivers: DRIVERS,
-    resumed: resumed.size,
-    stormMs: Math.max(...storm.map((part) => part.tookMs)),
-    longestLoopStallMs: `≤ ${longestStallMs(before, after)}`,
-    gcMs: Math.round((seriesSum(after, 'hub_nodejs_gc_duration_seconds_sum') - seriesSum(before, 'hub_nodejs_gc_duration_seconds_sum')) * 1000),
-    storeRoundTrips: (after.get('hub_store_round_trips_total') ?? 0) - (before.get('hub_store_round_trips_total') ?? 0),
-    socketsRetried: storm.reduce((sum, part) => sum + Object.values(part.closes).reduce((a, b) => a + b, 0), 0),
-    nearbyAsked: asked,
-    nearbySources: answers.reduce<Record<string, number>>((counts, message) => {
-      const key = message.t === 'nearby.result' ? message.source : message.t;
-      counts[key] = (counts[key] ?? 0) + 1;
-      return counts;
-    }, {}),
-    redisPingWorstMs: Math.round(redisWorstMs),
-    redisPingsFailed,
-    hubRanMs: scheduledAfter.ranMs - scheduledBefore.ranMs,
-    hubWaitedForCoreMs: scheduledAfter.waitedMs - scheduledBefore.waitedMs,
-    machineLoad: loadavg()[0],
-  };
-  console.log(`reconnect storm: ${JSON.stringify(report)}`);
+    const resumed = new Map(storm.flatMap((part) => Object.entries(part.resumed).map(([id, seq]) => [Number(id), seq] as const)));
+    const answers = rider.received.map((entry) => entry.message);
+    const report = {
+      drivers: DRIVERS,
+      resumed: resumed.size,
+      stormMs: Math.max(...storm.map((part) => part.tookMs)),
+      longestLoopStallMs: `≤ ${longestStallMs(before, after)}`,
+      gcMs: Math.round((seriesSum(after, 'hub_nodejs_gc_duration_seconds_sum') - seriesSum(before, 'hub_nodejs_gc_duration_seconds_sum')) * 1000),
+      storeRoundTrips: (after.get('hub_store_round_trips_total') ?? 0) - (before.get('hub_store_round_trips_total') ?? 0),
+      socketsRetried: storm.reduce((sum, part) => sum + Object.values(part.closes).reduce((a, b) => a + b, 0), 0),
+      nearbyAsked: asked,
+      nearbySources: answers.reduce<Record<string, number>>((counts, message) => {
+        const key = message.t === 'nearby.result' ? message.source : message.t;
+        counts[key] = (counts[key] ?? 0) + 1;
+        return counts;
+      }, {}),
+      redisPingWorstMs: Math.round(redisWorstMs),
+      redisPingsFailed,
+      hubRanMs: scheduledAfter.ranMs - scheduledBefore.ranMs,
+      hubWaitedForCoreMs: scheduledAfter.waitedMs - scheduledBefore.waitedMs,
+      machineLoad: loadavg()[0],
+    };
+    console.log(`reconnect storm: ${JSON.stringify(report)}`);
 
-  const { rows } = await db.query<{ id: number; last_seq: string }>('SELECT id, last_seq FROM drivers');
-  const wrong = rows.filter((row) => resumed.get(row.id) !== Number(row.last_seq));
-  expect(wrong.slice(0, 5)).toEqual([]);
-  expect(resumed.size).toBe(DRIVERS);
-  expect(report.nearbySources).toEqual({ redis: asked });
-  const geoErrors = [...after.entries()].filter(([series, value]) => series.startsWith('hub_geo_errors_total') && value !== (before.get(series) ?? 0));
-  expect(geoErrors).toEqual([]);
-  expect(after.get('hub_geo_fallback')).toBe(0);
-  rider.close();
-}, TEST_TIMEOUT_MS);
+    const { rows } = await db.query<{ id: number; last_seq: string }>('SELECT id, last_seq FROM drivers');
+    const wrong = rows.filter((row) => resumed.get(row.id) !== Number(row.last_seq));
+    expect(wrong.slice(0, 5)).toEqual([]);
+    expect(resumed.size).toBe(DRIVERS);
+    expect(report.nearbySources).toEqual({ redis: asked });
+    const geoErrors = [...after.entries()].filter(([series, value]) => series.startsWith('hub_geo_errors_total') && value !== (before.get(series) ?? 0));
+    expect(geoErrors).toEqual([]);
+    expect(after.get('hub_geo_fallback')).toBe(0);
+    rider.close();
+  },
+  TEST_TIMEOUT_MS,
+);

@@ -60,54 +60,73 @@ function stream(drivers: RecordingDriver[]): { stop(): void; afterTick(): Promis
 
 const unackedFrames = (drivers: RecordingDriver[]) => drivers.reduce((sum, driver) => sum + driver.unacked, 0);
 
-it('loses no acked frame when the hub is killed with SIGKILL mid-stream, and writes none twice after the resend', async () => {
-  const latencies = new LatencyHistogram();
-  const drivers = ids.map((id) => new RecordingDriver(id, latencies));
-  const first = await startHub('crash-first');
-  await connectAll(drivers, `ws://127.0.0.1:${first.port}`);
-  const streaming = stream(drivers);
-  await waitUntil(() => drivers.every((driver) => driver.lastAck >= 20), 20_000, 'twenty acks for every driver', () => describeLagging(drivers));
-  // A third into a tick: that tick's frames are in the hub's queue, waiting for the flush (BATCH_FLUSH_MS, 50 ms).
-  // On a loaded box they can all be acked by then; a crash with nothing in flight proves nothing, so take the next tick.
-  let inFlight = 0;
-  for (let tick = 0; inFlight === 0 && tick < 50; tick++) {
-    await streaming.afterTick();
-    await new Promise((resolve) => setTimeout(resolve, TICK_MS / 3));
-    inFlight = unackedFrames(drivers);
-  }
+it(
+  'loses no acked frame when the hub is killed with SIGKILL mid-stream, and writes none twice after the resend',
+  async () => {
+    const latencies = new LatencyHistogram();
+    const drivers = ids.map((id) => new RecordingDriver(id, latencies));
+    const first = await startHub('crash-first');
+    await connectAll(drivers, `ws://127.0.0.1:${first.port}`);
+    const streaming = stream(drivers);
+    await waitUntil(
+      () => drivers.every((driver) => driver.lastAck >= 20),
+      20_000,
+      'twenty acks for every driver',
+      () => describeLagging(drivers),
+    );
+    // A third into a tick: that tick's frames are in the hub's queue, waiting for the flush (BATCH_FLUSH_MS, 50 ms).
+    // On a loaded box they can all be acked by then; a crash with nothing in flight proves nothing, so take the next tick.
+    let inFlight = 0;
+    for (let tick = 0; inFlight === 0 && tick < 50; tick++) {
+      await streaming.afterTick();
+      await new Promise((resolve) => setTimeout(resolve, TICK_MS / 3));
+      inFlight = unackedFrames(drivers);
+    }
 
-  // The moment of the crash: whatever is sent and not acked is in flight.
-  const ackedAtKill = drivers.map((driver) => driver.lastAck);
-  expect(inFlight).toBeGreaterThan(0);
-  first.signal('SIGKILL');
-  const exit = await first.exited;
-  expect(exit.signal).toBe('SIGKILL');
-  await waitUntil(() => drivers.every((driver) => !driver.connected), 10_000, 'every client to notice the crash');
-  const ackLatency = { p50: latencies.percentile(50), p99: latencies.percentile(99), frames: latencies.count };
+    // The moment of the crash: whatever is sent and not acked is in flight.
+    const ackedAtKill = drivers.map((driver) => driver.lastAck);
+    expect(inFlight).toBeGreaterThan(0);
+    first.signal('SIGKILL');
+    const exit = await first.exited;
+    expect(exit.signal).toBe('SIGKILL');
+    await waitUntil(() => drivers.every((driver) => !driver.connected), 10_000, 'every client to notice the crash');
+    const ackLatency = { p50: latencies.percentile(50), p99: latencies.percentile(99), frames: latencies.count };
 
-  // Drivers keep recording positions while the hub is down; they go out on reconnect.
-  const second = await startHub('crash-second');
-  const hellos = await connectAll(drivers, `ws://127.0.0.1:${second.port}`);
-  // Nothing acked was lost: every hello starts at or above what that driver saw acked.
-  const helloBelowAck = drivers.filter((driver, i) => hellos[i]! < ackedAtKill[i]!).map((driver) => driver.id);
-  expect(helloBelowAck).toEqual([]);
-  const committedUnacked = drivers.reduce((sum, driver, i) => sum + (hellos[i]! - ackedAtKill[i]!), 0);
+    // Drivers keep recording positions while the hub is down; they go out on reconnect.
+    const second = await startHub('crash-second');
+    const hellos = await connectAll(drivers, `ws://127.0.0.1:${second.port}`);
+    // Nothing acked was lost: every hello starts at or above what that driver saw acked.
+    const helloBelowAck = drivers.filter((driver, i) => hellos[i]! < ackedAtKill[i]!).map((driver) => driver.id);
+    expect(helloBelowAck).toEqual([]);
+    const committedUnacked = drivers.reduce((sum, driver, i) => sum + (hellos[i]! - ackedAtKill[i]!), 0);
 
-  // Streaming goes on into the second hub until it has acked a frame made after every reconnect.
-  const sentAtReconnect = drivers.map((driver) => driver.lastSent);
-  await waitUntil(() => drivers.every((driver, i) => driver.lastAck > sentAtReconnect[i]!), 20_000, 'acks from the second hub', () => describeLagging(drivers));
-  streaming.stop();
-  await waitUntil(() => drivers.every((driver) => driver.lastAck === driver.lastSent), 20_000, 'every frame to be acked', () => describeLagging(drivers));
+    // Streaming goes on into the second hub until it has acked a frame made after every reconnect.
+    const sentAtReconnect = drivers.map((driver) => driver.lastSent);
+    await waitUntil(
+      () => drivers.every((driver, i) => driver.lastAck > sentAtReconnect[i]!),
+      20_000,
+      'acks from the second hub',
+      () => describeLagging(drivers),
+    );
+    streaming.stop();
+    await waitUntil(
+      () => drivers.every((driver) => driver.lastAck === driver.lastSent),
+      20_000,
+      'every frame to be acked',
+      () => describeLagging(drivers),
+    );
 
-  const report = await checkDelivery(db.url, drivers);
-  expect(report.violations).toEqual([]);
-  expect(report.rows).toBe(drivers.reduce((sum, driver) => sum + driver.lastSent, 0));
-  console.log(
-    `[crash] drivers=${FLEET} framesInFlightAtKill=${inFlight} committedButUnackedAtKill=${committedUnacked} ` +
-      `resentAfterRestart=${inFlight - committedUnacked} ackedBeforeKill=${ackedAtKill.reduce((a, b) => a + b, 0)} ` +
-      `rowsAfter=${report.rows} ackedLost=0 ackLatencyMs p50=${ackLatency.p50} p99=${ackLatency.p99} (n=${ackLatency.frames})`,
-  );
-  for (const driver of drivers) driver.close();
-  second.signal('SIGTERM');
-  expect((await second.exited).code).toBe(0);
-}, TEST_TIMEOUT_MS);
+    const report = await checkDelivery(db.url, drivers);
+    expect(report.violations).toEqual([]);
+    expect(report.rows).toBe(drivers.reduce((sum, driver) => sum + driver.lastSent, 0));
+    console.log(
+      `[crash] drivers=${FLEET} framesInFlightAtKill=${inFlight} committedButUnackedAtKill=${committedUnacked} ` +
+        `resentAfterRestart=${inFlight - committedUnacked} ackedBeforeKill=${ackedAtKill.reduce((a, b) => a + b, 0)} ` +
+        `rowsAfter=${report.rows} ackedLost=0 ackLatencyMs p50=${ackLatency.p50} p99=${ackLatency.p99} (n=${ackLatency.frames})`,
+    );
+    for (const driver of drivers) driver.close();
+    second.signal('SIGTERM');
+    expect((await second.exited).code).toBe(0);
+  },
+  TEST_TIMEOUT_MS,
+);

@@ -74,7 +74,12 @@ it('when PostgreSQL goes down: stays up and says so, holds frames to the bound u
   const drivers = ids.slice(0, 20).map((id) => new RecordingDriver(id));
   await connectAll(drivers, `ws://127.0.0.1:${hub.port}`);
   sendRound(drivers);
-  await waitUntil(() => drivers.every((driver) => driver.lastAck === 1), 10_000, 'the first acks', () => describeLagging(drivers));
+  await waitUntil(
+    () => drivers.every((driver) => driver.lastAck === 1),
+    10_000,
+    'the first acks',
+    () => describeLagging(drivers),
+  );
   expect((await readiness()).status).toBe(200);
 
   const failedBeforeCut = await failedCommits();
@@ -106,17 +111,29 @@ it('when PostgreSQL goes down: stays up and says so, holds frames to the bound u
   const restoredAt = Date.now();
   proxy.restore();
   // A driver's refusals are its newest frames: once one is refused, every later one is too.
-  await waitUntil(() => drivers.every((driver) => driver.lastAck === driver.lastSent - refusedCount(driver)), 15_000, 'the held frames to be acked', () => describeLagging(drivers));
+  await waitUntil(
+    () => drivers.every((driver) => driver.lastAck === driver.lastSent - refusedCount(driver)),
+    15_000,
+    'the held frames to be acked',
+    () => describeLagging(drivers),
+  );
   const heldCommittedMs = Date.now() - restoredAt;
   expect(await committedSeqs(drivers.map((driver) => driver.id))).toEqual(drivers.map((driver) => driver.lastAck));
   expect((await readiness()).status).toBe(200);
 
   // The refused frames come in as the drivers resend what is unacked.
   for (const driver of drivers) driver.resendUnacked();
-  await waitUntil(() => drivers.every((driver) => driver.lastAck === driver.lastSent), 10_000, 'the resent frames to be acked', () => describeLagging(drivers));
+  await waitUntil(
+    () => drivers.every((driver) => driver.lastAck === driver.lastSent),
+    10_000,
+    'the resent frames to be acked',
+    () => describeLagging(drivers),
+  );
   const report = await checkDelivery(db.url, drivers);
   expect(report.violations).toEqual([]);
-  console.log(`[pg-outage] /readyz answered 503 in ${down.ms} ms; ${PENDING_MAX_FRAMES} held frames committed and acked ${heldCommittedMs} ms after PostgreSQL returned`);
+  console.log(
+    `[pg-outage] /readyz answered 503 in ${down.ms} ms; ${PENDING_MAX_FRAMES} held frames committed and acked ${heldCommittedMs} ms after PostgreSQL returned`,
+  );
   for (const driver of drivers) driver.close();
 });
 
@@ -124,7 +141,12 @@ it('when PostgreSQL stops answering (a hung network), times out instead of hangi
   const drivers = ids.slice(20, 40).map((id) => new RecordingDriver(id));
   await connectAll(drivers, `ws://127.0.0.1:${hub.port}`);
   sendRound(drivers);
-  await waitUntil(() => drivers.every((driver) => driver.lastAck === 1), 10_000, 'the first acks', () => describeLagging(drivers));
+  await waitUntil(
+    () => drivers.every((driver) => driver.lastAck === 1),
+    10_000,
+    'the first acks',
+    () => describeLagging(drivers),
+  );
 
   const failedBeforeHang = await failedCommits();
   proxy.hang();
@@ -138,7 +160,12 @@ it('when PostgreSQL stops answering (a hung network), times out instead of hangi
   expect(drivers.every((driver) => driver.lastAck === 1)).toBe(true);
 
   proxy.restore();
-  await waitUntil(() => drivers.every((driver) => driver.lastAck === 3), 15_000, 'the held frames to be acked', () => describeLagging(drivers));
+  await waitUntil(
+    () => drivers.every((driver) => driver.lastAck === 3),
+    15_000,
+    'the held frames to be acked',
+    () => describeLagging(drivers),
+  );
   expect((await readiness()).status).toBe(200);
   expect((await checkDelivery(db.url, drivers)).violations).toEqual([]);
   for (const driver of drivers) driver.close();
@@ -148,7 +175,12 @@ it('when PostgreSQL is slow (rows locked past the statement timeout), acks nothi
   const drivers = ids.slice(40, 50).map((id) => new RecordingDriver(id));
   await connectAll(drivers, `ws://127.0.0.1:${hub.port}`);
   sendRound(drivers);
-  await waitUntil(() => drivers.every((driver) => driver.lastAck === 1), 10_000, 'the first acks', () => describeLagging(drivers));
+  await waitUntil(
+    () => drivers.every((driver) => driver.lastAck === 1),
+    10_000,
+    'the first acks',
+    () => describeLagging(drivers),
+  );
 
   const failedBeforeLock = await failedCommits();
   await withDb(db.url, async (client) => {
@@ -164,7 +196,12 @@ it('when PostgreSQL is slow (rows locked past the statement timeout), acks nothi
     expect(slow.body.pendingFrames).toBe(drivers.length);
     await client.query('COMMIT');
   });
-  await waitUntil(() => drivers.every((driver) => driver.lastAck === 2), 15_000, 'the held frames to be acked', () => describeLagging(drivers));
+  await waitUntil(
+    () => drivers.every((driver) => driver.lastAck === 2),
+    15_000,
+    'the held frames to be acked',
+    () => describeLagging(drivers),
+  );
   expect((await checkDelivery(db.url, drivers)).violations).toEqual([]);
   for (const driver of drivers) driver.close();
 });

@@ -79,40 +79,44 @@ async function corruptIndex(victims: number[]): Promise<{ deleted: number; mispl
   return { deleted, misplaced, offline, movedElsewhere };
 }
 
-it('repairs a deliberately corrupted index on its periodic pass, and the same repair runs at start', async () => {
-  const periodic = await startHub('reconcile-periodic', RECONCILE_INTERVAL_MS);
-  expect(await indexDifferences(SHARED_REDIS_URL, prefix, db.url, STALE_AFTER_MS)).toEqual([]);
+it(
+  'repairs a deliberately corrupted index on its periodic pass, and the same repair runs at start',
+  async () => {
+    const periodic = await startHub('reconcile-periodic', RECONCILE_INTERVAL_MS);
+    expect(await indexDifferences(SHARED_REDIS_URL, prefix, db.url, STALE_AFTER_MS)).toEqual([]);
 
-  const logBefore = periodic.output().length;
-  const damaged = await corruptIndex(ids.slice(0, 4));
-  await expect
-    .poll(() => indexDifferences(SHARED_REDIS_URL, prefix, db.url, STALE_AFTER_MS), {
-      timeout: 10 * RECONCILE_INTERVAL_MS,
-      interval: 100,
-      message: 'the periodic pass repairs the index',
-    })
-    .toEqual([]);
-  // The passes themselves say what they fixed: at least three drivers written back, one removed.
-  // (A pass may run while the damage is being done, so the work can be split over two.)
-  const passes = periodic
-    .output()
-    .slice(logBefore)
-    .split('\n')
-    .filter((line) => line.includes('geo index repaired from the database'))
-    .map((line) => JSON.parse(line) as { upserted: number; removed: number });
-  expect(passes.reduce((sum, pass) => sum + pass.upserted, 0)).toBeGreaterThanOrEqual(3);
-  expect(passes.reduce((sum, pass) => sum + pass.removed, 0)).toBeGreaterThanOrEqual(1);
-  const index = await readRedisIndex(SHARED_REDIS_URL, prefix);
-  expect(index.get(damaged.deleted)).toBeDefined();
-  expect(index.get(damaged.misplaced)).not.toMatchObject({ lat: 40.5, lng: -73.5 });
-  expect(index.has(damaged.offline)).toBe(false);
-  expect(index.get(damaged.movedElsewhere)).toMatchObject({ lat: 40.8, lng: -73.95 });
+    const logBefore = periodic.output().length;
+    const damaged = await corruptIndex(ids.slice(0, 4));
+    await expect
+      .poll(() => indexDifferences(SHARED_REDIS_URL, prefix, db.url, STALE_AFTER_MS), {
+        timeout: 10 * RECONCILE_INTERVAL_MS,
+        interval: 100,
+        message: 'the periodic pass repairs the index',
+      })
+      .toEqual([]);
+    // The passes themselves say what they fixed: at least three drivers written back, one removed.
+    // (A pass may run while the damage is being done, so the work can be split over two.)
+    const passes = periodic
+      .output()
+      .slice(logBefore)
+      .split('\n')
+      .filter((line) => line.includes('geo index repaired from the database'))
+      .map((line) => JSON.parse(line) as { upserted: number; removed: number });
+    expect(passes.reduce((sum, pass) => sum + pass.upserted, 0)).toBeGreaterThanOrEqual(3);
+    expect(passes.reduce((sum, pass) => sum + pass.removed, 0)).toBeGreaterThanOrEqual(1);
+    const index = await readRedisIndex(SHARED_REDIS_URL, prefix);
+    expect(index.get(damaged.deleted)).toBeDefined();
+    expect(index.get(damaged.misplaced)).not.toMatchObject({ lat: 40.5, lng: -73.5 });
+    expect(index.has(damaged.offline)).toBe(false);
+    expect(index.get(damaged.movedElsewhere)).toMatchObject({ lat: 40.8, lng: -73.95 });
 
-  periodic.signal('SIGTERM');
-  await periodic.exited;
-  await corruptIndex(ids.slice(4, 8));
-  expect(await indexDifferences(SHARED_REDIS_URL, prefix, db.url, STALE_AFTER_MS)).toHaveLength(4);
-  // With the periodic pass an hour away, only the start-up repair can fix it.
-  await startHub('reconcile-startup', 3_600_000);
-  expect(await indexDifferences(SHARED_REDIS_URL, prefix, db.url, STALE_AFTER_MS)).toEqual([]);
-}, TEST_TIMEOUT_MS);
+    periodic.signal('SIGTERM');
+    await periodic.exited;
+    await corruptIndex(ids.slice(4, 8));
+    expect(await indexDifferences(SHARED_REDIS_URL, prefix, db.url, STALE_AFTER_MS)).toHaveLength(4);
+    // With the periodic pass an hour away, only the start-up repair can fix it.
+    await startHub('reconcile-startup', 3_600_000);
+    expect(await indexDifferences(SHARED_REDIS_URL, prefix, db.url, STALE_AFTER_MS)).toEqual([]);
+  },
+  TEST_TIMEOUT_MS,
+);

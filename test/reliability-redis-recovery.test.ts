@@ -76,7 +76,12 @@ async function untilSource(source: string, since: number, timeoutMs: number): Pr
 /** While the index is out of reach: drivers move (acked all the same) and one goes offline. */
 async function changeFleetDuringOutage(drivers: RecordingDriver[], goingOffline: RecordingDriver): Promise<void> {
   for (let round = 0; round < 3; round++) for (const driver of drivers) driver.sendNext();
-  await waitUntil(() => drivers.every((driver) => driver.lastAck === driver.lastSent), 10_000, 'acks while Redis is out', () => describeLagging(drivers));
+  await waitUntil(
+    () => drivers.every((driver) => driver.lastAck === driver.lastSent),
+    10_000,
+    'acks while Redis is out',
+    () => describeLagging(drivers),
+  );
   const statusSocket = await connectSteadily(hub.wsUrl(`/ws/driver?id=${goingOffline.id}`));
   await statusSocket.waitFor((m) => m.t === 'hello');
   const mark = statusSocket.received.length;
@@ -102,7 +107,9 @@ it('when Redis stops answering: nearby falls back to SQL within a second, and ba
   proxy.restore();
   const toRedis = await untilSource('redis', restoredAt, 10_000);
   expect(await indexDifferences(redis.url, PREFIX, db.url, STALE_AFTER_MS)).toEqual([]);
-  console.log(`[redis-recovery] hung Redis: nearby from SQL after ${toSql.afterMs} ms (slowest answer ${toSql.slowestMs} ms); back to Redis ${toRedis.afterMs} ms after it answered again`);
+  console.log(
+    `[redis-recovery] hung Redis: nearby from SQL after ${toSql.afterMs} ms (slowest answer ${toSql.slowestMs} ms); back to Redis ${toRedis.afterMs} ms after it answered again`,
+  );
   for (const driver of drivers) driver.close();
 });
 
@@ -122,7 +129,9 @@ it('when Redis crashes and restarts empty: nearby falls back to SQL within a sec
   const restartedAt = Date.now();
   const toRedis = await untilSource('redis', restartedAt, 10_000);
   expect(await indexDifferences(redis.url, PREFIX, db.url, STALE_AFTER_MS)).toEqual([]);
-  console.log(`[redis-recovery] crashed Redis: nearby from SQL after ${toSql.afterMs} ms (slowest answer ${toSql.slowestMs} ms); back to Redis ${toRedis.afterMs} ms after the empty restart`);
+  console.log(
+    `[redis-recovery] crashed Redis: nearby from SQL after ${toSql.afterMs} ms (slowest answer ${toSql.slowestMs} ms); back to Redis ${toRedis.afterMs} ms after the empty restart`,
+  );
   for (const driver of drivers) driver.close();
 });
 
@@ -130,7 +139,13 @@ it('starts without Redis on the SQL fallback and switches to Redis once it appea
   const lateRedis = await startTcpProxy('127.0.0.1', redis.port);
   lateRedis.cut();
   const late = await startHubProcess(
-    { DATABASE_URL: db.url, REDIS_URL: lateRedis.url(redis.url), REDIS_KEY_PREFIX: 'late:', STALE_AFTER_MS: String(STALE_AFTER_MS), REDIS_PROBE_INTERVAL_MS: '250' },
+    {
+      DATABASE_URL: db.url,
+      REDIS_URL: lateRedis.url(redis.url),
+      REDIS_KEY_PREFIX: 'late:',
+      STALE_AFTER_MS: String(STALE_AFTER_MS),
+      REDIS_PROBE_INTERVAL_MS: '250',
+    },
     'redis-late',
   );
   try {

@@ -49,7 +49,12 @@ function stream(drivers: RecordingDriver[]): { stop(): void; afterTick(): Promis
 /** Resolves once every driver has had `frames` more frames acked than it has sent now: streaming through its current hub. */
 function streamedThrough(drivers: RecordingDriver[], frames: number): Promise<void> {
   const sentNow = drivers.map((driver) => driver.lastSent);
-  return waitUntil(() => drivers.every((driver, i) => driver.lastAck >= sentNow[i]! + frames), 15_000, `${frames} new acks for every driver`, () => describeLagging(drivers));
+  return waitUntil(
+    () => drivers.every((driver, i) => driver.lastAck >= sentNow[i]! + frames),
+    15_000,
+    `${frames} new acks for every driver`,
+    () => describeLagging(drivers),
+  );
 }
 
 it('drivers hopping between two hubs mid-stream, frames in flight, resume exactly where the database says', async () => {
@@ -57,8 +62,14 @@ it('drivers hopping between two hubs mid-stream, frames in flight, resume exactl
   // Half start on each hub; every hop sends each driver to the other one.
   const hubOf = drivers.map((_driver, i) => i % 2);
   await Promise.all([
-    connectAll(drivers.filter((_d, i) => hubOf[i] === 0), urlOf(hubs[0])),
-    connectAll(drivers.filter((_d, i) => hubOf[i] === 1), urlOf(hubs[1])),
+    connectAll(
+      drivers.filter((_d, i) => hubOf[i] === 0),
+      urlOf(hubs[0]),
+    ),
+    connectAll(
+      drivers.filter((_d, i) => hubOf[i] === 1),
+      urlOf(hubs[1]),
+    ),
   ]);
   const streaming = stream(drivers);
   let inFlightAtHops = 0;
@@ -82,7 +93,12 @@ it('drivers hopping between two hubs mid-stream, frames in flight, resume exactl
   }
   await streamedThrough(drivers, 5);
   streaming.stop();
-  await waitUntil(() => drivers.every((driver) => driver.lastAck === driver.lastSent), 15_000, 'every frame to be acked', () => describeLagging(drivers));
+  await waitUntil(
+    () => drivers.every((driver) => driver.lastAck === driver.lastSent),
+    15_000,
+    'every frame to be acked',
+    () => describeLagging(drivers),
+  );
 
   // Each hello was at least the last ack the driver had seen from the other hub.
   expect(helloBelowAck).toEqual([]);
@@ -106,7 +122,12 @@ it('one driver connected to both hubs at once, sending every frame to each, is s
     // Paced on purpose: ten frames at a time, so each hub writes several batches that race the other's.
     if (seq % 10 === 9) await new Promise((resolve) => setTimeout(resolve, 20));
   }
-  await waitUntil(() => viaA.lastAck === 100 && viaB.lastAck === 100, 10_000, 'both hubs to ack', () => describeLagging([viaA, viaB]));
+  await waitUntil(
+    () => viaA.lastAck === 100 && viaB.lastAck === 100,
+    10_000,
+    'both hubs to ack',
+    () => describeLagging([viaA, viaB]),
+  );
   const report = await checkDelivery(db.url, [viaA]);
   expect(report.violations).toEqual([]);
   expect(report.rows).toBe(100);

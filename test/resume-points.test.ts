@@ -7,8 +7,7 @@ function heldStore() {
   return {
     calls,
     store: {
-      resumePoints: (ids: number[]) =>
-        new Promise<Map<number, number>>((resolve, reject) => calls.push({ ids, answer: resolve, fail: reject })),
+      resumePoints: (ids: number[]) => new Promise<Map<number, number>>((resolve, reject) => calls.push({ ids, answer: resolve, fail: reject })),
     },
   };
 }
@@ -28,14 +27,38 @@ it('reads every lookup of one loop turn in one query, and later lookups in as fe
   const third = [6, 7, 8].map((id) => points.lookup(id));
   const unknown = points.lookup(9);
   await nextTurn();
-  expect(calls.map((call) => call.ids)).toEqual([[1, 2, 3], [4, 5]]);
+  expect(calls.map((call) => call.ids)).toEqual([
+    [1, 2, 3],
+    [4, 5],
+  ]);
 
-  calls[0]!.answer(new Map([[1, 10], [2, 20], [3, 30]]));
+  calls[0]!.answer(
+    new Map([
+      [1, 10],
+      [2, 20],
+      [3, 30],
+    ]),
+  );
   expect(await Promise.all(first)).toEqual([10, 20, 30]);
   await nextTurn();
-  expect(calls.map((call) => call.ids)).toEqual([[1, 2, 3], [4, 5], [6, 7, 8, 9]]);
-  calls[1]!.answer(new Map([[4, 40], [5, 50]]));
-  calls[2]!.answer(new Map([[6, 60], [7, 70], [8, 80]]));
+  expect(calls.map((call) => call.ids)).toEqual([
+    [1, 2, 3],
+    [4, 5],
+    [6, 7, 8, 9],
+  ]);
+  calls[1]!.answer(
+    new Map([
+      [4, 40],
+      [5, 50],
+    ]),
+  );
+  calls[2]!.answer(
+    new Map([
+      [6, 60],
+      [7, 70],
+      [8, 80],
+    ]),
+  );
   expect(await Promise.all([...second, ...third, unknown])).toEqual([40, 50, 60, 70, 80, null]);
 });
 

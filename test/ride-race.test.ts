@@ -110,7 +110,9 @@ describe('200 concurrent requests against 30 drivers that accept everything', ()
     });
 
     // Ordered by driver, so the assigned rides line up with the busy drivers below.
-    const { rows } = await testHub.db.query<{ id: string; status: string; driver_id: number | null }>('SELECT id, status, driver_id FROM rides ORDER BY driver_id');
+    const { rows } = await testHub.db.query<{ id: string; status: string; driver_id: number | null }>(
+      'SELECT id, status, driver_id FROM rides ORDER BY driver_id',
+    );
     expect(rows).toHaveLength(200);
     expect(rows.every((row) => row.status === 'assigned' || row.status === 'unmatched')).toBe(true);
     const assigned = rows.filter((row) => row.status === 'assigned');
@@ -123,7 +125,9 @@ describe('200 concurrent requests against 30 drivers that accept everything', ()
     const busy = await testHub.db.query<{ id: number }>(`SELECT id FROM drivers WHERE status = 'busy' ORDER BY id`);
     expect(busy.rows.map((row) => row.id)).toEqual(assigned.map((row) => row.driver_id));
     // Exactly one accepted offer per assigned ride, and no offer left open.
-    const accepted = await testHub.db.query<{ ride_id: string; n: number }>(`SELECT ride_id, count(*)::int AS n FROM offers WHERE answer = 'accepted' GROUP BY ride_id`);
+    const accepted = await testHub.db.query<{ ride_id: string; n: number }>(
+      `SELECT ride_id, count(*)::int AS n FROM offers WHERE answer = 'accepted' GROUP BY ride_id`,
+    );
     expect(accepted.rows.every((row) => row.n === 1)).toBe(true);
     expect(accepted.rows.length).toBe(assigned.length);
     const open = await testHub.db.query<{ n: number }>('SELECT count(*)::int AS n FROM offers WHERE answer IS NULL');

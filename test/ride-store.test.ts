@@ -101,7 +101,10 @@ for (const backend of backends) {
       expect(first.created).toBe(true);
       if (!first.created) return;
       expect(first.ride).toMatchObject({ status: 'requested', riderId: 'solo', dropoff: { lat: 52.5, lng: 13.4 }, vehicleType: 'comfort', wave: 0 });
-      expect(await rides.createRide({ riderId: 'solo', pickup: PICKUP, dropoff: null, vehicleType: null })).toEqual({ created: false, openRideId: first.ride.id });
+      expect(await rides.createRide({ riderId: 'solo', pickup: PICKUP, dropoff: null, vehicleType: null })).toEqual({
+        created: false,
+        openRideId: first.ride.id,
+      });
       await rides.transition(first.ride.id, { role: 'rider', riderId: 'solo' }, 'cancelled', 'changed my mind');
       expect((await rides.createRide({ riderId: 'solo', pickup: PICKUP, dropoff: null, vehicleType: null })).created).toBe(true);
     });

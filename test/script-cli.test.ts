@@ -70,7 +70,10 @@ describe('script failures', () => {
   it('reports configuration problems one line each, without a stack, exit 2', async () => {
     const token = await runEntry('scripts/token.ts', ['--role', 'driver', '--id', '1'], { env: { AUTH_SECRET: 'short' } });
     expect(token.code).toBe(2);
-    expect(token.stderr.trim().split('\n')).toEqual(['Invalid configuration:', '  AUTH_SECRET: must be at least 32 characters (make one with `openssl rand -base64 32`)']);
+    expect(token.stderr.trim().split('\n')).toEqual([
+      'Invalid configuration:',
+      '  AUTH_SECRET: must be at least 32 characters (make one with `openssl rand -base64 32`)',
+    ]);
 
     const migrate = await runEntry('scripts/migrate.ts', [], { env: { DATABASE_URL: 'mysql://x', PG_POOL_SIZE: '0' } });
     expect(migrate.code).toBe(2);
@@ -114,6 +117,8 @@ describe('script failures', () => {
     const simulate = await runEntry('clients/sim/cli.ts', ['--drivers', '3', '--url', `ws://127.0.0.1:${deadPort}`, '--duration', '2s']);
     expect(simulate.code, show(simulate)).toBe(1);
     expect(simulate.stdout).toContain('Simulation summary');
-    expect(simulate.stderr).toMatch(new RegExp(`FAIL: never connected to ws://127\\.0\\.0\\.1:${deadPort} \\(.*ECONNREFUSED \\d+\\): is a hub running there\\?`));
+    expect(simulate.stderr).toMatch(
+      new RegExp(`FAIL: never connected to ws://127\\.0\\.0\\.1:${deadPort} \\(.*ECONNREFUSED \\d+\\): is a hub running there\\?`),
+    );
   }, 240_000);
 });

@@ -82,10 +82,16 @@ describe('npm run db:seed, interrupted', () => {
     const rerun = await seed('--drivers', '60000', '--seed', '8');
     expect(rerun.code).toBe(0);
     expect(rerun.stdout).toContain(`seeded ${60_000 - inserted} drivers of seed 8`);
-    const { rows } = await db.query<{ n: number; names: string }>(`SELECT count(*)::int AS n, md5(string_agg(name || phone, ',' ORDER BY id)) AS names FROM drivers`);
+    const { rows } = await db.query<{ n: number; names: string }>(
+      `SELECT count(*)::int AS n, md5(string_agg(name || phone, ',' ORDER BY id)) AS names FROM drivers`,
+    );
     const expected = [...generateFleet({ count: 60_000, seed: 8, center: TIMES_SQUARE, radiusKm: 15, onlineShare: 0.7 })];
     expect(rows[0]!.n).toBe(60_000);
-    expect(rows[0]!.names).toBe(createHash('md5').update(expected.map((driver) => driver.name + driver.phone).join(',')).digest('hex'));
+    expect(rows[0]!.names).toBe(
+      createHash('md5')
+        .update(expected.map((driver) => driver.name + driver.phone).join(','))
+        .digest('hex'),
+    );
   }, 300_000);
 });
 
@@ -96,7 +102,9 @@ describe('npm run setup:redis', () => {
       `SELECT count(*) FILTER (WHERE status = 'online')::int AS online, count(*) FILTER (WHERE status <> 'online')::int AS offline FROM drivers`,
     );
     const { online, offline } = counts.rows[0]!;
-    await db.query(`UPDATE drivers SET updated_at = now() - interval '1 hour' WHERE id IN (SELECT id FROM drivers WHERE status = 'online' ORDER BY id LIMIT 5)`);
+    await db.query(
+      `UPDATE drivers SET updated_at = now() - interval '1 hour' WHERE id IN (SELECT id FROM drivers WHERE status = 'online' ORDER BY id LIMIT 5)`,
+    );
 
     const result = await runEntry('scripts/setup-redis.ts', [], { env: { DATABASE_URL: db.url, REDIS_URL: SHARED_REDIS_URL, REDIS_KEY_PREFIX: prefix } });
     expect(result.code).toBe(0);

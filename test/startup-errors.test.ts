@@ -27,7 +27,9 @@ describe('start-up errors name the setting and the fix', () => {
     const port = await freePort();
     expect(await start({ DATABASE_URL: `postgres://postgres:secret@127.0.0.1:${port}/dispatch` })).toEqual({
       code: 1,
-      lines: [`DATABASE_URL: nothing accepts connections at 127.0.0.1:${port} (connection refused): start PostgreSQL there, or point DATABASE_URL at a running server`],
+      lines: [
+        `DATABASE_URL: nothing accepts connections at 127.0.0.1:${port} (connection refused): start PostgreSQL there, or point DATABASE_URL at a running server`,
+      ],
     });
   }, 240_000);
 

@@ -204,9 +204,7 @@ describe.each(backends)('$name store', (backend) => {
       await h.store.writeBatch(batchOf([1, 2, 3].map((seq) => ({ id: a, seq, ...northOf(seq) }))));
 
       const partlyResent = await h.store.writeBatch(batchOf([2, 3, 4].map((seq) => ({ id: a, seq, ...northOf(seq) }))));
-      expect(partlyResent).toEqual([
-        { id: a, lastSeq: 4, status: 'offline', ...northOf(4), ...before(northOf(3)), updatedAtMs: anyNumber() },
-      ]);
+      expect(partlyResent).toEqual([{ id: a, lastSeq: 4, status: 'offline', ...northOf(4), ...before(northOf(3)), updatedAtMs: anyNumber() }]);
       expect((await history()).map((row) => row.seq)).toEqual([1, 2, 3, 4]);
 
       const seen = (await h.store.getDriver(a))?.updatedAt;
@@ -273,9 +271,7 @@ describe.each(backends)('$name store', (backend) => {
       lastSeq: 6,
     });
     expect(Math.abs(Date.parse(record?.updatedAt ?? '') - Date.now())).toBeLessThan(10_000);
-    expect((await history()).map(({ driverId, seq, lat, lng }) => ({ driverId, seq, lat, lng }))).toEqual([
-      { driverId: a, seq: 6, ...target },
-    ]);
+    expect((await history()).map(({ driverId, seq, lat, lng }) => ({ driverId, seq, lat, lng }))).toEqual([{ driverId: a, seq: 6, ...target }]);
     expect(await h.store.updateLocation(9999, target.lat, target.lng)).toBeNull();
   });
 
@@ -410,9 +406,7 @@ describe('pglite data dir', () => {
     try {
       const first = await createPgliteStore({ dataDir });
       await first.migrate();
-      await first.pglite.query(
-        `INSERT INTO drivers (name, phone, vehicle_type, status) VALUES ('Persisted', '+4930000000', 'xl', 'online')`,
-      );
+      await first.pglite.query(`INSERT INTO drivers (name, phone, vehicle_type, status) VALUES ('Persisted', '+4930000000', 'xl', 'online')`);
       await first.writeBatch(batchOf([{ id: 1, seq: 4, ...northOf(1) }]));
       await first.close();
 

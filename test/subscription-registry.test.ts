@@ -115,7 +115,9 @@ class FakeRider implements Subscriber {
   }
 
   lastIds(id: string | number): number[] {
-    return this.updatesFor(id).at(-1)!.drivers.map((driver) => driver.id);
+    return this.updatesFor(id)
+      .at(-1)!
+      .drivers.map((driver) => driver.id);
   }
 }
 
@@ -240,7 +242,10 @@ describe('subscription registry (fakes of the finder, profiles and riders)', () 
     }
     expect(rider.lastIds('watch')).toEqual([50, 2, 4]);
     // The moved driver is shown where it is now.
-    const moved = rider.updatesFor('watch').at(-1)!.drivers.find((d) => d.id === 50)!;
+    const moved = rider
+      .updatesFor('watch')
+      .at(-1)!
+      .drivers.find((d) => d.id === 50)!;
     expect(moved.lat).toBeCloseTo(fleet.drivers.get(50)!.lat, 9);
     expect(moved.lng).toBeCloseTo(fleet.drivers.get(50)!.lng, 9);
   });
@@ -509,7 +514,8 @@ describe('subscription registry (fakes of the finder, profiles and riders)', () 
       return seed / 2 ** 31;
     };
     const spread = () => (random() - 0.5) * 6000;
-    for (let id = 1; id <= 400; id++) fleet.add(id, spread(), spread(), { rating: 3 + Math.round(random() * 20) / 10, vehicleType: random() < 0.3 ? 'van' : 'economy' });
+    for (let id = 1; id <= 400; id++)
+      fleet.add(id, spread(), spread(), { rating: 3 + Math.round(random() * 20) / 10, vehicleType: random() < 0.3 ? 'van' : 'economy' });
     const positions = new Map([...fleet.drivers.keys()].map((id) => [id, { n: spread(), e: spread() }]));
     const rider = new FakeRider();
     const requests = [
@@ -563,9 +569,10 @@ describe('cell index of watched circles', () => {
       const angular = distanceKm / EARTH_RADIUS_KM;
       const phi1 = (lat * Math.PI) / 180;
       const phi2 = Math.asin(Math.sin(phi1) * Math.cos(angular) + Math.cos(phi1) * Math.sin(angular) * Math.cos(bearing));
-      const lambda2 = (lng * Math.PI) / 180 + Math.atan2(Math.sin(bearing) * Math.sin(angular) * Math.cos(phi1), Math.cos(angular) - Math.sin(phi1) * Math.sin(phi2));
+      const lambda2 =
+        (lng * Math.PI) / 180 + Math.atan2(Math.sin(bearing) * Math.sin(angular) * Math.cos(phi1), Math.cos(angular) - Math.sin(phi1) * Math.sin(phi2));
       const pointLat = (phi2 * 180) / Math.PI;
-      const pointLng = ((((lambda2 * 180) / Math.PI + 540) % 360) - 180);
+      const pointLng = (((lambda2 * 180) / Math.PI + 540) % 360) - 180;
       expect(haversineKm(lat, lng, pointLat, pointLng)).toBeLessThanOrEqual(radiusKm);
       expect(visitsAt(index, pointLat, pointLng), `circle ${lat},${lng} r=${radiusKm}`).toEqual(['circle']);
       expect(cover.keys.length).toBeLessThanOrEqual(25);

@@ -41,7 +41,16 @@ class Driver {
 
   static async connect(testHub: TestHub, area: Area, northM: number, eastM: number, rating = 4.5): Promise<Driver> {
     const [id] = await testHub.hub.store.insertDrivers([
-      { name: `Driver ${nextArea}-${northM}-${eastM}`, phone: '+1-555-0100', vehicleType: 'economy', rating, totalRides: 0, status: 'online', lat: area.at(northM, eastM).lat, lng: area.at(northM, eastM).lng },
+      {
+        name: `Driver ${nextArea}-${northM}-${eastM}`,
+        phone: '+1-555-0100',
+        vehicleType: 'economy',
+        rating,
+        totalRides: 0,
+        status: 'online',
+        lat: area.at(northM, eastM).lat,
+        lng: area.at(northM, eastM).lng,
+      },
     ]);
     const client = await TestClient.connect(testHub.wsUrl(`/ws/driver?id=${id}`));
     await client.waitFor((m) => m.t === 'hello');

@@ -61,7 +61,13 @@ function plainBatches(firstId: number, drivers: number, batchRows: number, cente
   return batches;
 }
 
-async function runPlain(url: string, batches: string[][], durationMs: number, batchRows: number, tables = { drivers: 'drivers', history: 'driver_locations' }): Promise<number> {
+async function runPlain(
+  url: string,
+  batches: string[][],
+  durationMs: number,
+  batchRows: number,
+  tables = { drivers: 'drivers', history: 'driver_locations' },
+): Promise<number> {
   const client = new pg.Client({ connectionString: url, application_name: 'bench-ceiling' });
   await client.connect();
   try {

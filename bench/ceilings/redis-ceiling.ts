@@ -61,7 +61,20 @@ export async function measureRedisCeilings(options: RedisCeilingOptions): Promis
     const rates: number[] = [];
     for (let index = 0; index < SEARCH_POINTS; index++) {
       const { lat, lng } = point();
-      const search = ['GEOSEARCH', options.geoKey, 'FROMLONLAT', lng.toFixed(7), lat.toFixed(7), 'BYRADIUS', options.radiusKm, 'km', 'ASC', 'COUNT', options.count, 'WITHDIST'];
+      const search = [
+        'GEOSEARCH',
+        options.geoKey,
+        'FROMLONLAT',
+        lng.toFixed(7),
+        lat.toFixed(7),
+        'BYRADIUS',
+        options.radiusKm,
+        'km',
+        'ASC',
+        'COUNT',
+        options.count,
+        'WITHDIST',
+      ];
       rates.push(await redisBenchmark(options.url, search, PIPELINE_DEPTH, options.durationMs / SEARCH_POINTS));
     }
     await client.del(options.scratchKey);

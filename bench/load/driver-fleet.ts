@@ -63,7 +63,14 @@ export class DriverFleet {
     },
   };
 
-  async connect(hub: HubAddress, firstId: number, count: number, concurrency: number, token: TokenSpec | undefined, progress: ProgressSink): Promise<TaskResult> {
+  async connect(
+    hub: HubAddress,
+    firstId: number,
+    count: number,
+    concurrency: number,
+    token: TokenSpec | undefined,
+    progress: ProgressSink,
+  ): Promise<TaskResult> {
     const run = new TaskRun(0, progress);
     this.drivers = new Array<Driver | undefined>(count).fill(undefined);
     this.rng = createRng(deriveSeed('bench-drivers', firstId));

@@ -44,7 +44,11 @@ export async function runHttpLoad(task: HttpTask, progress: ProgressSink): Promi
   const nextCall = (): HttpCall => {
     const point = randomPointInDisc(rng, center, task.shape.spreadKm);
     if (task.request === 'get-nearby') {
-      return { method: 'GET', path: `/api/drivers/nearby?lat=${point.lat}&lng=${point.lng}&radius=${task.shape.radiusKm}&limit=${task.shape.limit}`, headers: {} };
+      return {
+        method: 'GET',
+        path: `/api/drivers/nearby?lat=${point.lat}&lng=${point.lng}&radius=${task.shape.radiusKm}&limit=${task.shape.limit}`,
+        headers: {},
+      };
     }
     const writer = Math.floor(rng.next() * writers);
     const headers: Record<string, string> = { 'content-type': 'application/json' };

@@ -69,7 +69,10 @@ export class SubscriberFleet {
       subscriber.socket.cork();
       for (let i = 0; i < task.perSocket; i++) {
         const at = randomPointInDisc(rng, { lat: shape.centerLat, lng: shape.centerLng }, shape.spreadKm);
-        const { message } = subscriber.session.add({ lat: at.lat, lng: at.lng, radiusKm: shape.radiusKm, limit: shape.limit }, { sentAt: performance.now(), answered: false });
+        const { message } = subscriber.session.add(
+          { lat: at.lat, lng: at.lng, radiusKm: shape.radiusKm, limit: shape.limit },
+          { sentAt: performance.now(), answered: false },
+        );
         subscriber.socket.sendFrame(encodeClientFrame(msgpackCodec.encode(message) as Uint8Array, true));
         run.sent += 1;
       }

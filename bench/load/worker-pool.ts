@@ -69,9 +69,7 @@ export class WorkerPool {
     if (tasks.length > this.workers.length) throw new RangeError(`${tasks.length} tasks for ${this.workers.length} workers`);
     const involved = this.workers.filter((_, index) => tasks[index] !== undefined);
     const report = onProgress && (() => onProgress(this.totals(involved)));
-    const results = await Promise.all(
-      tasks.map((task, index) => (task ? this.runOne(this.workers[index]!, task, report) : Promise.resolve(undefined))),
-    );
+    const results = await Promise.all(tasks.map((task, index) => (task ? this.runOne(this.workers[index]!, task, report) : Promise.resolve(undefined))));
     const merged: MergedResult = { sent: 0, completed: 0, measuredMs: 0, latency: new LatencyHistogram(), errors: {}, counts: {}, workerCpuMs: 0 };
     for (const result of results) {
       if (!result) continue;
@@ -88,7 +86,10 @@ export class WorkerPool {
 
   /** Same task on every worker. */
   runAll(task: LoadTask, onProgress?: (totals: LiveTotals) => void): Promise<MergedResult> {
-    return this.run(this.workers.map(() => task), onProgress);
+    return this.run(
+      this.workers.map(() => task),
+      onProgress,
+    );
   }
 
   async close(): Promise<void> {

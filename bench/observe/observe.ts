@@ -62,7 +62,12 @@ export interface ObserveTargets {
  * warm-up, before the drain), so CPU, memory and hub counters describe the
  * same seconds as the latencies.
  */
-export async function observeWindow<T>(targets: ObserveTargets, warmupMs: number, measureMs: number, work: () => Promise<T>): Promise<{ value: T; usage: MachineUsage }> {
+export async function observeWindow<T>(
+  targets: ObserveTargets,
+  warmupMs: number,
+  measureMs: number,
+  work: () => Promise<T>,
+): Promise<{ value: T; usage: MachineUsage }> {
   const window = new Promise<void>((resolve) => setTimeout(resolve, warmupMs)).then(async (): Promise<MachineUsage> => {
     const metricsBefore = parsePrometheus(await targets.hub.fetchText('/metrics'));
     const redisBefore = await readRedisStats(targets.redisUrl);

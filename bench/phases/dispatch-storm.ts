@@ -29,8 +29,11 @@ export const dispatchStorm: BenchPhase = {
   async run(run) {
     const { plan, pool, hub, token } = run.setup;
     await pool.run(run.on(run.driverWorkers, { kind: 'answer-offers', accept: true }));
-    const connected = await pool.run(run.on([run.readerWorker], { kind: 'connect-ride-riders', hub: { host: '127.0.0.1', port: hub.port }, count: plan.stormRiders, token }));
-    if (connected.completed !== plan.stormRiders) throw new Error(`only ${connected.completed} of ${plan.stormRiders} ride riders connected: ${JSON.stringify(connected.errors)}`);
+    const connected = await pool.run(
+      run.on([run.readerWorker], { kind: 'connect-ride-riders', hub: { host: '127.0.0.1', port: hub.port }, count: plan.stormRiders, token }),
+    );
+    if (connected.completed !== plan.stormRiders)
+      throw new Error(`only ${connected.completed} of ${plan.stormRiders} ride riders connected: ${JSON.stringify(connected.errors)}`);
     const warmupMs = Math.min(1000, plan.warmupMs);
     let best: LoadPhase | undefined;
     for (const [index, perSecond] of plan.stormRates.entries()) {

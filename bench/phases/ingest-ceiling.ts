@@ -10,8 +10,9 @@ export const ingestCeiling: BenchPhase = {
     await run.connectDrivers(online.firstId, plan.ceilingDrivers, run.allWorkers);
     const warmupMs = Math.min(plan.warmupMs, 3000);
     const { value, usage } = await run.observe({}, warmupMs, plan.shortMeasureMs, () =>
-      pool.runAll({ kind: 'stream-window', window: plan.ceilingFrameWindow, durationMs: warmupMs + plan.shortMeasureMs, warmupMs, center: run.center }, (totals) =>
-        run.progress.update(formatLive(totals, 'acked')),
+      pool.runAll(
+        { kind: 'stream-window', window: plan.ceilingFrameWindow, durationMs: warmupMs + plan.shortMeasureMs, warmupMs, center: run.center },
+        (totals) => run.progress.update(formatLive(totals, 'acked')),
       ),
     );
     run.findings.phases.ingestCeiling = toPhase(

@@ -40,9 +40,7 @@ async function largeNearby(run: BenchRun, key: string, label: string, target: Hu
   await run.connectRiders(target);
   const warmupMs = Math.min(plan.warmupMs, 3000);
   const { value, usage } = await run.observe(target === hub ? {} : run.fallbackProcess, warmupMs, plan.shortMeasureMs, () =>
-    pool.run(run.on([run.readerWorker], run.nearbyRate(seed, perSecond)), (totals) =>
-      run.progress.update(formatLive(totals, 'answered')),
-    ),
+    pool.run(run.on([run.readerWorker], run.nearbyRate(seed, perSecond)), (totals) => run.progress.update(formatLive(totals, 'answered'))),
   );
   run.findings.phases[key] = toPhase(label, targetName, perSecond === plan.nearbyPerS ? run.nearbyOffered : run.fallbackOffered, value, usage);
 }
@@ -61,7 +59,13 @@ export const largeFleetNearby: BenchPhase = {
         run.progress.update(formatLive(totals, 'answered')),
       ),
     );
-    run.findings.phases.originalReadLarge = toPhase(`Nearby, original design's read, ${largeLabel} drivers`, 'original design', `${plan.nearbyPerS.toLocaleString('en-US')} requests/s`, value, usage);
+    run.findings.phases.originalReadLarge = toPhase(
+      `Nearby, original design's read, ${largeLabel} drivers`,
+      'original design',
+      `${plan.nearbyPerS.toLocaleString('en-US')} requests/s`,
+      value,
+      usage,
+    );
     await pool.runAll({ kind: 'disconnect-riders' });
   },
 };

@@ -11,7 +11,15 @@ export const nearbyCeilings: BenchPhase = {
     await pool.runAll({ kind: 'connect-riders', hub: { host: '127.0.0.1', port: hub.port }, count: plan.ceilingRidersPerWorker, token });
     const ceiling = await run.observe({}, warmupMs, plan.shortMeasureMs, () =>
       pool.runAll(
-        { kind: 'query-paced', perSocketHz: plan.ceilingQueryHz, inFlight: plan.ceilingQueriesInFlight, durationMs: warmupMs + plan.shortMeasureMs, warmupMs, shape: plan.query, seed: 21 },
+        {
+          kind: 'query-paced',
+          perSocketHz: plan.ceilingQueryHz,
+          inFlight: plan.ceilingQueriesInFlight,
+          durationMs: warmupMs + plan.shortMeasureMs,
+          warmupMs,
+          shape: plan.query,
+          seed: 21,
+        },
         (totals) => run.progress.update(`ceiling ${formatLive(totals, 'answered')}`),
       ),
     );
@@ -26,8 +34,16 @@ export const nearbyCeilings: BenchPhase = {
 
     const perWorker = Math.max(1, Math.floor(plan.httpReadConcurrency / plan.workers));
     const read = await run.observe(run.originalProcess, warmupMs, plan.shortMeasureMs, () =>
-      pool.runAll(run.httpRead(undefined, warmupMs + plan.shortMeasureMs, warmupMs, perWorker), (totals) => run.progress.update(`original read ceiling ${formatLive(totals, 'answered')}`)),
+      pool.runAll(run.httpRead(undefined, warmupMs + plan.shortMeasureMs, warmupMs, perWorker), (totals) =>
+        run.progress.update(`original read ceiling ${formatLive(totals, 'answered')}`),
+      ),
     );
-    run.findings.phases.originalReadCeiling = toPhase("Nearby ceiling, original design's read", 'original design', `${perWorker * plan.workers} requests in flight`, read.value, read.usage);
+    run.findings.phases.originalReadCeiling = toPhase(
+      "Nearby ceiling, original design's read",
+      'original design',
+      `${perWorker * plan.workers} requests in flight`,
+      read.value,
+      read.usage,
+    );
   },
 };

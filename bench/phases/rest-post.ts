@@ -35,7 +35,12 @@ export const restPost: BenchPhase = {
         ),
       );
       const phase = toPhase('Per-request REST POST /api/drivers/:id/location', 'hub REST', `${concurrency} requests in flight`, value, usage);
-      run.findings.restSweep.push({ concurrency, perS: phase.perS, p99Ms: phase.latencyMs.p99, errors: Object.values(phase.errors).reduce((a, b) => a + b, 0) });
+      run.findings.restSweep.push({
+        concurrency,
+        perS: phase.perS,
+        p99Ms: phase.latencyMs.p99,
+        errors: Object.values(phase.errors).reduce((a, b) => a + b, 0),
+      });
       if (!best || phase.perS > best.perS) best = phase;
     }
     run.findings.phases.restPost = best!;

@@ -20,7 +20,9 @@ export const storeCeilings: BenchPhase = {
       membersPerCommand: Math.min(1000, plan.redisCeilingMembers / 2),
       durationMs: plan.storeCeilingMs,
     });
-    run.progress.update(`redis: ${redis.geoaddMembersPerS.toLocaleString('en-US')} GEOADD members/s, ${redis.geosearchPerS.toLocaleString('en-US')} GEOSEARCH/s`);
+    run.progress.update(
+      `redis: ${redis.geoaddMembersPerS.toLocaleString('en-US')} GEOADD members/s, ${redis.geosearchPerS.toLocaleString('en-US')} GEOSEARCH/s`,
+    );
     await database.query('VACUUM drivers');
     const postgres = await measurePostgresCeilings({
       url: database.url,

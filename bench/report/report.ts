@@ -111,7 +111,9 @@ function liveNearbySection(result: BenchResult): string[] {
 /** Each step of the ramp, and the rate where assignments stopped keeping up. */
 function dispatchStormSection(result: BenchResult): string[] {
   const { phases, plan } = result;
-  const steps = plan.stormRates.map((rate) => [rate, phases[`dispatchStorm.${rate}`]] as const).filter((entry): entry is readonly [number, LoadPhase] => entry[1] !== undefined);
+  const steps = plan.stormRates
+    .map((rate) => [rate, phases[`dispatchStorm.${rate}`]] as const)
+    .filter((entry): entry is readonly [number, LoadPhase] => entry[1] !== undefined);
   if (steps.length === 0) return [];
   const best = phases.dispatchStorm;
   const last = steps.at(-1)!;
@@ -140,8 +142,14 @@ function redisEvidence(result: BenchResult): string[] {
   for (const key of ['nearbyCeiling', 'ingestCeiling', 'nearbyRedisLarge']) {
     const phase = result.phases[key];
     if (!phase?.usage) continue;
-    lines.push(`**${phase.label}** — Redis CPU ${pct(phase.usage.redis.cpuPercent)} of one core:`, '', '| Command | Calls | µs per call | Redis CPU |', '|---|---:|---:|---:|');
-    for (const command of phase.usage.redis.commands) lines.push(`| ${command.command} | ${n(command.calls)} | ${command.usecPerCall} | ${command.cpuPercent}% |`);
+    lines.push(
+      `**${phase.label}** — Redis CPU ${pct(phase.usage.redis.cpuPercent)} of one core:`,
+      '',
+      '| Command | Calls | µs per call | Redis CPU |',
+      '|---|---:|---:|---:|',
+    );
+    for (const command of phase.usage.redis.commands)
+      lines.push(`| ${command.command} | ${n(command.calls)} | ${command.usecPerCall} | ${command.cpuPercent}% |`);
     lines.push('');
   }
   return lines;
@@ -174,7 +182,7 @@ export function renderReport(result: BenchResult, chartFile: string, command: st
     '',
     '## Every phase',
     '',
-    'Latencies are measured by the load generators over real sockets (WebSocket round trip, or HTTP request to response). CPU is % of one core, averaged over the measured window; RSS is the largest seen in it. Redis is shared with other users of the machine, so its CPU includes theirs. Machine CPU is the whole box (200% = both cores busy), other users\' work included; the gap between it and the sum of our processes is theirs.',
+    "Latencies are measured by the load generators over real sockets (WebSocket round trip, or HTTP request to response). CPU is % of one core, averaged over the measured window; RSS is the largest seen in it. Redis is shared with other users of the machine, so its CPU includes theirs. Machine CPU is the whole box (200% = both cores busy), other users' work included; the gap between it and the sum of our processes is theirs.",
     '',
     ...phaseTable(result),
     '',
@@ -184,7 +192,7 @@ export function renderReport(result: BenchResult, chartFile: string, command: st
     '',
     '## Against the original design (same run)',
     '',
-    '**Writes.** One `POST /api/drivers/:id/location` per update (the hub\'s REST endpoint: one UPDATE + history INSERT statement and one GEOADD per request), at each concurrency:',
+    "**Writes.** One `POST /api/drivers/:id/location` per update (the hub's REST endpoint: one UPDATE + history INSERT statement and one GEOADD per request), at each concurrency:",
     '',
     '| Requests in flight | Updates/s | p99 ms | Errors |',
     '|---:|---:|---:|---:|',
@@ -192,7 +200,7 @@ export function renderReport(result: BenchResult, chartFile: string, command: st
     '',
     `The WebSocket batch path acked **${n(ingest.perS)} frames/s**: ${(ingest.perS / Math.max(1, rest.perS)).toFixed(1)}× the best per-request rate.`,
     '',
-    '**Reads.** The original design\'s read is GEOSEARCH plus one PostgreSQL enrichment query per HTTP request (rebuilt in `bench/original-design-server.ts`, on the same Redis key and database); the hub answers over WebSocket from Redis and its in-process profile cache.',
+    "**Reads.** The original design's read is GEOSEARCH plus one PostgreSQL enrichment query per HTTP request (rebuilt in `bench/original-design-server.ts`, on the same Redis key and database); the hub answers over WebSocket from Redis and its in-process profile cache.",
     '',
     '| Read path | Fleet | At fixed rate: p50 / p99 ms | Ceiling (answers/s) |',
     '|---|---|---|---:|',
@@ -222,7 +230,12 @@ export function renderReport(result: BenchResult, chartFile: string, command: st
     ...redisEvidence(result),
   ];
   if (result.profile) {
-    lines.push(`**Hub CPU profile** (\`--cpu-prof\`, whole run, ${n(result.profile.totalMs)} ms of samples), self time by module:`, '', '| Module | Self time |', '|---|---:|');
+    lines.push(
+      `**Hub CPU profile** (\`--cpu-prof\`, whole run, ${n(result.profile.totalMs)} ms of samples), self time by module:`,
+      '',
+      '| Module | Self time |',
+      '|---|---:|',
+    );
     for (const entry of result.profile.modules) lines.push(`| ${entry.name} | ${entry.selfPercent}% |`);
     lines.push('', 'Busiest functions:', '', '| Function | Self time |', '|---|---:|');
     for (const entry of result.profile.functions) lines.push(`| \`${entry.name}\` | ${entry.selfPercent}% |`);

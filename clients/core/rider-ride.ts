@@ -70,7 +70,16 @@ export class RiderRide {
     switch (message.t) {
       case 'ride.requested':
         if (state.phase !== 'asking' || state.requestId !== message.id) return false;
-        this.current = { phase: 'open', rideId: message.rideId, status: 'requested', pickup: state.pickup, driver: undefined, driverAt: undefined, etaKm: undefined, sentAt: state.sentAt };
+        this.current = {
+          phase: 'open',
+          rideId: message.rideId,
+          status: 'requested',
+          pickup: state.pickup,
+          driver: undefined,
+          driverAt: undefined,
+          etaKm: undefined,
+          sentAt: state.sentAt,
+        };
         return true;
       case 'error':
         if (state.phase === 'asking' && message.id === state.requestId) {
@@ -83,8 +92,18 @@ export class RiderRide {
         const status = message.status;
         if (status !== 'requested' && status !== 'assigned' && status !== 'arrived' && status !== 'started') return false;
         const known = state.phase === 'open' && state.rideId === message.rideId ? state : undefined;
-        const driverAt = message.driver && message.driver.lat !== null && message.driver.lng !== null ? { lat: message.driver.lat, lng: message.driver.lng } : known?.driverAt;
-        this.current = { phase: 'open', rideId: message.rideId, status, pickup: message.pickup, driver: message.driver ?? known?.driver, driverAt, etaKm: known?.etaKm, sentAt: known?.sentAt };
+        const driverAt =
+          message.driver && message.driver.lat !== null && message.driver.lng !== null ? { lat: message.driver.lat, lng: message.driver.lng } : known?.driverAt;
+        this.current = {
+          phase: 'open',
+          rideId: message.rideId,
+          status,
+          pickup: message.pickup,
+          driver: message.driver ?? known?.driver,
+          driverAt,
+          etaKm: known?.etaKm,
+          sentAt: known?.sentAt,
+        };
         return true;
       }
       default:
@@ -110,7 +129,13 @@ export class RiderRide {
         return true;
       case 'ride.status':
         if (message.status === 'completed' || message.status === 'cancelled') {
-          this.current = { phase: 'ended', rideId: state.rideId, outcome: message.status, ...(message.by && { by: message.by }), ...(message.reason && { reason: message.reason }) };
+          this.current = {
+            phase: 'ended',
+            rideId: state.rideId,
+            outcome: message.status,
+            ...(message.by && { by: message.by }),
+            ...(message.reason && { reason: message.reason }),
+          };
         } else if (message.status === 'arrived' || message.status === 'started') {
           this.current = { ...state, status: message.status };
         }

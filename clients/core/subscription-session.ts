@@ -21,7 +21,8 @@ export interface Watch<Context> {
 }
 
 /** A server message routed to the subscription it concerns. */
-export type WatchEvent<Context> = { kind: 'update'; watch: Watch<Context>; update: NearbyUpdateMessage } | { kind: 'error'; watch: Watch<Context>; error: ErrorMessage };
+export type WatchEvent<Context> =
+  { kind: 'update'; watch: Watch<Context>; update: NearbyUpdateMessage } | { kind: 'error'; watch: Watch<Context>; error: ErrorMessage };
 
 /** Errors after which the hub holds no such subscription and asking again with the same criteria would be refused again. */
 const FINAL_CODES: ReadonlySet<string> = new Set(['invalid_field', 'out_of_range']);

@@ -48,7 +48,12 @@ export class WireSocket {
   private buffered: Buffer | undefined;
   private done = false;
 
-  constructor(host: string, port: number, pathAndQuery: string, private readonly handlers: WireHandlers) {
+  constructor(
+    host: string,
+    port: number,
+    pathAndQuery: string,
+    private readonly handlers: WireHandlers,
+  ) {
     this.socket = connect({ host, port, noDelay: true });
     this.socket.on('connect', () => {
       this.socket.write(

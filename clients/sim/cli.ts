@@ -117,9 +117,7 @@ function commandTokenProvider(command: string): TokenProvider {
       const env = {
         ...process.env,
         SIM_ROLE: subject.role,
-        ...(subject.role === 'driver'
-          ? { SIM_DRIVER_ID: String(subject.driverId) }
-          : { SIM_RIDER_INDEX: String(subject.riderIndex) }),
+        ...(subject.role === 'driver' ? { SIM_DRIVER_ID: String(subject.driverId) } : { SIM_RIDER_INDEX: String(subject.riderIndex) }),
       };
       const { stdout } = await execFileAsync('sh', ['-c', command], { env, timeout: TOKEN_CMD_TIMEOUT_MS });
       return stdout.trim() || undefined;
@@ -210,7 +208,9 @@ async function main(): Promise<number> {
   console.log(formatSummary(summary));
   // A hello (drivers) or a query sent (riders) both need an open, accepted socket.
   if (summary.frames.statusSent === 0 && summary.nearby.sent === 0 && cli.drivers + cli.riders > 0) {
-    const errors = Object.entries(summary.errors).map(([code, count]) => `${code} ${count}`).join(', ');
+    const errors = Object.entries(summary.errors)
+      .map(([code, count]) => `${code} ${count}`)
+      .join(', ');
     console.error(`FAIL: never connected to ${cli.hubUrl}${errors ? ` (${errors})` : ''}: is a hub running there? Start one with \`npm start\`, or pass --url`);
     return 1;
   }

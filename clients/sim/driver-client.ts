@@ -252,7 +252,6 @@ export class DriverClient {
     if (this.socket.send(msgpackCodec.encode(frame))) this.options.stats.counters.statusSent += 1;
   }
 
-
   /** Keeps the fleet-wide gauges equal to the number of drivers in each phase. */
   private setPhase(next: Phase): void {
     const { counters } = this.options.stats;

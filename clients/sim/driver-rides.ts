@@ -35,9 +35,7 @@ interface Ride {
   dropoff: LatLng | undefined;
 }
 
-type Outgoing =
-  | { t: 'offer.accept' | 'offer.decline'; rideId: string }
-  | { t: 'ride.arrived' | 'ride.started' | 'ride.completed'; rideId: string };
+type Outgoing = { t: 'offer.accept' | 'offer.decline'; rideId: string } | { t: 'ride.arrived' | 'ride.started' | 'ride.completed'; rideId: string };
 
 export interface DriverRidesDeps {
   vehicle: Vehicle;
@@ -155,13 +153,16 @@ export class DriverRides {
     ride.stage = 'boarding';
     const { rng, options } = this.deps;
     clearTimeout(this.boardingTimer);
-    this.boardingTimer = setTimeout(() => {
-      if (this.ride !== ride) return;
-      // A lost socket: the hub's ride.state on reconnect brings the driver back here.
-      if (!this.deps.send({ t: 'ride.started', rideId: ride.rideId })) return;
-      ride.stage = 'to_dropoff';
-      this.deps.vehicle.routeTo(this.destination(ride));
-    }, rng.range(options.boardingMs[0], options.boardingMs[1]));
+    this.boardingTimer = setTimeout(
+      () => {
+        if (this.ride !== ride) return;
+        // A lost socket: the hub's ride.state on reconnect brings the driver back here.
+        if (!this.deps.send({ t: 'ride.started', rideId: ride.rideId })) return;
+        ride.stage = 'to_dropoff';
+        this.deps.vehicle.routeTo(this.destination(ride));
+      },
+      rng.range(options.boardingMs[0], options.boardingMs[1]),
+    );
   }
 
   /** Where the trip goes: the dropoff, or (a ride without one) a trip of `tripWithoutDropoffM` from the pickup. */

@@ -11,12 +11,5 @@ export { DEFAULT_MOVEMENT, Vehicle, type MovementOptions, type VehicleState } fr
 export { createRng, deriveSeed, type Rng } from '../../src/domain/random.ts';
 export { RiderClient, type RiderClientOptions } from './rider-client.ts';
 export { runSimulation, type Simulation, type SimulationOptions } from './simulation.ts';
-export {
-  SimStats,
-  VIOLATION_KINDS,
-  type LatencySummary,
-  type StatsSnapshot,
-  type Summary,
-  type ViolationKind,
-} from './stats.ts';
+export { SimStats, VIOLATION_KINDS, type LatencySummary, type StatsSnapshot, type Summary, type ViolationKind } from './stats.ts';
 export { DEFAULT_GRID, StreetGrid, type Direction, type GridNode, type LatLng, type StreetGridOptions } from './street-grid.ts';

@@ -97,9 +97,7 @@ export function runSimulation(options: SimulationOptions): Simulation {
   );
 
   const clients = [...driverClients, ...riderClients];
-  const startTimers = clients.map((client, index) =>
-    setTimeout(() => client.start(), clients.length > 1 ? (index / clients.length) * rampMs : 0),
-  );
+  const startTimers = clients.map((client, index) => setTimeout(() => client.start(), clients.length > 1 ? (index / clients.length) * rampMs : 0));
 
   let stopping: Promise<Summary> | undefined;
   return {

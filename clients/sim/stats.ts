@@ -155,10 +155,7 @@ export class SimStats {
   readonly assignLatency = new LatencyHistogram();
   private readonly errorCounts = new Map<string, number>();
   private readonly sourceCounts = new Map<string, number>();
-  private readonly violationCounts = Object.fromEntries(VIOLATION_KINDS.map((kind) => [kind, 0])) as Record<
-    ViolationKind,
-    number
-  >;
+  private readonly violationCounts = Object.fromEntries(VIOLATION_KINDS.map((kind) => [kind, 0])) as Record<ViolationKind, number>;
   private readonly startedAt = performance.now();
   private window: Window;
 

@@ -25,7 +25,14 @@ export interface RunningDispatch {
  * committed positions feed the riders watching their driver approach, and a
  * party that (re)connects gets its open rides and pending offer again.
  */
-export function startDispatch(config: Config, stores: Stores, services: Services, connections: LocalConnections, metrics: Metrics, logger: Logger): RunningDispatch {
+export function startDispatch(
+  config: Config,
+  stores: Stores,
+  services: Services,
+  connections: LocalConnections,
+  metrics: Metrics,
+  logger: Logger,
+): RunningDispatch {
   const log = logger.child({ component: 'dispatch' });
   const timers = createWaveTimers({
     now: Date.now,

@@ -19,13 +19,16 @@ export interface Maintenance {
 export async function startMaintenance(config: Config, stores: Stores, metrics: Metrics, logger: Logger): Promise<Maintenance> {
   const { geo, health } = stores;
   const history = await startHistoryMaintenance(stores.store, config.HISTORY_MAINTENANCE_INTERVAL_MS, metrics, logger);
-  const sweeper = setInterval(() => {
-    if (!health.usable) return;
-    geo.removeStale(Date.now() - config.STALE_AFTER_MS).catch((error: Error) => {
-      metrics.geoErrors.inc({ op: 'remove_stale' });
-      health.reportFailure(error, 'remove_stale');
-    });
-  }, Math.min(5000, Math.ceil(config.STALE_AFTER_MS / 3)));
+  const sweeper = setInterval(
+    () => {
+      if (!health.usable) return;
+      geo.removeStale(Date.now() - config.STALE_AFTER_MS).catch((error: Error) => {
+        metrics.geoErrors.inc({ op: 'remove_stale' });
+        health.reportFailure(error, 'remove_stale');
+      });
+    },
+    Math.min(5000, Math.ceil(config.STALE_AFTER_MS / 3)),
+  );
   const reconciler = setInterval(() => {
     if (!health.usable) return;
     stores.repairIndex().catch((error: Error) => health.reportFailure(error, 'reconcile'));

@@ -29,7 +29,10 @@ function chooseGeoIndex(config: Config, logger: Logger): { geo: GeoIndex; mode: 
     logger.info('server mode: PostgreSQL with the in-process geo index (REDIS_URL is not set)');
     return { geo: createMemoryIndex(), mode: 'server' };
   }
-  logger.info({ cluster: config.REDIS_CLUSTER_NODES }, `server mode: PostgreSQL with the Redis geo index${config.REDIS_CLUSTER_NODES ? ' on a Redis Cluster' : ''}`);
+  logger.info(
+    { cluster: config.REDIS_CLUSTER_NODES },
+    `server mode: PostgreSQL with the Redis geo index${config.REDIS_CLUSTER_NODES ? ' on a Redis Cluster' : ''}`,
+  );
   const geo = createRedisIndex({
     url: config.REDIS_URL,
     clusterNodes: config.REDIS_CLUSTER_NODES,
@@ -57,7 +60,10 @@ export async function openStores(config: Config, logger: Logger, metrics: Metric
     if (config.NODE_ENV === 'production' && !config.ALLOW_EMBEDDED) {
       throw new Error('DATABASE_URL is not set and NODE_ENV=production: refusing embedded mode (set ALLOW_EMBEDDED=true to allow it)');
     }
-    logger.warn({ dataDir: config.DATA_DIR }, 'EMBEDDED MODE: PGlite database in DATA_DIR and an in-process geo index; set DATABASE_URL and REDIS_URL for production');
+    logger.warn(
+      { dataDir: config.DATA_DIR },
+      'EMBEDDED MODE: PGlite database in DATA_DIR and an in-process geo index; set DATABASE_URL and REDIS_URL for production',
+    );
   }
   const store = await openStore(config, (error) => {
     metrics.storeErrors.inc({ op: 'pool' });

@@ -105,6 +105,9 @@ function claimsOf(payload: unknown): VerifiedToken {
 function assertSubject(role: TokenRole, subject: string, code: 'unauthorized' | 'invalid_field' = 'invalid_field'): void {
   const valid = role === 'driver' ? DRIVER_SUBJECT.test(subject) && Number(subject) <= MAX_DRIVER_ID : RIDER_SUBJECT.test(subject);
   if (!valid) {
-    throw new HubError(code, role === 'driver' ? 'a driver token subject must be a positive integer driver id' : `a ${role} token subject must be 1-64 printable ASCII characters`);
+    throw new HubError(
+      code,
+      role === 'driver' ? 'a driver token subject must be a positive integer driver id' : `a ${role} token subject must be 1-64 printable ASCII characters`,
+    );
   }
 }

@@ -117,7 +117,13 @@ export class DispatchService {
   /** After each commit: pushes approaching drivers' positions to their riders. */
   positionsCommitted(committed: CommittedPositions): void {
     this.approaches.forEachApproach(committed, (approach, i) => {
-      this.deps.delivery.toRider(approach.riderId, { t: 'ride.driver', rideId: approach.rideId, lat: committed.lats[i]!, lng: committed.lngs[i]!, at: committed.seenAtMs[i]! });
+      this.deps.delivery.toRider(approach.riderId, {
+        t: 'ride.driver',
+        rideId: approach.rideId,
+        lat: committed.lats[i]!,
+        lng: committed.lngs[i]!,
+        at: committed.seenAtMs[i]!,
+      });
     });
   }
 

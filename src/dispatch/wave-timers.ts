@@ -30,14 +30,17 @@ export function createWaveTimers(options: WaveTimerOptions): WaveTimers {
   function set(rideId: string, atMs: number, step: () => Promise<void>): void {
     if (stopped) return;
     clearTimeout(timers.get(rideId));
-    const timer = setTimeout(() => {
-      if (timers.get(rideId) === timer) timers.delete(rideId);
-      step().catch((error: unknown) => {
-        options.onStepFailed(rideId, error);
-        // Retry only if nothing newer took this ride's slot meanwhile.
-        if (!timers.has(rideId)) set(rideId, options.now() + options.retryMs, step);
-      });
-    }, Math.max(0, atMs - options.now()));
+    const timer = setTimeout(
+      () => {
+        if (timers.get(rideId) === timer) timers.delete(rideId);
+        step().catch((error: unknown) => {
+          options.onStepFailed(rideId, error);
+          // Retry only if nothing newer took this ride's slot meanwhile.
+          if (!timers.has(rideId)) set(rideId, options.now() + options.retryMs, step);
+        });
+      },
+      Math.max(0, atMs - options.now()),
+    );
     // Timers never hold the process open; shutdown clears them.
     timer.unref();
     timers.set(rideId, timer);

@@ -69,7 +69,7 @@ function distanceToCellKm(lat: number, lng: number, x: number, y: number): numbe
   const west = x * CELL_LNG_DEG - 180;
   const nearestLat = Math.min(south + CELL_LAT_DEG, Math.max(south, lat));
   // Longitude on a circle: the offset from the cell's west edge, taken into [0, 360).
-  const east = ((((lng - west) % 360) + 360) % 360);
+  const east = (((lng - west) % 360) + 360) % 360;
   const nearestLng = east <= CELL_LNG_DEG ? lng : east - CELL_LNG_DEG < 360 - east ? west + CELL_LNG_DEG : west;
   return haversineKm(lat, lng, nearestLat, nearestLng);
 }

@@ -203,12 +203,7 @@ export function createMemoryIndex(): GeoIndex {
       // Removals first, as every index applies them: a driver removed and upserted in one write ends up present.
       for (const id of changes.removeIds) remove(id);
       for (let i = 0; i < changes.ids.length; i++) {
-        upsert(
-          changes.ids[i] as number,
-          changes.lats[i] as number,
-          changes.lngs[i] as number,
-          changes.seenAtMs[i] as number,
-        );
+        upsert(changes.ids[i] as number, changes.lats[i] as number, changes.lngs[i] as number, changes.seenAtMs[i] as number);
       }
     },
 

@@ -237,8 +237,16 @@ export function createRedisIndex(options: RedisIndexOptions): RedisGeoIndex {
       const cells = cellsCovering(query.lat, query.lng, query.radiusKm);
       const outOfService = cells.filter((cell) => stateOf(cell) !== 'up').length;
       if (outOfService > 0) throw new GeoCellsUnavailable(outOfService);
-      const [lng, lat, radiusKm, count, cutoff] = [String(query.lng), String(query.lat), String(query.radiusKm), String(query.count), String(query.freshSinceMs)];
-      const replies = await Promise.allSettled(cells.map((cell) => interactive.bound(scripts.searchCell(keysOf(cell), lng, lat, radiusKm, count, cutoff), 'redis search')));
+      const [lng, lat, radiusKm, count, cutoff] = [
+        String(query.lng),
+        String(query.lat),
+        String(query.radiusKm),
+        String(query.count),
+        String(query.freshSinceMs),
+      ];
+      const replies = await Promise.allSettled(
+        cells.map((cell) => interactive.bound(scripts.searchCell(keysOf(cell), lng, lat, radiusKm, count, cutoff), 'redis search')),
+      );
       let failed = 0;
       for (const [i, reply] of replies.entries()) {
         if (reply.status === 'fulfilled') continue;
@@ -246,7 +254,10 @@ export function createRedisIndex(options: RedisIndexOptions): RedisGeoIndex {
         failed++;
       }
       if (failed > 0) throw new GeoCellsUnavailable(failed, replies.find((reply) => reply.status === 'rejected')?.reason);
-      return mergeCellReplies(replies.map((reply) => (reply as PromiseFulfilledResult<Array<string | number>>).value), query.count);
+      return mergeCellReplies(
+        replies.map((reply) => (reply as PromiseFulfilledResult<Array<string | number>>).value),
+        query.count,
+      );
     },
 
     async removeStale(cutoffMs: number) {

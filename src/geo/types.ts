@@ -65,7 +65,10 @@ export interface GeoChanges {
  * goes to the SQL fallback; the index as a whole stays in use.
  */
 export class GeoCellsUnavailable extends Error {
-  constructor(readonly cells: number, cause?: unknown) {
+  constructor(
+    readonly cells: number,
+    cause?: unknown,
+  ) {
     super(`${cells} cell(s) of the geo index are out of service`, { cause });
     this.name = 'GeoCellsUnavailable';
   }

@@ -85,7 +85,12 @@ export class IngestService {
       metrics.storeErrors.inc({ op: 'resume_point' });
       options.logger.warn({ err: error, drivers: lookups }, 'resume points unavailable; those drivers must reconnect later');
     });
-    this.ackDispatcher = new AckDispatcher({ ack: this.acks.emit }, this.seqs, { latency: metrics.ackLatency, slices: metrics.ackSlices, framesAcked: metrics.framesAcked }, ACK_SLICE_MS);
+    this.ackDispatcher = new AckDispatcher(
+      { ack: this.acks.emit },
+      this.seqs,
+      { latency: metrics.ackLatency, slices: metrics.ackSlices, framesAcked: metrics.framesAcked },
+      ACK_SLICE_MS,
+    );
   }
 
   /** Frames queued or in flight. */
@@ -168,7 +173,9 @@ export class IngestService {
     const update = await this.options.store.updateLocation(driverId, lat, lng);
     if (!update) return null;
     const { driver, previousLat, previousLng } = update;
-    this.publish([{ id: driver.id, lastSeq: driver.lastSeq, status: driver.status, lat, lng, previousLat, previousLng, updatedAtMs: Date.parse(driver.updatedAt) }]);
+    this.publish([
+      { id: driver.id, lastSeq: driver.lastSeq, status: driver.status, lat, lng, previousLat, previousLng, updatedAtMs: Date.parse(driver.updatedAt) },
+    ]);
     return driver;
   }
 

@@ -33,7 +33,8 @@ export async function startEmbeddedFleet(options: { config: Config; port: number
   if (drivers === 0) return null;
   const secret = config.AUTH_SECRET;
   const tokenProvider: TokenProvider | undefined = secret
-    ? (subject) => signToken({ role: subject.role, subject: subject.role === 'driver' ? subject.driverId : `embedded-rider-${subject.riderIndex}`, ttl: '1h', secret })
+    ? (subject) =>
+        signToken({ role: subject.role, subject: subject.role === 'driver' ? subject.driverId : `embedded-rider-${subject.riderIndex}`, ttl: '1h', secret })
     : undefined;
   const simulation: Simulation = runSimulation({
     hubUrl: loopbackUrl(config.HOST, port),

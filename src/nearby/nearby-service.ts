@@ -109,11 +109,9 @@ export class NearbyService {
     let count = criteria.limit * 2 + 16;
     for (;;) {
       const searchRadiusKm = radiusKm * (1 + INDEX_DISTANCE_SLACK_RATIO) + INDEX_DISTANCE_SLACK_KM;
-      const result = await geo
-        .search({ lat: criteria.lat, lng: criteria.lng, radiusKm: searchRadiusKm, count, freshSinceMs })
-        .catch((error: unknown) => {
-          throw new GeoSearchFailed(error);
-        });
+      const result = await geo.search({ lat: criteria.lat, lng: criteria.lng, radiusKm: searchRadiusKm, count, freshSinceMs }).catch((error: unknown) => {
+        throw new GeoSearchFailed(error);
+      });
       await profiles.ensure(result.hits.map((hit) => hit.id));
       const candidates: RankInput[] = [];
       for (const hit of result.hits) {

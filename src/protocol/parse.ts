@@ -1,14 +1,7 @@
 import type { z } from 'zod';
 import { jsonCodec, msgpackCodec, type Codec } from './codec.ts';
 import { HubError } from './errors.ts';
-import {
-  driverMessageSchemas,
-  riderMessageSchemas,
-  serverMessageSchemas,
-  type DriverMessage,
-  type RiderMessage,
-  type ServerMessage,
-} from './messages.ts';
+import { driverMessageSchemas, riderMessageSchemas, serverMessageSchemas, type DriverMessage, type RiderMessage, type ServerMessage } from './messages.ts';
 import { hubErrorFromZod } from './zod-errors.ts';
 
 type SchemaTable = Readonly<Record<string, z.ZodType>>;

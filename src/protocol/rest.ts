@@ -40,7 +40,10 @@ export const nearbyParamsSchema = z.object({
 const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:\d{2})$/;
 const queryInstant = z
   .string()
-  .refine((value) => /^\d{1,15}$/.test(value) || (ISO_INSTANT.test(value) && !Number.isNaN(Date.parse(value))), 'must be epoch milliseconds or ISO 8601 with a zone')
+  .refine(
+    (value) => /^\d{1,15}$/.test(value) || (ISO_INSTANT.test(value) && !Number.isNaN(Date.parse(value))),
+    'must be epoch milliseconds or ISO 8601 with a zone',
+  )
   .transform((value) => (/^\d+$/.test(value) ? Number(value) : Date.parse(value)))
   .pipe(z.number().min(0).max(4_102_444_800_000));
 

@@ -39,10 +39,7 @@ export type RideRequest = z.infer<typeof rideRequestSchema>;
 export type RideCancel = z.infer<typeof rideCancelSchema>;
 export type OfferAccept = z.infer<typeof offerAcceptSchema>;
 export type OfferDecline = z.infer<typeof offerDeclineSchema>;
-export type RideLifecycleFrame =
-  | z.infer<typeof rideArrivedSchema>
-  | z.infer<typeof rideStartedSchema>
-  | z.infer<typeof rideCompletedSchema>;
+export type RideLifecycleFrame = z.infer<typeof rideArrivedSchema> | z.infer<typeof rideStartedSchema> | z.infer<typeof rideCompletedSchema>;
 
 // ---- hub to clients ----
 // Not strict, like every hub message: a v1 client keeps working when a later hub adds a field.

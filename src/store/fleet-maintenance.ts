@@ -52,7 +52,13 @@ export function fleetMaintenance(run: (query: SQL) => Promise<Record<string, unk
         FROM drivers
       `);
       const row = rows[0] ?? {};
-      return { total: Number(row.total ?? 0), fresh: Number(row.fresh ?? 0), stale: Number(row.stale ?? 0), noPosition: Number(row.no_position ?? 0), offline: Number(row.offline ?? 0) };
+      return {
+        total: Number(row.total ?? 0),
+        fresh: Number(row.fresh ?? 0),
+        stale: Number(row.stale ?? 0),
+        noPosition: Number(row.no_position ?? 0),
+        offline: Number(row.offline ?? 0),
+      };
     },
   };
 }

@@ -68,7 +68,11 @@ export function createPostgresStore(options: PostgresStoreOptions): SqlStore {
     // A connection of its own, without the statement timeouts: a migration on a
     // big table, or waiting for another hub's migration lock, may take longer.
     async migrate() {
-      const client = new pg.Client({ connectionString: options.url, connectionTimeoutMillis: options.connectTimeoutMs, application_name: 'dispatch-hub-migrate' });
+      const client = new pg.Client({
+        connectionString: options.url,
+        connectionTimeoutMillis: options.connectTimeoutMs,
+        application_name: 'dispatch-hub-migrate',
+      });
       client.on('error', (error) => options.onError?.(error));
       await client.connect();
       try {

@@ -1,18 +1,5 @@
 import { sql } from 'drizzle-orm';
-import {
-  check,
-  doublePrecision,
-  index,
-  integer,
-  pgEnum,
-  pgTable,
-  primaryKey,
-  smallint,
-  text,
-  timestamp,
-  uniqueIndex,
-  uuid,
-} from 'drizzle-orm/pg-core';
+import { check, doublePrecision, index, integer, pgEnum, pgTable, primaryKey, smallint, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { OFFER_ANSWERS, RIDE_STATUSES } from '../domain/ride.ts';
 import { drivers, vehicleTypeEnum } from './schema.ts';
 
@@ -55,9 +42,15 @@ export const rides = pgTable(
   (table) => [
     // The database itself refuses a second open ride for a driver or a rider:
     // even a bug in the conditional writes could not double-assign a driver.
-    uniqueIndex('rides_one_open_per_driver').on(table.driverId).where(sql`status IN ('assigned', 'arrived', 'started')`),
-    uniqueIndex('rides_one_open_per_rider').on(table.riderId).where(sql`status IN ('requested', 'assigned', 'arrived', 'started')`),
-    index('rides_waves_due').on(table.waveDeadline).where(sql`status = 'requested'`),
+    uniqueIndex('rides_one_open_per_driver')
+      .on(table.driverId)
+      .where(sql`status IN ('assigned', 'arrived', 'started')`),
+    uniqueIndex('rides_one_open_per_rider')
+      .on(table.riderId)
+      .where(sql`status IN ('requested', 'assigned', 'arrived', 'started')`),
+    index('rides_waves_due')
+      .on(table.waveDeadline)
+      .where(sql`status = 'requested'`),
     check('rides_driver_once_assigned', sql`driver_id IS NOT NULL OR status IN ('requested', 'unmatched', 'cancelled')`),
     check('rides_cancelled_by', sql`cancelled_by IS NULL OR cancelled_by IN ('rider', 'driver')`),
   ],
@@ -89,6 +82,8 @@ export const offers = pgTable(
   (table) => [
     primaryKey({ columns: [table.rideId, table.driverId] }),
     // A driver holds at most one open offer, whichever hub process made it.
-    uniqueIndex('offers_one_open_per_driver').on(table.driverId).where(sql`answer IS NULL`),
+    uniqueIndex('offers_one_open_per_driver')
+      .on(table.driverId)
+      .where(sql`answer IS NULL`),
   ],
 );

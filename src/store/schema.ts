@@ -1,15 +1,5 @@
 import { sql } from 'drizzle-orm';
-import {
-  bigint,
-  customType,
-  doublePrecision,
-  index,
-  integer,
-  pgEnum,
-  pgTable,
-  text,
-  timestamp,
-} from 'drizzle-orm/pg-core';
+import { bigint, customType, doublePrecision, index, integer, pgEnum, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
 import { DRIVER_STATUSES, VEHICLE_TYPES } from '../domain/driver.ts';
 
 /** The `cube` extension type: a point on the unit sphere, for GiST nearest-neighbour search. */
@@ -49,7 +39,9 @@ export const drivers = pgTable(
     ),
   },
   (table) => [
-    index('drivers_online_pos_gist').using('gist', table.pos).where(sql`status = 'online'`),
+    index('drivers_online_pos_gist')
+      .using('gist', table.pos)
+      .where(sql`status = 'online'`),
   ],
 );
 
@@ -66,7 +58,5 @@ export const driverLocations = pgTable(
     recordedAt: timestamp('recorded_at', { withTimezone: true }).notNull(),
     receivedAt: timestamp('received_at', { withTimezone: true }).notNull(),
   },
-  (table) => [
-    index('driver_locations_track').on(table.driverId, table.recordedAt),
-  ],
+  (table) => [index('driver_locations_track').on(table.driverId, table.recordedAt)],
 );

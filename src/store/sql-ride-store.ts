@@ -203,7 +203,10 @@ export function createSqlRideStore(db: SqlDatabase): RideStore {
     if (answer === 'taken') {
       // Lost the race: the winner already withdrew this offer (and told the
       // driver). Record that the driver did accept, and when.
-      await rows(tx, sql`UPDATE offers SET answer = 'lost', answered_at = ${at(atMs)} WHERE ride_id = ${rideId} AND driver_id = ${driverId} AND answer = 'taken'`);
+      await rows(
+        tx,
+        sql`UPDATE offers SET answer = 'lost', answered_at = ${at(atMs)} WHERE ride_id = ${rideId} AND driver_id = ${driverId} AND answer = 'taken'`,
+      );
     }
     // Every transition out of `requested` closes the ride's open offers in the same transaction.
     return { kind: 'closed', answer: answer ?? 'expired' };
@@ -239,10 +242,7 @@ export function createSqlRideStore(db: SqlDatabase): RideStore {
       } catch (error) {
         const state = sqlState(error);
         if (state.code !== '23505' || state.constraint !== 'rides_one_open_per_rider') throw error;
-        const [open] = await rows(
-          db,
-          sql`SELECT id FROM rides WHERE rider_id = ${ride.riderId} AND status IN ('requested', 'assigned', 'arrived', 'started')`,
-        );
+        const [open] = await rows(db, sql`SELECT id FROM rides WHERE rider_id = ${ride.riderId} AND status IN ('requested', 'assigned', 'arrived', 'started')`);
         // The open ride ended between the insert and this read: the rider may simply ask again.
         if (!open) throw error;
         return { created: false, openRideId: String(open.id) };
@@ -250,19 +250,21 @@ export function createSqlRideStore(db: SqlDatabase): RideStore {
     },
 
     openWave(rideId, wave, candidates, want, expiresAtMs): Promise<WaveResult> {
-      return retryingDeadlocks(() => rollingBack(db, async (tx) => {
-        // The conditional write that owns the wave: only one timer, decline or
-        // hub process can move the ride from wave - 1 to wave.
-        const [opened] = await rows(
-          tx,
-          sql`UPDATE rides r SET wave = ${wave}, wave_deadline = ${at(expiresAtMs)}
+      return retryingDeadlocks(() =>
+        rollingBack(db, async (tx) => {
+          // The conditional write that owns the wave: only one timer, decline or
+          // hub process can move the ride from wave - 1 to wave.
+          const [opened] = await rows(
+            tx,
+            sql`UPDATE rides r SET wave = ${wave}, wave_deadline = ${at(expiresAtMs)}
               WHERE r.id = ${rideId} AND r.status = 'requested' AND r.wave = ${wave - 1}
               RETURNING ${rideColumns}`,
-        );
-        if (!opened) throw new RollbackWith<WaveResult>({ opened: false, ride: await rideById(tx, rideId) });
-        const offers = await insertOffers(tx, rideId, wave, candidates, want, expiresAtMs);
-        return { opened: true, ride: toRide(opened), offers };
-      }));
+          );
+          if (!opened) throw new RollbackWith<WaveResult>({ opened: false, ride: await rideById(tx, rideId) });
+          const offers = await insertOffers(tx, rideId, wave, candidates, want, expiresAtMs);
+          return { opened: true, ride: toRide(opened), offers };
+        }),
+      );
     },
 
     async acceptOffer(rideId, driverId, atMs): Promise<AcceptResult> {
@@ -295,10 +297,7 @@ export function createSqlRideStore(db: SqlDatabase): RideStore {
           throw new RollbackWith<AcceptResult>(answer === undefined || answer === null ? { kind: 'not_offered' } : { kind: 'closed', answer });
         }
         // 3. The driver, conditional on `online`. Not online: undo it all.
-        const [driver] = await rows(
-          tx,
-          sql`UPDATE drivers d SET status = 'busy' WHERE d.id = ${driverId} AND d.status = 'online' RETURNING ${driverColumns}`,
-        );
+        const [driver] = await rows(tx, sql`UPDATE drivers d SET status = 'busy' WHERE d.id = ${driverId} AND d.status = 'online' RETURNING ${driverColumns}`);
         if (!driver) throw new RollbackWith('driver_not_online' as const);
         // 4. The ride's other open offers are withdrawn.
         const taken = await rows(
@@ -347,8 +346,7 @@ export function createSqlRideStore(db: SqlDatabase): RideStore {
     transition(rideId, actor, to, reason): Promise<TransitionResult> {
       return db.transaction(async (tx) => {
         const stamp = sql.raw(STAMP_COLUMN[to]);
-        const cancelFields =
-          to === 'cancelled' ? sql`, cancelled_by = ${actor.role}, cancel_reason = ${reason}` : sql``;
+        const cancelFields = to === 'cancelled' ? sql`, cancelled_by = ${actor.role}, cancel_reason = ${reason}` : sql``;
         const [row] = await rows(
           tx,
           sql`UPDATE rides r SET status = ${to}::ride_status, ${stamp} = now(), wave_deadline = NULL ${cancelFields}

@@ -340,10 +340,13 @@ export class SubscriptionRegistry {
     const dueAt = sub.lastSentAt + this.minIntervalMs;
     if (now < dueAt) {
       sub.waited = true;
-      sub.sendTimer ??= setTimeout(() => {
-        sub.sendTimer = undefined;
-        this.flush(sub);
-      }, Math.ceil(dueAt - now));
+      sub.sendTimer ??= setTimeout(
+        () => {
+          sub.sendTimer = undefined;
+          this.flush(sub);
+        },
+        Math.ceil(dueAt - now),
+      );
       return;
     }
     const changedAt = sub.changedAt ?? now;

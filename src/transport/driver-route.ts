@@ -110,4 +110,3 @@ export function registerDriverRoute(app: TemplatedApp, services: HubServices, co
     },
   });
 }
-

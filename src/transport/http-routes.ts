@@ -177,7 +177,15 @@ export function registerHttpRoutes(
           unmatchedAt: ride.unmatchedAt,
           cancelledBy: ride.cancelledBy,
           cancelReason: ride.cancelReason,
-          offers: offers.map(({ driverId, wave, distanceKm, sentAt, expiresAt, answer, answeredAt }) => ({ driverId, wave, distanceKm, sentAt, expiresAt, answer, answeredAt })),
+          offers: offers.map(({ driverId, wave, distanceKm, sentAt, expiresAt, answer, answeredAt }) => ({
+            driverId,
+            wave,
+            distanceKm,
+            sentAt,
+            expiresAt,
+            answer,
+            answeredAt,
+          })),
         },
       };
       sendJson(res, state, '200 OK', body);

@@ -45,7 +45,14 @@ export function sendJson(res: HttpResponse, state: ResponseState, status: string
   });
 }
 
-export function sendText(res: HttpResponse, state: ResponseState, status: string, contentType: string, body: string | Buffer, extraHeaders: Record<string, string> = {}): void {
+export function sendText(
+  res: HttpResponse,
+  state: ResponseState,
+  status: string,
+  contentType: string,
+  body: string | Buffer,
+  extraHeaders: Record<string, string> = {},
+): void {
   if (state.aborted) return;
   res.cork(() => {
     res.writeStatus(status).writeHeader('content-type', contentType);

@@ -70,9 +70,19 @@ async function diagnose({ host, port, sharePort }: ListenOptions): Promise<Liste
           : `PORT ${port} is already in use on ${host} (another hub or program listens there): stop it, or set another PORT (PORT=0 picks a free one); HUB_SHARE_PORT=true shares a port between hub processes on purpose`,
       );
     case 'EACCES':
-      return new ListenError('port_not_permitted', host, port, `PORT ${port}: this user may not listen on ports below 1024 (${where}): use a PORT of 1024 or more`);
+      return new ListenError(
+        'port_not_permitted',
+        host,
+        port,
+        `PORT ${port}: this user may not listen on ports below 1024 (${where}): use a PORT of 1024 or more`,
+      );
     case 'EADDRNOTAVAIL':
-      return new ListenError('host_not_local', host, port, `HOST ${host} is not an address of this machine: use one of its addresses, 127.0.0.1, or 0.0.0.0 for all`);
+      return new ListenError(
+        'host_not_local',
+        host,
+        port,
+        `HOST ${host} is not an address of this machine: use one of its addresses, 127.0.0.1, or 0.0.0.0 for all`,
+      );
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
       return new ListenError('host_unknown', host, port, `HOST ${host} does not resolve to an address: use an IP address or a name this machine resolves`);

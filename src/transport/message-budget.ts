@@ -12,12 +12,7 @@ const RATE_LIMITED: HubEvent = { type: 'frame.refused', code: 'rate_limited' };
  * a client that keeps pushing into refusals is closed with 1008. A refused
  * `loc` frame's seq is echoed, so the driver knows where to resend from.
  */
-export function admitMessage(
-  ws: WebSocket<CommonSocketData>,
-  encoding: Encoding,
-  services: Pick<HubServices, 'record'>,
-  seq?: number,
-): boolean {
+export function admitMessage(ws: WebSocket<CommonSocketData>, encoding: Encoding, services: Pick<HubServices, 'record'>, seq?: number): boolean {
   const data = ws.getUserData();
   const decision = data.rate.admit(Date.now());
   if (decision === 'allow') return true;
@@ -29,7 +24,13 @@ export function admitMessage(
   services.record(RATE_LIMITED);
   sendMessage(
     ws,
-    { t: 'error', code: 'rate_limited', message: 'over this connection\'s message rate; nothing was processed', ...(seq !== undefined && { seq }), retryAfterMs: data.rate.retryAfterMs },
+    {
+      t: 'error',
+      code: 'rate_limited',
+      message: "over this connection's message rate; nothing was processed",
+      ...(seq !== undefined && { seq }),
+      retryAfterMs: data.rate.retryAfterMs,
+    },
     encoding,
   );
   return false;

@@ -45,15 +45,13 @@ export function rideHandlers(services: HubServices, logger: Logger): RideHandler
   }
 
   const driver: HandlerTable<RideDriverMessages, DriverSocket> = {
-    'offer.accept': (ws, message, receivedAtMs) =>
-      settle(ws, () => services.dispatch.accept(ws.getUserData().driverId, message.rideId, receivedAtMs), message),
+    'offer.accept': (ws, message, receivedAtMs) => settle(ws, () => services.dispatch.accept(ws.getUserData().driverId, message.rideId, receivedAtMs), message),
     'offer.decline': (ws, message, receivedAtMs) =>
       settle(ws, () => services.dispatch.decline(ws.getUserData().driverId, message.rideId, receivedAtMs), message),
     'ride.arrived': (ws, message) => settle(ws, () => services.dispatch.transition(asDriver(ws), message.rideId, 'arrived'), message),
     'ride.started': (ws, message) => settle(ws, () => services.dispatch.transition(asDriver(ws), message.rideId, 'started'), message),
     'ride.completed': (ws, message) => settle(ws, () => services.dispatch.transition(asDriver(ws), message.rideId, 'completed'), message),
-    'ride.cancel': (ws, message) =>
-      settle(ws, () => services.dispatch.transition(asDriver(ws), message.rideId, 'cancelled', message.reason ?? null), message),
+    'ride.cancel': (ws, message) => settle(ws, () => services.dispatch.transition(asDriver(ws), message.rideId, 'cancelled', message.reason ?? null), message),
   };
 
   const rider: HandlerTable<RideRiderMessages, RiderSocket> = {

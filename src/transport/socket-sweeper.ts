@@ -42,7 +42,8 @@ export function startSocketSweeper(sockets: () => Iterable<WebSocket<CommonSocke
       }
       slow += 1;
       if (data.slowSinceMs === 0) data.slowSinceMs = now;
-      else if (now - data.slowSinceMs >= settings.slowCloseMs) close(ws, 'too_slow', CloseCode.TOO_SLOW, 'outbound buffer stayed full: the client reads too slowly');
+      else if (now - data.slowSinceMs >= settings.slowCloseMs)
+        close(ws, 'too_slow', CloseCode.TOO_SLOW, 'outbound buffer stayed full: the client reads too slowly');
     }
     hooks.onSlowCount(slow);
   }, intervalMs);

@@ -19,17 +19,7 @@ type Row = Required<FakeDriver>;
 
 /** What the domain services under unit test use of a Store. */
 type FakedMethod =
-  | 'kind'
-  | 'roundTrips'
-  | 'writeBatch'
-  | 'resumePoints'
-  | 'getDrivers'
-  | 'getDriver'
-  | 'nearestOnline'
-  | 'countDrivers'
-  | 'migrate'
-  | 'ping'
-  | 'close';
+  'kind' | 'roundTrips' | 'writeBatch' | 'resumePoints' | 'getDrivers' | 'getDriver' | 'nearestOnline' | 'countDrivers' | 'migrate' | 'ping' | 'close';
 
 /** One writeBatch call held by a store in manual mode, for the test to settle. */
 export interface HeldWrite {
@@ -214,11 +204,22 @@ export class FakeStore implements Pick<Store, FakedMethod> {
     }
     // Every driver the batch named answers with its state, written or not, as the statement does.
     for (const id of [...batch.driverIds, ...batch.statusDriverIds]) if (this.rows.has(id)) touched.add(id);
-    return [...touched].sort((a, b) => a - b).map((id) => {
-      const row = this.rows.get(id)!;
-      const previous = before.get(id)!;
-      return { id, lastSeq: row.lastSeq, status: row.status, lat: row.lat, lng: row.lng, previousLat: previous.lat, previousLng: previous.lng, updatedAtMs: row.updatedAtMs };
-    });
+    return [...touched]
+      .sort((a, b) => a - b)
+      .map((id) => {
+        const row = this.rows.get(id)!;
+        const previous = before.get(id)!;
+        return {
+          id,
+          lastSeq: row.lastSeq,
+          status: row.status,
+          lat: row.lat,
+          lng: row.lng,
+          previousLat: previous.lat,
+          previousLng: previous.lng,
+          updatedAtMs: row.updatedAtMs,
+        };
+      });
   }
 }
 

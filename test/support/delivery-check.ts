@@ -25,15 +25,17 @@ export async function checkDelivery(databaseUrl: string, drivers: RecordingDrive
         [ids],
       )
     ).rows,
-    current: (await db.query<{ id: number; last_seq: string; lat: number; lng: number }>('SELECT id, last_seq, lat, lng FROM drivers WHERE id = ANY($1::int[])', [ids]))
-      .rows,
+    current: (
+      await db.query<{ id: number; last_seq: string; lat: number; lng: number }>('SELECT id, last_seq, lat, lng FROM drivers WHERE id = ANY($1::int[])', [ids])
+    ).rows,
   }));
   const seqsByDriver = new Map<number, number[]>();
   const violations: string[] = [];
   for (const row of history) {
     const seq = Number(row.seq);
     const expected = framePosition(row.driver_id, seq);
-    if (row.lat !== expected.lat || row.lng !== expected.lng) violations.push(`driver ${row.driver_id} seq ${seq}: stored at ${row.lat},${row.lng}, sent ${expected.lat},${expected.lng}`);
+    if (row.lat !== expected.lat || row.lng !== expected.lng)
+      violations.push(`driver ${row.driver_id} seq ${seq}: stored at ${row.lat},${row.lng}, sent ${expected.lat},${expected.lng}`);
     let seqs = seqsByDriver.get(row.driver_id);
     if (!seqs) seqsByDriver.set(row.driver_id, (seqs = []));
     seqs.push(seq);

@@ -79,7 +79,9 @@ function fieldsOf(base: BaseFrame, kinds: FieldKind[]): string[] {
 function withFieldValue(encoding: WireEncoding, bases: BaseFrame[], kinds: FieldKind[], value: (kind: FieldKind) => fc.Arbitrary<WireValue>) {
   return fc
     .constantFrom(...bases)
-    .chain((base) => fc.constantFrom(...fieldsOf(base, kinds)).chain((field) => value(base.kinds[field]!).map((v) => ({ base, entries: replaced(base.entries, field, v) }))))
+    .chain((base) =>
+      fc.constantFrom(...fieldsOf(base, kinds)).chain((field) => value(base.kinds[field]!).map((v) => ({ base, entries: replaced(base.entries, field, v) }))),
+    )
     .map(({ base, entries }) => frame(base.target, encoding, entries))
     .filter((hostile): hostile is HostileCase => hostile !== undefined);
 }
@@ -96,22 +98,29 @@ const jsonOnly = (text: string): WireValue => ({ json: text });
 
 // Any Unicode scalar value. (fc.string's 'binary' unit would do, but takes seconds to build.)
 const randomText = fc
-  .array(fc.integer({ min: 0, max: 0x10ffff }).filter((code) => code < 0xd800 || code > 0xdfff), { maxLength: 300 })
+  .array(
+    fc.integer({ min: 0, max: 0x10ffff }).filter((code) => code < 0xd800 || code > 0xdfff),
+    { maxLength: 300 },
+  )
   .map((codes) => String.fromCodePoint(...codes));
 
 function randomBytes(encoding: WireEncoding): fc.Arbitrary<HostileCase> {
   if (encoding === 'msgpack') return fc.record({ target, payload: fc.uint8Array({ maxLength: 512 }) }).map((c) => ({ ...c, binary: true, mustClose: false }));
   // Text frames: random text, and random bytes that are mostly not UTF-8 at all.
-  return fc.record({
-    target,
-    payload: fc.oneof(randomText, fc.uint8Array({ maxLength: 300 })),
-  }).map((c) => ({ ...c, binary: false, mustClose: false }));
+  return fc
+    .record({
+      target,
+      payload: fc.oneof(randomText, fc.uint8Array({ maxLength: 300 })),
+    })
+    .map((c) => ({ ...c, binary: false, mustClose: false }));
 }
 
 function truncated(encoding: WireEncoding): fc.Arbitrary<HostileCase> {
   return anyBase.chain((base) => {
     const full = encodeEntries(base.entries, encoding)!;
-    return fc.nat({ max: full.length - 1 }).map((cut) => ({ target: base.target, binary: encoding === 'msgpack', payload: full.slice(0, cut), mustClose: false }));
+    return fc
+      .nat({ max: full.length - 1 })
+      .map((cut) => ({ target: base.target, binary: encoding === 'msgpack', payload: full.slice(0, cut), mustClose: false }));
   });
 }
 
@@ -120,28 +129,40 @@ const TWO_POW_53 = 2n ** 53n;
 function extensionsAndBigNumbers(encoding: WireEncoding): fc.Arbitrary<HostileCase> {
   const msgpackValues = fc.oneof(
     fc.record({ type: fc.integer({ min: -128, max: 127 }), data: fc.uint8Array({ maxLength: 64 }) }).map(({ type, data }) => mp.ext(type, data)),
-    fc.constantFrom(4, 8, 12).chain((length) => fc.uint8Array({ minLength: length, maxLength: length })).map((data) => mp.ext(-1, data)),
+    fc
+      .constantFrom(4, 8, 12)
+      .chain((length) => fc.uint8Array({ minLength: length, maxLength: length }))
+      .map((data) => mp.ext(-1, data)),
     fc.uint8Array({ minLength: 1, maxLength: 16 }).map((data) => mp.ext(0x42, data)),
     fc.bigInt({ min: TWO_POW_53, max: 2n ** 64n - 1n }).map((value) => mp.u64(value)),
     fc.bigInt({ min: -(2n ** 63n), max: -TWO_POW_53 }).map((value) => mp.i64(value)),
   );
   const jsonValues = fc.oneof(
-    fc.tuple(fc.boolean(), fc.integer({ min: 1, max: 9 }), fc.stringMatching(/^[0-9]{16,400}$/)).map(([negative, lead, digits]) => `${negative ? '-' : ''}${lead}${digits}`),
+    fc
+      .tuple(fc.boolean(), fc.integer({ min: 1, max: 9 }), fc.stringMatching(/^[0-9]{16,400}$/))
+      .map(([negative, lead, digits]) => `${negative ? '-' : ''}${lead}${digits}`),
     fc.tuple(fc.boolean(), fc.integer({ min: 16, max: 308 })).map(([negative, exponent]) => `${negative ? '-' : ''}1e${exponent}`),
   );
-  const inField = withFieldValue(encoding, BASES, ['number', 'string', 'id'], () => (encoding === 'msgpack' ? msgpackValues.map(msgpackOnly) : jsonValues.map(jsonOnly)));
+  const inField = withFieldValue(encoding, BASES, ['number', 'string', 'id'], () =>
+    encoding === 'msgpack' ? msgpackValues.map(msgpackOnly) : jsonValues.map(jsonOnly),
+  );
   if (encoding === 'json') return inField;
-  return fc.oneof(inField, fc.record({ target, payload: msgpackValues }).map((c) => ({ ...c, binary: true, mustClose: false })));
+  return fc.oneof(
+    inField,
+    fc.record({ target, payload: msgpackValues }).map((c) => ({ ...c, binary: true, mustClose: false })),
+  );
 }
 
 function deepNesting(encoding: WireEncoding): fc.Arbitrary<HostileCase> {
-  const nested = fc.record({ depth: fc.integer({ min: 2, max: encoding === 'msgpack' ? 1200 : 600 }), maps: fc.boolean() }).map(({ depth, maps }): WireValue => {
-    if (encoding === 'msgpack') {
-      const level = maps ? mp.raw(0x81, mp.str('a')) : Uint8Array.of(0x91);
-      return msgpackOnly(mp.raw(...Array.from({ length: depth }, () => level), 0x01));
-    }
-    return jsonOnly(maps ? `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}` : `${'['.repeat(depth)}1${']'.repeat(depth)}`);
-  });
+  const nested = fc
+    .record({ depth: fc.integer({ min: 2, max: encoding === 'msgpack' ? 1200 : 600 }), maps: fc.boolean() })
+    .map(({ depth, maps }): WireValue => {
+      if (encoding === 'msgpack') {
+        const level = maps ? mp.raw(0x81, mp.str('a')) : Uint8Array.of(0x91);
+        return msgpackOnly(mp.raw(...Array.from({ length: depth }, () => level), 0x01));
+      }
+      return jsonOnly(maps ? `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}` : `${'['.repeat(depth)}1${']'.repeat(depth)}`);
+    });
   const inField = withFieldValue(encoding, BASES, ['number', 'string', 'id'], () => nested);
   const whole = fc.record({ target, value: nested }).map(({ target: to, value }) => ({
     target: to,
@@ -159,7 +180,11 @@ function hugeStringsAndArrays(encoding: WireEncoding): fc.Arbitrary<HostileCase>
     fc.integer({ min: 16, max: 250 }).map((count) => plain(Object.fromEntries(Array.from({ length: count }, (_, index) => [`k${index}`, 1])))),
   );
   const lying = fc
-    .record({ kind: fc.constantFrom<'str' | 'bin' | 'array' | 'map'>('str', 'bin', 'array', 'map'), declared: fc.integer({ min: 1000, max: 2 ** 32 - 1 }), tail: fc.uint8Array({ maxLength: 16 }) })
+    .record({
+      kind: fc.constantFrom<'str' | 'bin' | 'array' | 'map'>('str', 'bin', 'array', 'map'),
+      declared: fc.integer({ min: 1000, max: 2 ** 32 - 1 }),
+      tail: fc.uint8Array({ maxLength: 16 }),
+    })
     .map(({ kind, declared, tail }) => msgpackOnly(mp.lyingHeader(kind, declared, tail)));
   const values = encoding === 'msgpack' ? fc.oneof(big, lying) : big;
   const inField = withFieldValue(encoding, BASES, ['number', 'string', 'id'], () => values);
@@ -200,11 +225,29 @@ function nonFiniteAndNegativeZero(encoding: WireEncoding): fc.Arbitrary<HostileC
 }
 
 function wrongTypes(encoding: WireEncoding): fc.Arbitrary<HostileCase> {
-  const shared = [fc.boolean().map(plain), fc.constant(plain(null)), fc.array(fc.integer(), { maxLength: 3 }).map(plain), fc.dictionary(fc.string({ maxLength: 5 }), fc.integer(), { maxKeys: 3 }).map(plain)];
+  const shared = [
+    fc.boolean().map(plain),
+    fc.constant(plain(null)),
+    fc.array(fc.integer(), { maxLength: 3 }).map(plain),
+    fc.dictionary(fc.string({ maxLength: 5 }), fc.integer(), { maxKeys: 3 }).map(plain),
+  ];
   const byKind: Record<FieldKind, fc.Arbitrary<WireValue>> = {
     number: fc.oneof(fc.string({ maxLength: 20 }).map(plain), ...shared),
-    string: fc.oneof(fc.integer().map(plain), fc.double({ noNaN: true, noDefaultInfinity: true }).filter((n) => !Object.is(n, -0)).map(plain), ...shared),
-    id: fc.oneof(fc.double({ noNaN: true, noDefaultInfinity: true }).filter((n) => !Number.isInteger(n)).map(plain), ...shared),
+    string: fc.oneof(
+      fc.integer().map(plain),
+      fc
+        .double({ noNaN: true, noDefaultInfinity: true })
+        .filter((n) => !Object.is(n, -0))
+        .map(plain),
+      ...shared,
+    ),
+    id: fc.oneof(
+      fc
+        .double({ noNaN: true, noDefaultInfinity: true })
+        .filter((n) => !Number.isInteger(n))
+        .map(plain),
+      ...shared,
+    ),
   };
   return withFieldValue(encoding, BASES, ['number', 'string', 'id'], (kind) => byKind[kind]);
 }
@@ -213,8 +256,15 @@ function unknownFields(encoding: WireEncoding): fc.Arbitrary<HostileCase> {
   return anyBase
     .chain((base) =>
       fc
-        .uniqueArray(fc.string({ minLength: 1, maxLength: 30 }).filter((key) => !(key in base.kinds)), { minLength: 1, maxLength: 10 })
-        .chain((keys) => fc.array(fc.oneof(fc.integer(), fc.string({ maxLength: 10 }), fc.boolean(), fc.constant(null)), { minLength: keys.length, maxLength: keys.length }).map((values) => ({ keys, values })))
+        .uniqueArray(
+          fc.string({ minLength: 1, maxLength: 30 }).filter((key) => !(key in base.kinds)),
+          { minLength: 1, maxLength: 10 },
+        )
+        .chain((keys) =>
+          fc
+            .array(fc.oneof(fc.integer(), fc.string({ maxLength: 10 }), fc.boolean(), fc.constant(null)), { minLength: keys.length, maxLength: keys.length })
+            .map((values) => ({ keys, values })),
+        )
         .map(({ keys, values }) => frame(base.target, encoding, [...base.entries, ...keys.map((key, index) => [key, plain(values[index])] as const)])),
     )
     .filter((hostile): hostile is HostileCase => hostile !== undefined);
@@ -223,10 +273,16 @@ function unknownFields(encoding: WireEncoding): fc.Arbitrary<HostileCase> {
 /** Frames over WS_MAX_PAYLOAD_BYTES (the test hub uses the default, 4096): the only right answer is a close. */
 function oversized(encoding: WireEncoding, maxPayloadBytes: number): fc.Arbitrary<HostileCase> {
   const size = fc.integer({ min: maxPayloadBytes + 1, max: maxPayloadBytes * 4 });
-  const padded = fc.record({ base: anyBase, size }).map(({ base, size: length }) => frame(base.target, encoding, [...base.entries, ['pad', plain('x'.repeat(length))]], true)!);
-  const noise = fc.record({ target, size }).chain(({ target: to, size: length }) =>
-    fc.uint8Array({ minLength: length, maxLength: length }).map((payload) => ({ target: to, binary: encoding === 'msgpack', payload: encoding === 'msgpack' ? payload : 'x'.repeat(length), mustClose: true })),
-  );
+  const padded = fc
+    .record({ base: anyBase, size })
+    .map(({ base, size: length }) => frame(base.target, encoding, [...base.entries, ['pad', plain('x'.repeat(length))]], true)!);
+  const noise = fc
+    .record({ target, size })
+    .chain(({ target: to, size: length }) =>
+      fc
+        .uint8Array({ minLength: length, maxLength: length })
+        .map((payload) => ({ target: to, binary: encoding === 'msgpack', payload: encoding === 'msgpack' ? payload : 'x'.repeat(length), mustClose: true })),
+    );
   return fc.oneof(padded, noise);
 }
 

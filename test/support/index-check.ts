@@ -40,7 +40,10 @@ async function eachServer(target: RedisTarget, work: (client: AnyClient) => Prom
     }
     return;
   }
-  const cluster = createCluster({ rootNodes: target.clusterNodes.map((node) => ({ url: `redis://${node}` })), defaults: { socket: { reconnectStrategy: false, connectTimeout: 2000 } } });
+  const cluster = createCluster({
+    rootNodes: target.clusterNodes.map((node) => ({ url: `redis://${node}` })),
+    defaults: { socket: { reconnectStrategy: false, connectTimeout: 2000 } },
+  });
   cluster.on('error', () => undefined);
   await cluster.connect();
   try {
@@ -59,7 +62,11 @@ export async function readRedisIndex(target: RedisTarget, prefix: string): Promi
     for (const seenKey of seenKeys) {
       const cell = seenKey.slice(seenKey.indexOf('{') + 1, seenKey.indexOf('}'));
       const [geoKey, , positionKey] = cellKeysFor(prefix, cell);
-      const [members, positions, seen] = await Promise.all([client.zRange(geoKey, 0, -1), client.hGetAll(positionKey), client.zRangeWithScores(seenKey, 0, -1)]);
+      const [members, positions, seen] = await Promise.all([
+        client.zRange(geoKey, 0, -1),
+        client.hGetAll(positionKey),
+        client.zRangeWithScores(seenKey, 0, -1),
+      ]);
       const seenAtMs = new Map(seen.map((entry) => [entry.value, entry.score]));
       for (const member of members) {
         const position = positions[member];
@@ -96,8 +103,10 @@ export async function indexDifferences(target: RedisTarget, prefix: string, data
     wanted.add(row.id);
     const held = index.get(row.id);
     if (!held) differences.push(`driver ${row.id} is missing from the index`);
-    else if (held.lat !== row.lat || held.lng !== row.lng) differences.push(`driver ${row.id} is at ${held.lat},${held.lng} in the index, ${row.lat},${row.lng} in PostgreSQL`);
-    else if (held.cells.length !== 1 || held.cells[0] !== cellOf(row.lat, row.lng)) differences.push(`driver ${row.id} is held in cells ${held.cells.join(', ')}, belongs in ${cellOf(row.lat, row.lng)}`);
+    else if (held.lat !== row.lat || held.lng !== row.lng)
+      differences.push(`driver ${row.id} is at ${held.lat},${held.lng} in the index, ${row.lat},${row.lng} in PostgreSQL`);
+    else if (held.cells.length !== 1 || held.cells[0] !== cellOf(row.lat, row.lng))
+      differences.push(`driver ${row.id} is held in cells ${held.cells.join(', ')}, belongs in ${cellOf(row.lat, row.lng)}`);
   }
   for (const id of index.keys()) if (!wanted.has(id)) differences.push(`driver ${id} is in the index but not a fresh online driver`);
   return differences;

@@ -84,7 +84,7 @@ export class RecordingDriver {
    */
   async connect(baseUrl: string, timeoutMs = 15_000): Promise<number> {
     const giveUpAt = Date.now() + timeoutMs;
-    for (let attempt = 1; ; ) {
+    for (let attempt = 1; ;) {
       const opened = await this.openOnce(baseUrl, Math.max(1, giveUpAt - Date.now()));
       if ('retryAfterMs' in opened) {
         this.unavailableAtOpen += 1;
@@ -188,7 +188,14 @@ export async function connectAll(drivers: RecordingDriver[], baseUrl: string, co
 export function describeLagging(drivers: RecordingDriver[]): string {
   const lagging = drivers.filter((driver) => driver.unacked > 0);
   const sample = lagging.slice(0, 5).map((driver) =>
-    JSON.stringify({ id: driver.id, lastSent: driver.lastSent, lastAck: driver.lastAck, hellos: driver.hellos, closes: driver.closes, errors: driver.errors.slice(-3) }),
+    JSON.stringify({
+      id: driver.id,
+      lastSent: driver.lastSent,
+      lastAck: driver.lastAck,
+      hellos: driver.hellos,
+      closes: driver.closes,
+      errors: driver.errors.slice(-3),
+    }),
   );
   return `${lagging.length} of ${drivers.length} drivers have unacked frames: ${sample.join(' ')}`;
 }

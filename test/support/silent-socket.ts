@@ -82,7 +82,8 @@ function openOnce(port: number, path: string): Promise<SilentSocket | undefined>
 
 function maskedTextFrame(payload: Buffer): Buffer {
   if (payload.length >= 65_536) throw new RangeError('frame too large for this client');
-  const header = payload.length < 126 ? Buffer.from([0x81, 0x80 | payload.length]) : Buffer.from([0x81, 0x80 | 126, payload.length >> 8, payload.length & 0xff]);
+  const header =
+    payload.length < 126 ? Buffer.from([0x81, 0x80 | payload.length]) : Buffer.from([0x81, 0x80 | 126, payload.length >> 8, payload.length & 0xff]);
   const mask = randomBytes(4);
   const masked = Buffer.allocUnsafe(payload.length);
   for (let index = 0; index < payload.length; index++) masked[index] = payload[index]! ^ mask[index & 3]!;

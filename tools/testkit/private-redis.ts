@@ -37,7 +37,9 @@ export async function startPrivateRedis(options: PrivateRedisOptions = {}): Prom
         ? spawn('redis-server', args, { stdio: 'ignore' })
         : spawn('nice', ['-n', String(options.niceness), 'redis-server', ...args], { stdio: 'ignore' });
     child = started;
-    const spawnFailed = new Promise<never>((_, reject) => started.once('error', (error) => reject(new Error(`redis-server could not start: ${error.message}`))));
+    const spawnFailed = new Promise<never>((_, reject) =>
+      started.once('error', (error) => reject(new Error(`redis-server could not start: ${error.message}`))),
+    );
     spawnFailed.catch(() => undefined);
     await Promise.race([waitForPing(url, started), spawnFailed]);
   };

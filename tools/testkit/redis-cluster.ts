@@ -88,9 +88,24 @@ export async function startPrivateRedisCluster(masters = 3): Promise<PrivateRedi
     const child = spawn(
       'redis-server',
       [
-        '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
-        '--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${port}.conf`),
-        '--cluster-node-timeout', '5000', '--cluster-require-full-coverage', 'no', '--dir', dir,
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--cluster-enabled',
+        'yes',
+        '--cluster-config-file',
+        join(dir, `nodes-${port}.conf`),
+        '--cluster-node-timeout',
+        '5000',
+        '--cluster-require-full-coverage',
+        'no',
+        '--dir',
+        dir,
       ],
       { stdio: 'ignore' },
     );
@@ -114,7 +129,9 @@ export async function startPrivateRedisCluster(masters = 3): Promise<PrivateRedi
   };
   try {
     await Promise.all(ports.map(launch));
-    await run('redis-cli', ['--cluster', 'create', ...ports.map((port) => `127.0.0.1:${port}`), '--cluster-replicas', '0', '--cluster-yes'], { timeout: START_TIMEOUT_MS });
+    await run('redis-cli', ['--cluster', 'create', ...ports.map((port) => `127.0.0.1:${port}`), '--cluster-replicas', '0', '--cluster-yes'], {
+      timeout: START_TIMEOUT_MS,
+    });
     for (const port of ports) await waitFor(() => clusterOk(port), `node ${port} did not report cluster_state:ok`);
   } catch (error) {
     await stop();

@@ -14,11 +14,7 @@ const TILE_ERRORS_BEFORE_FALLBACK = 4;
  * internet never fires a screenful of failing tile requests. If OSM was
  * reachable and later stops answering, the map drops to the offline layer.
  */
-export async function installBasemap(
-  map: L.Map,
-  grid: CityGrid,
-  onChange: (kind: BasemapKind) => void,
-): Promise<void> {
+export async function installBasemap(map: L.Map, grid: CityGrid, onChange: (kind: BasemapKind) => void): Promise<void> {
   const offline = () => {
     new OfflineBasemap(grid).addTo(map);
     onChange('offline');
@@ -187,13 +183,7 @@ class TilePainter {
     }
   }
 
-  private paintLines(
-    avenues: number[],
-    streets: number[],
-    width: number,
-    casing: string | undefined,
-    fill: string,
-  ): void {
+  private paintLines(avenues: number[], streets: number[], width: number, casing: string | undefined, fill: string): void {
     const { ctx } = this;
     const { avenueSpacingM, streetSpacingM } = this.grid.options;
     const passes: Array<[string, number]> = casing ? [[casing, width + 1.5]] : [];

@@ -146,10 +146,7 @@ export class FleetLayer {
         const t = Math.min(1, (now - entry.since) / TWEEN_MS);
         if (t < 1) moving = true;
         const eased = 1 - (1 - t) ** 3;
-        const at = L.latLng(
-          entry.from.lat + (entry.to.lat - entry.from.lat) * eased,
-          entry.from.lng + (entry.to.lng - entry.from.lng) * eased,
-        );
+        const at = L.latLng(entry.from.lat + (entry.to.lat - entry.from.lat) * eased, entry.from.lng + (entry.to.lng - entry.from.lng) * eased);
         if (!at.equals(entry.dot.getLatLng())) {
           entry.dot.setLatLng(at);
           entry.badge?.setLatLng(at);

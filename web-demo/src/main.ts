@@ -95,7 +95,5 @@ function renderLegend(): void {
 
 function parseAt(value: string | null): L.LatLng | undefined {
   const [lat, lng] = (value ?? '').split(',').map(Number);
-  return lat !== undefined && lng !== undefined && Number.isFinite(lat) && Number.isFinite(lng)
-    ? L.latLng(lat, lng)
-    : undefined;
+  return lat !== undefined && lng !== undefined && Number.isFinite(lat) && Number.isFinite(lng) ? L.latLng(lat, lng) : undefined;
 }

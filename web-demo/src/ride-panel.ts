@@ -138,7 +138,10 @@ export class RidePanel {
 function describe(state: RiderRideState, hasRider: boolean): { title: string; detail: string } {
   switch (state.phase) {
     case 'idle':
-      return { title: hasRider ? 'Ready to ride' : 'Place the rider first', detail: hasRider ? 'The pin is the pickup.' : 'Click the map, then ask for a ride.' };
+      return {
+        title: hasRider ? 'Ready to ride' : 'Place the rider first',
+        detail: hasRider ? 'The pin is the pickup.' : 'Click the map, then ask for a ride.',
+      };
     case 'asking':
       return { title: 'Asking the hub…', detail: '' };
     case 'refused':
@@ -150,7 +153,8 @@ function describe(state: RiderRideState, hasRider: boolean): { title: string; de
     case 'open':
       break;
   }
-  if (state.status === 'requested' || !state.driver) return { title: 'Finding you a driver…', detail: 'Offers go to the nearest free drivers, a few at a time.' };
+  if (state.status === 'requested' || !state.driver)
+    return { title: 'Finding you a driver…', detail: 'Offers go to the nearest free drivers, a few at a time.' };
   const driver = state.driver;
   const style = vehicleStyle(driver.vehicleType);
   const who = `<strong>${escapeHtml(driver.name)}</strong> · <span class="vehicle" style="--vehicle:${style.colour}">${escapeHtml(style.label)}</span> · ★ ${driver.rating.toFixed(1)}`;

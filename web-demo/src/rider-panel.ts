@@ -1,9 +1,5 @@
 import L from 'leaflet';
-import {
-  NEARBY_DEFAULT_RADIUS_KM,
-  NEARBY_MAX_LIMIT,
-  NEARBY_MAX_RADIUS_KM,
-} from '../../src/protocol/limits.ts';
+import { NEARBY_DEFAULT_RADIUS_KM, NEARBY_MAX_LIMIT, NEARBY_MAX_RADIUS_KM } from '../../src/protocol/limits.ts';
 import { VEHICLE_TYPES, type VehicleType } from '../../src/domain/driver.ts';
 import type { NearbyDriver, NearbyUpdateMessage } from '../../src/protocol/messages.ts';
 import { byId, escapeHtml, formatDistance, formatMs, formatRadius } from './dom.ts';
@@ -172,9 +168,7 @@ export class RiderPanel {
   private render(): void {
     const hasRider = this.rider !== undefined;
     this.count.textContent = hasRider ? String(this.drivers.length) : '';
-    this.empty.textContent = hasRider
-      ? `No drivers match within ${formatRadius(this.filters.radiusKm)}.`
-      : 'Click anywhere on the map to place a rider.';
+    this.empty.textContent = hasRider ? `No drivers match within ${formatRadius(this.filters.radiusKm)}.` : 'Click anywhere on the map to place a rider.';
     this.empty.hidden = this.drivers.length > 0;
     this.list.innerHTML = this.drivers
       .map((driver, index) => {
@@ -230,9 +224,7 @@ export class RiderPanel {
     });
 
     const rating = byId<HTMLSelectElement>('filter-rating');
-    rating.innerHTML = MIN_RATINGS.map(
-      (value) => `<option value="${value}">${value === 0 ? 'Any rating' : `★ ${value.toFixed(1)} and up`}</option>`,
-    ).join('');
+    rating.innerHTML = MIN_RATINGS.map((value) => `<option value="${value}">${value === 0 ? 'Any rating' : `★ ${value.toFixed(1)} and up`}</option>`).join('');
     rating.addEventListener('change', () => {
       this.filters.minRating = Number(rating.value);
       if (this.rider) this.restart();

@@ -6,10 +6,7 @@ import { createRng } from '../../src/domain/random.ts';
 
 export type { WatchCriteria };
 
-export type ConnectionState =
-  | { kind: 'connecting' }
-  | { kind: 'live' }
-  | { kind: 'reconnecting'; attempt: number; retryAt: number; reason: string };
+export type ConnectionState = { kind: 'connecting' } | { kind: 'live' } | { kind: 'reconnecting'; attempt: number; retryAt: number; reason: string };
 
 /** A refused subscription; `code` is a protocol error code. */
 export class RequestError extends Error {
@@ -164,9 +161,12 @@ export class RiderSocket {
     // Answers to a renewal below, for whichever half did not apply; and a final refusal, which the session already ended.
     if (code === 'subscription_exists' || code === 'not_found' || code === 'invalid_field' || code === 'out_of_range') return;
     const id = event.watch.id;
-    setTimeout(() => {
-      for (const renewal of this.session.renew(id) ?? []) this.send(renewal);
-    }, Math.max(RENEW_MS, retryAfterMs ?? 0));
+    setTimeout(
+      () => {
+        for (const renewal of this.session.renew(id) ?? []) this.send(renewal);
+      },
+      Math.max(RENEW_MS, retryAfterMs ?? 0),
+    );
   }
 
   private setState(state: ConnectionState): void {

@@ -3,7 +3,6 @@ import { hubStatsSchema, type HubStats } from '../../src/protocol/rest.ts';
 import { byId } from './dom.ts';
 import type { ConnectionState, RiderSocket } from './rider-socket.ts';
 
-
 const STATS_EVERY_MS = 2000;
 const STATS_TIMEOUT_MS = 1500;
 
@@ -44,8 +43,7 @@ export class StatusBar {
     this.clearStats();
     const tick = () => {
       const seconds = Math.max(0, Math.ceil((state.retryAt - Date.now()) / 1000));
-      this.connectionText.textContent =
-        seconds > 0 ? `Reconnecting in ${seconds} s… (${state.reason})` : `Reconnecting… (${state.reason})`;
+      this.connectionText.textContent = seconds > 0 ? `Reconnecting in ${seconds} s… (${state.reason})` : `Reconnecting… (${state.reason})`;
     };
     tick();
     this.countdown = setInterval(tick, 250);

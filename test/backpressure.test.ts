@@ -182,7 +182,12 @@ it(
     ).toBeGreaterThanOrEqual(2);
     const [first, last] = [saturated[0]!, saturated.at(-1)!];
     const saturatedGrowth = last.rss - first.rss;
-    const peak = Math.max(...samples.map((sample) => sample.rss));
+    // While the kernel buffers fill, the hub answers a backlog as fast as it can and its heap
+    // holds that garbage until the next major GC (on a loaded box, tens of MB more): that is
+    // the saturation by design above, not buffering. The peak that matters is from the
+    // moment every rider is over the hub's own bound.
+    const fillPeak = Math.max(...samples.filter((sample) => sample.at < first.at).map((sample) => sample.rss), before);
+    const peak = Math.max(...samples.filter((sample) => sample.at >= first.at).map((sample) => sample.rss));
     const readerWhileSaturated = readerAnswers
       .filter((answer) => answer.sentAt >= first.at && answer.sentAt <= last.at)
       .map((answer) => answer.latencyMs)
@@ -200,7 +205,7 @@ it(
 
     const p = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))];
     console.info(
-      `backpressure: hub RSS before ${before.toFixed(1)} MB, peak ${peak.toFixed(1)} MB, after ${after.toFixed(1)} MB; ` +
+      `backpressure: hub RSS before ${before.toFixed(1)} MB, peak while filling ${fillPeak.toFixed(1)} MB, peak once saturated ${peak.toFixed(1)} MB, after ${after.toFixed(1)} MB; ` +
         `while all ${SLOW_RIDERS} riders had reached the bound and some were asking (${((last.at - first.at) / 1000).toFixed(1)} s): ` +
         `RSS ${first.rss.toFixed(1)} -> ${last.rss.toFixed(1)} MB, ${last.coalesced - first.coalesced} results coalesced, ` +
         `reading rider p50 ${p(readerWhileSaturated, 0.5)} ms, max ${readerWhileSaturated.at(-1)} ms (${readerWhileSaturated.length} answers); ` +

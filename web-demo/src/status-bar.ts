@@ -4,7 +4,9 @@ import { byId } from './dom.ts';
 import type { ConnectionState, RiderSocket } from './rider-socket.ts';
 
 const STATS_EVERY_MS = 2000;
-const STATS_TIMEOUT_MS = 1500;
+// Longer than the poll period would let polls pile up on a slow hub; shorter
+// would blank the counters whenever the hub's machine is merely busy.
+const STATS_TIMEOUT_MS = 1900;
 
 /** The bottom bar: connection state, hub-wide counters, and what the map is showing. */
 export class StatusBar {
@@ -17,6 +19,7 @@ export class StatusBar {
   private readonly basemap = byId('stat-basemap');
   private countdown: ReturnType<typeof setInterval> | undefined;
   private statsFailing = false;
+  private statsInFlight = false;
 
   constructor(private readonly socket: RiderSocket) {
     socket.onState((state) => this.showConnection(state));
@@ -52,18 +55,21 @@ export class StatusBar {
   private async pollStats(): Promise<void> {
     // While the socket is down the hub is too; asking would only add failed
     // requests to the console during a restart.
-    if (!this.socket.live) return;
+    if (!this.socket.live || this.statsInFlight) return;
+    this.statsInFlight = true;
     let stats: HubStats;
     try {
       const response = await fetch('/api/stats', { cache: 'no-store', signal: AbortSignal.timeout(STATS_TIMEOUT_MS) });
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
       stats = hubStatsSchema.parse(await response.json());
     } catch (error) {
-      // Once per outage, not every poll.
+      // Once per outage, not every poll. The counters keep their last values:
+      // one slow answer is not an outage, and a dropped socket clears them.
       if (!this.statsFailing) console.warn('hub stats unavailable', error);
       this.statsFailing = true;
-      this.clearStats();
       return;
+    } finally {
+      this.statsInFlight = false;
     }
     this.statsFailing = false;
     this.online.textContent = stats.driversOnline.toLocaleString('en');

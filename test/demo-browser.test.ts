@@ -1,37 +1,42 @@
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.ts';
 import { startHub, type Hub } from '../src/hub.ts';
 import { createLogger } from '../src/logger.ts';
 import { DEFAULT_MOVEMENT, runSimulation, type Simulation } from '../clients/sim/index.ts';
 import { loadDemoAssets } from '../src/transport/demo-assets.ts';
+import { CHROMIUM, hasChromium, launchChromium, watchPageProblems } from './support/browser.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--no-first-run',
-  '--disable-quic',
-  '--disable-sync',
-];
 const SCREENSHOT = fileURLToPath(new URL('../test-artifacts/demo.png', import.meta.url));
 const RIDE_SCREENSHOT = fileURLToPath(new URL('../test-artifacts/demo-ride.png', import.meta.url));
 const DRIVERS = 150;
 /** Frequent fixes so a driver crosses whole pixels between two samples a few seconds apart. */
 const INTERVAL_MS = 500;
-/** The basemap's one reachability probe may fail on a machine without internet; nothing else may. */
-const TILE_HOST = 'tile.openstreetmap.org';
-
-const hasChromium = existsSync(CHROMIUM);
 const title = hasChromium ? 'browser map demo' : `browser map demo (skipped: ${CHROMIUM} is missing; apt-get install chromium)`;
+
+/**
+ * An embedded hub serving the map page, seeded with exactly the drivers the
+ * simulation moves, so every dot on the map moves. An explicit environment,
+ * not process.env: the demo must run embedded even where the shell exports
+ * DATABASE_URL and REDIS_URL for other tests.
+ */
+async function startEmbeddedDemoHub(name: string, drivers: number): Promise<{ hub: Hub; dataDir: string }> {
+  const dataDir = await mkdtemp(path.join(tmpdir(), `${name}-`));
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    HOST: '127.0.0.1',
+    PORT: '0',
+    DATA_DIR: dataDir,
+    EMBEDDED_SEED_DRIVERS: String(drivers),
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+  });
+  const hub = await startHub(config, { logger: createLogger(config.LOG_LEVEL, { test: name }), assets: await loadDemoAssets() });
+  return { hub, dataDir };
+}
 
 describe.skipIf(!hasChromium)(title, () => {
   let dataDir: string;
@@ -40,22 +45,7 @@ describe.skipIf(!hasChromium)(title, () => {
   let browser: Browser | undefined;
 
   beforeAll(async () => {
-    dataDir = await mkdtemp(path.join(tmpdir(), 'demo-browser-'));
-    // An explicit environment, not process.env: the demo must run embedded
-    // even where the shell exports DATABASE_URL and REDIS_URL for other tests.
-    const config = loadConfig({
-      NODE_ENV: 'test',
-      HOST: '127.0.0.1',
-      PORT: '0',
-      DATA_DIR: dataDir,
-      // The seeded drivers are exactly the simulated ones, so every dot on the map moves.
-      EMBEDDED_SEED_DRIVERS: String(DRIVERS),
-      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
-    });
-    hub = await startHub(config, {
-      logger: createLogger(config.LOG_LEVEL, { test: 'demo-browser' }),
-      assets: await loadDemoAssets(),
-    });
+    ({ hub, dataDir } = await startEmbeddedDemoHub('demo-browser', DRIVERS));
     simulation = runSimulation({
       hubUrl: `ws://127.0.0.1:${hub.port}`,
       drivers: DRIVERS,
@@ -65,7 +55,7 @@ describe.skipIf(!hasChromium)(title, () => {
       drainMs: 500,
       seed: 'demo-browser',
     });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    browser = await launchChromium();
   });
 
   afterAll(async () => {
@@ -77,13 +67,7 @@ describe.skipIf(!hasChromium)(title, () => {
 
   it('shows the fleet moving and ranks the nearest drivers for a clicked rider', async () => {
     const page = await browser!.newPage({ viewport: { width: 1440, height: 900 } });
-    const problems: string[] = [];
-    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-    page.on('console', (message) => {
-      if (message.type() !== 'error') return;
-      if (message.location().url.includes(TILE_HOST)) return;
-      problems.push(`console error: ${message.text()}`);
-    });
+    const problems = watchPageProblems(page);
 
     // What the page sends on its rider socket: live subscriptions, never polled queries.
     const sentTypes = new Set<string>();
@@ -167,16 +151,7 @@ describe.skipIf(!hasChromium)(hasChromium ? 'browser ride demo' : `browser ride 
   let browser: Browser | undefined;
 
   beforeAll(async () => {
-    dataDir = await mkdtemp(path.join(tmpdir(), 'ride-browser-'));
-    const config = loadConfig({
-      NODE_ENV: 'test',
-      HOST: '127.0.0.1',
-      PORT: '0',
-      DATA_DIR: dataDir,
-      EMBEDDED_SEED_DRIVERS: String(RIDE_DRIVERS),
-      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
-    });
-    hub = await startHub(config, { logger: createLogger(config.LOG_LEVEL, { test: 'ride-browser' }), assets: await loadDemoAssets() });
+    ({ hub, dataDir } = await startEmbeddedDemoHub('ride-browser', RIDE_DRIVERS));
     simulation = runSimulation({
       hubUrl: `ws://127.0.0.1:${hub.port}`,
       drivers: RIDE_DRIVERS,
@@ -190,7 +165,7 @@ describe.skipIf(!hasChromium)(hasChromium ? 'browser ride demo' : `browser ride 
       movement: { ...DEFAULT_MOVEMENT, avenueSpeedKmh: [300, 320], streetSpeedKmh: [300, 320], redLightProbability: 0, stopProbability: 0 },
       driverRides: { acceptProbability: 1, answerDelayMs: [200, 500], boardingMs: [500, 1000], tripWithoutDropoffM: [200, 400] },
     });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    browser = await launchChromium();
   });
 
   afterAll(async () => {
@@ -202,11 +177,7 @@ describe.skipIf(!hasChromium)(hasChromium ? 'browser ride demo' : `browser ride 
 
   it('asks for a ride with a click and follows the car to the pickup and the ride to its end', async () => {
     const page = await browser!.newPage({ viewport: { width: 1440, height: 900 } });
-    const problems: string[] = [];
-    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-    page.on('console', (message) => {
-      if (message.type() === 'error' && !message.location().url.includes(TILE_HOST)) problems.push(`console error: ${message.text()}`);
-    });
+    const problems = watchPageProblems(page);
     await page.goto(`http://127.0.0.1:${hub!.port}/?zoom=15`);
     await page.locator('#status-connection[data-state="live"]').waitFor({ timeout: 15_000 });
     await page.waitForFunction(() => document.querySelectorAll('path.driver-dot').length >= 10, null, { timeout: 15_000 });

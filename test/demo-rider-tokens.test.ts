@@ -1,5 +1,4 @@
-import { existsSync } from 'node:fs';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runSimulation, type Simulation } from '../clients/sim/index.ts';
 import { signToken } from '../src/auth/tokens.ts';
@@ -10,19 +9,10 @@ import type { NearbyResultMessage } from '../src/protocol/messages.ts';
 import { generateFleet, TIMES_SQUARE } from '../src/seed/fleet.ts';
 import { loadDemoAssets } from '../src/transport/demo-assets.ts';
 import { createPrivateDatabase, type PrivateDatabase } from '../tools/testkit/database.ts';
+import { hasChromium, launchChromium } from './support/browser.ts';
 import { TEST_AUTH_SECRET } from './support/tokens.ts';
 import { TestClient } from './support/ws-client.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--no-first-run',
-  '--disable-sync',
-];
 const DRIVERS = 30;
 
 /**
@@ -89,10 +79,10 @@ describe('demo rider tokens (DEMO_RIDER_TOKENS)', () => {
     expect(await refused.text()).toBe('');
   });
 
-  it.skipIf(!existsSync(CHROMIUM))(
+  it.skipIf(!hasChromium)(
     'lets the map page connect to a hub with AUTH_SECRET, and only through the setting',
     async () => {
-      browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+      browser = await launchChromium();
       const [withTokens, without] = hubs;
       const page = await browser.newPage();
       await page.goto(`http://127.0.0.1:${withTokens!.port}/?zoom=14`);

@@ -70,8 +70,9 @@ function sendRound(drivers: RecordingDriver[]): void {
   for (const driver of drivers) driver.sendNext();
 }
 
-it('when PostgreSQL goes down: stays up and says so, holds frames to the bound unacked, refuses the rest, then commits all in order', async () => {
-  const drivers = ids.slice(0, 20).map((id) => new RecordingDriver(id));
+/** Drivers connected to the hub, each with its first frame committed and acked: a healthy start. */
+async function connectedAndAcked(driverIds: number[]): Promise<RecordingDriver[]> {
+  const drivers = driverIds.map((id) => new RecordingDriver(id));
   await connectAll(drivers, `ws://127.0.0.1:${hub.port}`);
   sendRound(drivers);
   await waitUntil(
@@ -80,6 +81,11 @@ it('when PostgreSQL goes down: stays up and says so, holds frames to the bound u
     'the first acks',
     () => describeLagging(drivers),
   );
+  return drivers;
+}
+
+it('when PostgreSQL goes down: stays up and says so, holds frames to the bound unacked, refuses the rest, then commits all in order', async () => {
+  const drivers = await connectedAndAcked(ids.slice(0, 20));
   expect((await readiness()).status).toBe(200);
 
   const failedBeforeCut = await failedCommits();
@@ -138,15 +144,7 @@ it('when PostgreSQL goes down: stays up and says so, holds frames to the bound u
 });
 
 it('when PostgreSQL stops answering (a hung network), times out instead of hanging and commits the held frames once it answers again', async () => {
-  const drivers = ids.slice(20, 40).map((id) => new RecordingDriver(id));
-  await connectAll(drivers, `ws://127.0.0.1:${hub.port}`);
-  sendRound(drivers);
-  await waitUntil(
-    () => drivers.every((driver) => driver.lastAck === 1),
-    10_000,
-    'the first acks',
-    () => describeLagging(drivers),
-  );
+  const drivers = await connectedAndAcked(ids.slice(20, 40));
 
   const failedBeforeHang = await failedCommits();
   proxy.hang();
@@ -172,15 +170,7 @@ it('when PostgreSQL stops answering (a hung network), times out instead of hangi
 });
 
 it('when PostgreSQL is slow (rows locked past the statement timeout), acks nothing until the batch really commits', async () => {
-  const drivers = ids.slice(40, 50).map((id) => new RecordingDriver(id));
-  await connectAll(drivers, `ws://127.0.0.1:${hub.port}`);
-  sendRound(drivers);
-  await waitUntil(
-    () => drivers.every((driver) => driver.lastAck === 1),
-    10_000,
-    'the first acks',
-    () => describeLagging(drivers),
-  );
+  const drivers = await connectedAndAcked(ids.slice(40, 50));
 
   const failedBeforeLock = await failedCommits();
   await withDb(db.url, async (client) => {

@@ -1,56 +1,16 @@
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPgliteStore } from '../src/store/pglite.ts';
-import { createPostgresStore } from '../src/store/postgres.ts';
 import type { RideStore } from '../src/store/ride-store.ts';
-import type { Store } from '../src/store/types.ts';
-import { createPrivateDatabase } from '../tools/testkit/database.ts';
+import { storeBackends, type StoreHarness } from './support/store-backends.ts';
 
 /** The ride store's conditional writes, on both backends, checked against the rows they leave. */
-interface Harness {
-  store: Store;
-  query(text: string, params?: unknown[]): Promise<Record<string, unknown>[]>;
-  dispose(): Promise<void>;
-}
-
-const backends: Array<{ name: Store['kind']; open(): Promise<Harness> }> = [
-  {
-    name: 'pglite',
-    async open() {
-      const store = await createPgliteStore({ dataDir: undefined });
-      return {
-        store,
-        query: async (text, params) => (await store.pglite.query<Record<string, unknown>>(text, params)).rows,
-        dispose: () => store.close(),
-      };
-    },
-  },
-  {
-    name: 'postgres',
-    async open() {
-      const database = await createPrivateDatabase();
-      // Room for many transactions at once: the race tests need real concurrency.
-      const store = createPostgresStore({ url: database.url, poolSize: 4, dispatchPoolSize: 20 });
-      const client = new pg.Client({ connectionString: database.url });
-      await client.connect();
-      return {
-        store,
-        query: async (text, params) => (await client.query<Record<string, unknown>>(text, params)).rows,
-        async dispose() {
-          await Promise.allSettled([store.close(), client.end()]);
-          await database.drop();
-        },
-      };
-    },
-  },
-];
+const backends = storeBackends({ dispatchPoolSize: 20 });
 
 const PICKUP = { lat: 52.52, lng: 13.405 };
 const LATER = () => Date.now() + 60_000;
 
 for (const backend of backends) {
   describe(`ride store (${backend.name})`, () => {
-    let harness: Harness;
+    let harness: StoreHarness;
     let rides: RideStore;
     let riderSeq = 0;
 

@@ -2,56 +2,18 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { DriverStatus, VehicleType } from '../src/domain/driver.ts';
 import { haversineKm, offsetKm } from '../src/domain/geo.ts';
 import { createPgliteStore } from '../src/store/pglite.ts';
-import { createPostgresStore } from '../src/store/postgres.ts';
 import type { LocationBatch, Store } from '../src/store/types.ts';
-import { createPrivateDatabase } from '../tools/testkit/database.ts';
+import { storeBackends, type StoreHarness } from './support/store-backends.ts';
 import { anyNumber } from './support/matchers.ts';
 
 /** Every committed migration, from drizzle-kit's journal. */
 const MIGRATION_COUNT = (JSON.parse(readFileSync('drizzle/meta/_journal.json', 'utf8')) as { entries: unknown[] }).entries.length;
 
-/** A store plus a raw SQL side door, for seeding and for edits made behind the hub's back. */
-interface Harness {
-  store: Store;
-  query(text: string, params?: unknown[]): Promise<Record<string, unknown>[]>;
-  dispose(): Promise<void>;
-}
-
-const backends: Array<{ name: Store['kind']; open(): Promise<Harness> }> = [
-  {
-    name: 'pglite',
-    async open() {
-      const store = await createPgliteStore({ dataDir: undefined });
-      return {
-        store,
-        query: async (text, params) => (await store.pglite.query<Record<string, unknown>>(text, params)).rows,
-        dispose: () => store.close(),
-      };
-    },
-  },
-  {
-    name: 'postgres',
-    async open() {
-      const database = await createPrivateDatabase();
-      const store = createPostgresStore({ url: database.url, poolSize: 4 });
-      const client = new pg.Client({ connectionString: database.url });
-      await client.connect();
-      return {
-        store,
-        query: async (text, params) => (await client.query<Record<string, unknown>>(text, params)).rows,
-        async dispose() {
-          await Promise.allSettled([store.close(), client.end()]);
-          await database.drop();
-        },
-      };
-    },
-  },
-];
+const backends = storeBackends();
 
 const ORIGIN = { lat: 52.52, lng: 13.405 };
 const northOf = (km: number) => offsetKm(ORIGIN, km, 0);
@@ -81,7 +43,7 @@ function batchOf(frames: Frame[], statuses: Array<[number, 'online' | 'offline']
 }
 
 describe.each(backends)('$name store', (backend) => {
-  let h: Harness;
+  let h: StoreHarness;
 
   beforeAll(async () => {
     h = await backend.open();

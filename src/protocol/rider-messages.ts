@@ -5,8 +5,8 @@ import { NEARBY_DEFAULT_LIMIT, NEARBY_DEFAULT_RADIUS_KM, NEARBY_MAX_LIMIT, NEARB
 
 // Rider to hub. Strict, like every client message.
 
-export const nearbyQuerySchema = z.strictObject({
-  t: z.literal('nearby'),
+/** Who counts as near: one set of criteria and defaults for a one-off `nearby` and a live `subscribe`. */
+export const nearbyCriteria = {
   id: requestId(),
   lat: latitude(),
   lng: longitude(),
@@ -14,7 +14,9 @@ export const nearbyQuerySchema = z.strictObject({
   limit: num().int().min(1).max(NEARBY_MAX_LIMIT).default(NEARBY_DEFAULT_LIMIT),
   vehicleType: z.enum(VEHICLE_TYPES).optional(),
   minRating: num().min(1).max(5).optional(),
-});
+};
+
+export const nearbyQuerySchema = z.strictObject({ t: z.literal('nearby'), ...nearbyCriteria });
 
 export type NearbyQuery = z.infer<typeof nearbyQuerySchema>;
 export type NearbyQueryInput = z.input<typeof nearbyQuerySchema>;

@@ -1,7 +1,6 @@
 import { z } from 'zod';
-import { VEHICLE_TYPES } from '../domain/driver.ts';
-import { latitude, longitude, num, requestId } from './fields.ts';
-import { NEARBY_DEFAULT_LIMIT, NEARBY_DEFAULT_RADIUS_KM, NEARBY_MAX_LIMIT, NEARBY_MAX_RADIUS_KM } from './limits.ts';
+import { latitude, longitude, requestId } from './fields.ts';
+import { nearbyCriteria } from './rider-messages.ts';
 import { NEARBY_SOURCES, nearbyDriverSchema } from './server-messages.ts';
 
 // Live nearby: a rider subscribes to the ranked drivers around a point and is
@@ -10,16 +9,7 @@ import { NEARBY_SOURCES, nearbyDriverSchema } from './server-messages.ts';
 // ---- rider to hub (strict, like every client message) ----
 
 /** Starts watching the drivers near a point: the same criteria and defaults as `nearby`. */
-export const subscribeSchema = z.strictObject({
-  t: z.literal('subscribe'),
-  id: requestId(),
-  lat: latitude(),
-  lng: longitude(),
-  radiusKm: num().gt(0).max(NEARBY_MAX_RADIUS_KM).default(NEARBY_DEFAULT_RADIUS_KM),
-  limit: num().int().min(1).max(NEARBY_MAX_LIMIT).default(NEARBY_DEFAULT_LIMIT),
-  vehicleType: z.enum(VEHICLE_TYPES).optional(),
-  minRating: num().min(1).max(5).optional(),
-});
+export const subscribeSchema = z.strictObject({ t: z.literal('subscribe'), ...nearbyCriteria });
 
 /** Moves a subscription's centre (the rider moved, or panned the map); its other criteria stay. */
 export const subscribeMoveSchema = z.strictObject({

@@ -11,22 +11,15 @@ export function isMessage<T extends ServerMessage['t']>(t: T, rideId?: string): 
   return (message): message is Of<T> => message.t === t && (rideId === undefined || (message as { rideId?: string }).rideId === rideId);
 }
 
-/** A connected driver that is online at a position, committed and in the geo index. */
-export class TestDriver {
-  private seq = 0;
-
+/** What a driver and a rider in a ride test share: one socket that is dropped and opened again. */
+abstract class RideParty {
   constructor(
-    readonly id: number,
     public client: TestClient,
-    private readonly testHub: TestHub,
+    protected readonly testHub: TestHub,
   ) {}
 
-  /** Sends a position and waits until it is committed (acked). */
-  async moveTo(place: LatLng): Promise<void> {
-    const seq = ++this.seq;
-    this.client.send({ t: 'loc', seq, lat: place.lat, lng: place.lng });
-    await this.client.waitFor((message) => message.t === 'ack' && message.seq >= seq);
-  }
+  /** The socket path this party connects on, its identity included. */
+  protected abstract readonly socketPath: string;
 
   send(message: object): void {
     this.client.send(message);
@@ -45,9 +38,7 @@ export class TestDriver {
   async reconnect(): Promise<void> {
     this.client.close();
     await this.client.waitForClose();
-    this.client = await connectSteadily(this.testHub.wsUrl(`/ws/driver?id=${this.id}`));
-    const hello = await this.client.waitFor((message) => message.t === 'hello');
-    if (hello.t === 'hello') this.seq = Math.max(this.seq, hello.lastSeq);
+    this.client = await connectSteadily(this.testHub.wsUrl(this.socketPath));
   }
 
   close(): void {
@@ -55,12 +46,49 @@ export class TestDriver {
   }
 }
 
-export class TestRider {
+/** A connected driver that is online at a position, committed and in the geo index. */
+export class TestDriver extends RideParty {
+  private seq = 0;
+
+  constructor(
+    readonly id: number,
+    client: TestClient,
+    testHub: TestHub,
+  ) {
+    super(client, testHub);
+  }
+
+  protected get socketPath(): string {
+    return `/ws/driver?id=${this.id}`;
+  }
+
+  /** Sends a position and waits until it is committed (acked). */
+  async moveTo(place: LatLng): Promise<void> {
+    const seq = ++this.seq;
+    this.client.send({ t: 'loc', seq, lat: place.lat, lng: place.lng });
+    await this.client.waitFor((message) => message.t === 'ack' && message.seq >= seq);
+  }
+
+  /** Reconnects and resumes numbering after what the hub says it committed. */
+  override async reconnect(): Promise<void> {
+    await super.reconnect();
+    const hello = await this.client.waitFor((message) => message.t === 'hello');
+    if (hello.t === 'hello') this.seq = Math.max(this.seq, hello.lastSeq);
+  }
+}
+
+export class TestRider extends RideParty {
   constructor(
     readonly id: string,
-    public client: TestClient,
-    private readonly testHub: TestHub,
-  ) {}
+    client: TestClient,
+    testHub: TestHub,
+  ) {
+    super(client, testHub);
+  }
+
+  protected get socketPath(): string {
+    return `/ws/rider?id=${encodeURIComponent(this.id)}`;
+  }
 
   static async connect(testHub: TestHub, riderId: string): Promise<TestRider> {
     return new TestRider(riderId, await connectSteadily(testHub.wsUrl(`/ws/rider?id=${encodeURIComponent(riderId)}`)), testHub);
@@ -73,29 +101,6 @@ export class TestRider {
     const reply = await this.client.waitFor((message) => (message.t === 'ride.requested' || message.t === 'error') && message.id === id);
     if (reply.t !== 'ride.requested') throw new Error(`ride.request refused: ${JSON.stringify(reply)}`);
     return reply.rideId;
-  }
-
-  send(message: object): void {
-    this.client.send(message);
-  }
-
-  waitFor<T extends ServerMessage['t']>(t: T, rideId?: string, timeoutMs?: number): Promise<Of<T>> {
-    return this.client.waitFor<Of<T>>(isMessage(t, rideId), timeoutMs);
-  }
-
-  count(t: ServerMessage['t'], rideId?: string): number {
-    const matches = isMessage(t, rideId);
-    return this.client.received.filter((entry) => matches(entry.message)).length;
-  }
-
-  async reconnect(): Promise<void> {
-    this.client.close();
-    await this.client.waitForClose();
-    this.client = await connectSteadily(this.testHub.wsUrl(`/ws/rider?id=${encodeURIComponent(this.id)}`));
-  }
-
-  close(): void {
-    this.client.close();
   }
 }
 

@@ -5,7 +5,7 @@ import { freePort } from '../tools/testkit/free-port.ts';
 import { runEntry, runNpmScript, STACK_LINE, type RunResult } from './support/run-entry.ts';
 
 /** Scripts whose command line is ours: they answer --help and refuse unknown options the same way. */
-const OUR_SCRIPTS = ['start', 'demo', 'simulate', 'db:migrate', 'db:seed', 'setup:redis', 'token', 'config:docs', 'bench', 'lint'];
+const OUR_SCRIPTS = ['start', 'demo', 'simulate', 'db:migrate', 'db:seed', 'setup:redis', 'token', 'config:docs', 'bench', 'bench:dispatch', 'lint'];
 /** Scripts that hand their arguments to a tool (tsc, vitest, drizzle-kit, eslint, depcruise, prettier), which answers --help itself. */
 const TOOL_SCRIPTS = ['test', 'typecheck', 'typecheck:k6', 'db:generate', 'lint:es', 'lint:deps', 'format', 'format:check'];
 
@@ -46,7 +46,7 @@ describe('every package.json script', () => {
       expect(result.code, `${OUR_SCRIPTS[i]}: ${show(result)}`).toBe(0);
       expect(result.stdout, OUR_SCRIPTS[i]).toMatch(/^usage: npm (start|run \S+)/);
     });
-    // Ten short processes; minutes on a machine loaded many times over.
+    // Eleven short processes; minutes on a machine loaded many times over.
   }, 300_000);
 
   it('refuses an unknown option with the usage and exit 2, before doing anything', async () => {

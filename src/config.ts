@@ -62,7 +62,7 @@ export const configSchema = z
     HUB_BUS: bool
       .optional()
       .describe(
-        'Cross-process bus through Redis pub/sub (sharded on a cluster): hub processes sharing a Redis behave as one hub (pushes reach sockets on other processes, a driver\'s newer socket elsewhere takes over, live nearby sees drivers streaming to other processes). Default: on when REDIS_URL or REDIS_CLUSTER_NODES is set.',
+        "Cross-process bus through Redis pub/sub (sharded on a cluster): hub processes sharing a Redis behave as one hub (pushes reach sockets on other processes, a driver's newer socket elsewhere takes over, live nearby sees drivers streaming to other processes). Default: on when REDIS_URL or REDIS_CLUSTER_NODES is set.",
       ),
     BUS_PRESENCE_TTL_MS: int(1000, 600_000)
       .default(15_000)

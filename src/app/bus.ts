@@ -36,7 +36,11 @@ export function busEnabled(config: Config): boolean {
 export function openBus(config: Config, metrics: Metrics, logger: Logger): OpenedBus | undefined {
   if (!busEnabled(config)) return undefined;
   const log = logger.child({ component: 'bus' });
-  const link = createBusLink({ url: config.REDIS_URL, clusterNodes: config.REDIS_CLUSTER_NODES, connectTimeoutMs: Math.max(1000, config.REDIS_COMMAND_TIMEOUT_MS) });
+  const link = createBusLink({
+    url: config.REDIS_URL,
+    clusterNodes: config.REDIS_CLUSTER_NODES,
+    connectTimeoutMs: Math.max(1000, config.REDIS_COMMAND_TIMEOUT_MS),
+  });
   link.onError((error) => log.debug({ err: error }, 'bus connection error'));
   const keys = new BusKeys(config.REDIS_KEY_PREFIX);
   const processId = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;

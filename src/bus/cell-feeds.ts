@@ -46,9 +46,6 @@ export class CellFeeds implements WatchedAreas {
   constructor(private readonly options: CellFeedsOptions) {}
 
   async start(): Promise<void> {
-    this.options.link.onReady(() => {
-      for (const cell of this.watchers.keys()) this.listen(cell);
-    });
     this.timer = setInterval(() => void this.refresh(), this.options.refreshMs);
     this.timer.unref();
     await this.refresh();
@@ -82,7 +79,9 @@ export class CellFeeds implements WatchedAreas {
       }
       this.watchers.delete(cell);
       // The shared set keeps the cell until its expiry: another process may watch it too.
-      this.options.link.unsubscribe(this.options.keys.cellFeed(cell), this.received).catch((error: unknown) => this.options.observer.failed('cell_unsubscribe', error));
+      this.options.link
+        .unsubscribe(this.options.keys.cellFeed(cell), this.received)
+        .catch((error: unknown) => this.options.observer.failed('cell_unsubscribe', error));
     }
   }
 
@@ -119,7 +118,9 @@ export class CellFeeds implements WatchedAreas {
   }
 
   private listen(cell: string): void {
-    this.options.link.subscribe(this.options.keys.cellFeed(cell), this.received).catch((error: unknown) => this.options.observer.failed('cell_subscribe', error));
+    this.options.link
+      .subscribe(this.options.keys.cellFeed(cell), this.received)
+      .catch((error: unknown) => this.options.observer.failed('cell_subscribe', error));
   }
 
   private announce(cells: string[]): void {
@@ -134,13 +135,17 @@ export class CellFeeds implements WatchedAreas {
       .catch((error: unknown) => this.options.observer.failed('cell_watch', error));
   }
 
-  /** Refreshes this process's cells in the shared set, drops expired ones, and reads which cells anyone watches. */
+  /** Refreshes this process's cells in the shared set (and their channels, if a subscription failed), drops expired ones, and reads which cells anyone watches. */
   private async refresh(): Promise<void> {
     const { commands } = this.options.link;
     const key = this.options.keys.watchedCells;
     const now = Date.now();
     try {
-      if (this.watchers.size > 0) this.announce([...this.watchers.keys()]);
+      if (this.watchers.size > 0) {
+        const cells = [...this.watchers.keys()];
+        this.announce(cells);
+        for (const cell of cells) this.listen(cell);
+      }
       await commands.zRemRangeByScore(key, '-inf', now);
       this.watchedAnywhere = new Set(await commands.zRangeByScore(key, now, '+inf'));
     } catch (error) {

@@ -72,16 +72,11 @@ export class HubBus implements LocalConnections {
     return this.options.local.endReplacedDriver(driverId);
   }
 
-  /** Listens on this process's inbox (again after every reconnection) and starts the presence heartbeat. */
+  /** Listens on this process's inbox and starts the presence heartbeat. */
   async start(): Promise<void> {
-    const { link } = this.options;
-    link.onReady(() => {
-      this.listen();
-      this.refreshPresence();
-    });
     this.heartbeat = setInterval(() => this.refreshPresence(), this.options.heartbeatMs);
     this.heartbeat.unref();
-    await link.subscribe(this.inbox, this.received);
+    await this.options.link.subscribe(this.inbox, this.received);
   }
 
   /** Stops the heartbeat and withdraws this process's presence claims (best effort: they expire anyway). */
@@ -164,7 +159,8 @@ export class HubBus implements LocalConnections {
   };
 
   private readonly presenceChanged = (change: PresenceChange): void => {
-    const work = change.identity.role === 'driver' ? this.driverChanged(change.kind, change.identity.driverId) : this.riderChanged(change.kind, change.identity.riderId);
+    const work =
+      change.identity.role === 'driver' ? this.driverChanged(change.kind, change.identity.driverId) : this.riderChanged(change.kind, change.identity.riderId);
     work.catch((error: unknown) => this.options.observer.failed(`presence_${change.kind}`, error));
   };
 
@@ -203,8 +199,9 @@ export class HubBus implements LocalConnections {
     await Promise.all([commands.zAdd(key, [{ score: Date.now() + ttlMs, value: this.options.processId }]), commands.pExpire(key, ttlMs)]);
   }
 
-  /** Every claim of this process again, pipelined (node-redis sends commands issued together in one write). */
+  /** Every claim of this process again, pipelined (node-redis sends commands issued together in one write), and the inbox if it is not subscribed yet. */
   private refreshPresence(): void {
+    this.listen();
     const { commands } = this.options.link;
     const { keys } = this.options;
     const ttl = String(this.options.presenceTtlMs);

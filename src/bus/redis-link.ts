@@ -62,10 +62,13 @@ export interface BusLink {
   readonly commands: BusCommands;
   connect(): Promise<void>;
   publish(channel: string, payload: Buffer): Promise<void>;
+  /**
+   * Subscribes, or does nothing when the channel already is: callers repeat it
+   * on their timers, which takes up a subscription that failed (Redis was down).
+   * Once subscribed, node-redis itself subscribes again after a reconnection.
+   */
   subscribe(channel: string, listener: BufferListener): Promise<void>;
   unsubscribe(channel: string, listener: BufferListener): Promise<void>;
-  /** Called after every (re)connection of the subscribing side, so channels are subscribed again. */
-  onReady(listener: () => void): void;
   onError(listener: (error: Error) => void): void;
   close(): Promise<void>;
 }
@@ -91,7 +94,7 @@ function singleLink(url: string, options: BusLinkOptions): BusLink {
   // A connection in subscriber mode takes no other commands: pub/sub has its own.
   const subscriber = client.duplicate();
   return {
-    commands: client as unknown as BusCommands,
+    commands: client,
     async connect() {
       await Promise.all([client.connect(), subscriber.connect()]);
     },
@@ -100,13 +103,14 @@ function singleLink(url: string, options: BusLinkOptions): BusLink {
     },
     subscribe: (channel, listener) => subscriber.subscribe(channel, listener, true),
     unsubscribe: (channel, listener) => subscriber.unsubscribe(channel, listener, true),
-    onReady: (listener) => void subscriber.on('ready', listener),
     onError(listener) {
       client.on('error', listener);
       subscriber.on('error', listener);
     },
     async close() {
-      await Promise.all([client, subscriber].map((each) => (each.isReady ? each.close() : each.isOpen ? each.destroy() : undefined)));
+      // close() waits for replies a disconnected client will never get.
+      for (const each of [client, subscriber]) if (!each.isReady && each.isOpen) each.destroy();
+      await Promise.all([client, subscriber].filter((each) => each.isReady).map((each) => each.close()));
     },
   };
 }
@@ -119,7 +123,7 @@ function clusterLink(nodes: string[], options: BusLinkOptions): BusLink {
     defaults: { disableOfflineQueue: true, socket: { connectTimeout: options.connectTimeoutMs, reconnectStrategy } },
   });
   return {
-    commands: cluster as unknown as BusCommands,
+    commands: cluster,
     async connect() {
       await cluster.connect();
     },
@@ -128,8 +132,6 @@ function clusterLink(nodes: string[], options: BusLinkOptions): BusLink {
     },
     subscribe: (channel, listener) => cluster.sSubscribe(channel, listener, true),
     unsubscribe: (channel, listener) => cluster.sUnsubscribe(channel, listener, true),
-    // The cluster client re-subscribes sharded channels itself when a node comes back or slots move.
-    onReady: () => undefined,
     onError(listener) {
       cluster.on('error', listener);
       cluster.on('node-error', listener);

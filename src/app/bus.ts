@@ -9,6 +9,8 @@ import type { Config } from '../config.ts';
 import { withDeadline } from '../deadline.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
+import type { ServerMessage } from '../protocol/messages.ts';
+import type { Signal } from '../signal.ts';
 import type { Services } from './services.ts';
 
 /** How often a process re-reads which cells anyone watches: the most a new subscription waits for other processes' drivers to flow in. */
@@ -19,6 +21,8 @@ const FEED_WATCH_TTL_MS = 5000;
 export interface RunningBus {
   /** This process's sockets, and the rest of the hub's through Redis. */
   readonly delivery: LocalConnections;
+  /** Messages other processes sent to drivers connected here. */
+  readonly relayedToDriver: Signal<[number, ServerMessage]>;
   stop(): Promise<void>;
 }
 
@@ -102,6 +106,7 @@ async function startBus(parts: BusParts): Promise<RunningBus> {
   log.info({ processId, connected, cluster: Boolean(config.REDIS_CLUSTER_NODES) }, 'cross-process bus on');
   return {
     delivery: bus,
+    relayedToDriver: bus.relayedToDriver,
     async stop() {
       feeds.stop();
       await bus.stop();

@@ -61,7 +61,7 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
   const frameRate = new FrameRate();
 
   services.ingest.acks.subscribe(connections.ackDriver);
-  const dispatch = startDispatch(config, stores, services, delivery, metrics, logger);
+  const dispatch = startDispatch(config, stores, services, delivery, metrics, logger, bus?.relayedToDriver);
   const maintenance = await startMaintenance(config, stores, metrics, logger);
   const transport = await startTransport(
     {

@@ -1,5 +1,6 @@
 import type { Logger } from '../logger.ts';
 import type { ServerMessage } from '../protocol/messages.ts';
+import { Signal } from '../signal.ts';
 import { decodeInbox, encodeBusMessage, type InboxMessage } from './bus-messages.ts';
 import { processOfToken, socketToken, type BusKeys } from './bus-keys.ts';
 import type { BusLink } from './redis-link.ts';
@@ -48,6 +49,8 @@ export interface HubBusOptions {
  * offers again from the database.
  */
 export class HubBus implements LocalConnections {
+  /** A message another process sent to a driver connected here, once delivered: dispatch follows ride changes made elsewhere. */
+  readonly relayedToDriver = new Signal<[number, ServerMessage]>();
   private readonly driverTokens = new Map<number, string>();
   private readonly riders = new Set<string>();
   private serial = 0;
@@ -146,6 +149,7 @@ export class HubBus implements LocalConnections {
     switch (message.k) {
       case 'driver':
         delivered = local.toDriver(message.id, message.m);
+        if (delivered) this.relayedToDriver.emit(message.id, message.m);
         break;
       case 'rider':
         delivered = local.toRider(message.id, message.m);

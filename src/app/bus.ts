@@ -108,8 +108,7 @@ async function startBus(parts: BusParts): Promise<RunningBus> {
     delivery: bus,
     relayedToDriver: bus.relayedToDriver,
     async stop() {
-      feeds.stop();
-      await bus.stop();
+      await Promise.all([feeds.stop(), bus.stop()]);
       await link.close();
     },
   };

@@ -21,7 +21,7 @@ export class BusKeys {
     return `${this.base}rider:${riderId}`;
   }
 
-  /** ZSET of cells some process watches for live nearby, scored by when that expires. */
+  /** ZSET of "<cell> <process>" for the cells each process watches for live nearby, scored by when that expires. */
   get watchedCells(): string {
     return `${this.base}watched-cells`;
   }

@@ -37,8 +37,8 @@ export class CellFeeds implements WatchedAreas {
   readonly remote = new Signal<[CommittedPositions]>();
   /** Subscriptions of this process per watched cell. */
   private readonly watchers = new Map<string, number>();
-  /** Cells any process watches, as last read from Redis. */
-  private watchedAnywhere = new Set<string>();
+  /** Cells other processes watch, as last read from Redis. */
+  private watchedElsewhere = new Set<string>();
   /** For drivers last published to a watched cell: that cell, so leaving it is published there too. */
   private readonly lastCell = new Map<number, string>();
   private timer: NodeJS.Timeout | undefined;
@@ -51,8 +51,11 @@ export class CellFeeds implements WatchedAreas {
     await this.refresh();
   }
 
-  stop(): void {
+  /** Stops refreshing and takes this process's cells out of the shared set (best effort: they expire anyway). */
+  async stop(): Promise<void> {
     clearInterval(this.timer);
+    const members = [...this.watchers.keys()].map((cell) => this.member(cell));
+    await Promise.allSettled(members.map((member) => this.options.link.commands.zRem(this.options.keys.watchedCells, member)));
   }
 
   watch(lat: number, lng: number, radiusKm: number): readonly string[] {
@@ -78,7 +81,9 @@ export class CellFeeds implements WatchedAreas {
         continue;
       }
       this.watchers.delete(cell);
-      // The shared set keeps the cell until its expiry: another process may watch it too.
+      this.options.link.commands
+        .zRem(this.options.keys.watchedCells, this.member(cell))
+        .catch((error: unknown) => this.options.observer.failed('cell_unwatch', error));
       this.options.link
         .unsubscribe(this.options.keys.cellFeed(cell), this.received)
         .catch((error: unknown) => this.options.observer.failed('cell_unsubscribe', error));
@@ -87,7 +92,7 @@ export class CellFeeds implements WatchedAreas {
 
   /** After a batch is committed (and indexed) here: its changes, to the watched cells they are in or just left. */
   publish(committed: CommittedPositions): void {
-    if (this.watchedAnywhere.size === 0 && this.lastCell.size === 0) return;
+    if (this.watchedElsewhere.size === 0 && this.lastCell.size === 0) return;
     const byCell = new Map<string, CellFeedMessage>();
     const add = (cell: string, i: number) => {
       let message = byCell.get(cell);
@@ -103,8 +108,8 @@ export class CellFeeds implements WatchedAreas {
       const lat = committed.lats[i]!;
       const cell = Number.isNaN(lat) ? undefined : cellOf(lat, committed.lngs[i]!);
       const previous = this.lastCell.get(id);
-      if (previous !== undefined && previous !== cell && this.watchedAnywhere.has(previous)) add(previous, i);
-      if (cell !== undefined && this.watchedAnywhere.has(cell)) {
+      if (previous !== undefined && previous !== cell && this.watchedElsewhere.has(previous)) add(previous, i);
+      if (cell !== undefined && this.watchedElsewhere.has(cell)) {
         add(cell, i);
         this.lastCell.set(id, cell);
       } else {
@@ -115,6 +120,11 @@ export class CellFeeds implements WatchedAreas {
     for (const [cell, message] of byCell) {
       link.publish(keys.cellFeed(cell), encodeBusMessage(message)).catch((error: unknown) => observer.failed('cell_publish', error));
     }
+  }
+
+  /** A cell as this process watches it in the shared set: "<cell> <process>", so a publisher can skip cells only it watches. */
+  private member(cell: string): string {
+    return `${cell} ${this.options.processId}`;
   }
 
   private listen(cell: string): void {
@@ -128,9 +138,7 @@ export class CellFeeds implements WatchedAreas {
     this.options.link.commands
       .zAdd(
         this.options.keys.watchedCells,
-        cells.map((cell) => ({ score: expiresAt, value: cell })),
-        // Never shortens another process's later expiry for the same cell.
-        { comparison: 'GT' },
+        cells.map((cell) => ({ score: expiresAt, value: this.member(cell) })),
       )
       .catch((error: unknown) => this.options.observer.failed('cell_watch', error));
   }
@@ -147,7 +155,12 @@ export class CellFeeds implements WatchedAreas {
         for (const cell of cells) this.listen(cell);
       }
       await commands.zRemRangeByScore(key, '-inf', now);
-      this.watchedAnywhere = new Set(await commands.zRangeByScore(key, now, '+inf'));
+      const watched = new Set<string>();
+      for (const member of await commands.zRangeByScore(key, now, '+inf')) {
+        const [cell, processId] = member.split(' ');
+        if (processId !== this.options.processId) watched.add(cell!);
+      }
+      this.watchedElsewhere = watched;
     } catch (error) {
       this.options.observer.failed('cell_refresh', error);
     }

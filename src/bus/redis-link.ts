@@ -41,7 +41,7 @@ interface BusCommands {
   set(key: string, value: string, options: { expiration: { type: 'PX'; value: number }; GET: true }): Promise<string | null>;
   get(key: string): Promise<string | null>;
   pExpire(key: string, ms: number): Promise<number>;
-  zAdd(key: string, members: Array<{ score: number; value: string }>, options?: { comparison: 'GT' }): Promise<number>;
+  zAdd(key: string, members: Array<{ score: number; value: string }>): Promise<number>;
   zRem(key: string, member: string): Promise<number>;
   zRangeByScore(key: string, min: number | string, max: number | string): Promise<string[]>;
   zRemRangeByScore(key: string, min: number | string, max: number | string): Promise<number>;

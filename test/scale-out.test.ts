@@ -80,6 +80,8 @@ function allAcked(drivers: RecordingDriver[], what: string): Promise<void> {
 
 /** Drivers 0..59 of the fleet, a third on each process, streaming for the whole file. */
 const fleet: RecordingDriver[] = [];
+/** The ride assigned across processes, carried on after a process dies. */
+let assignedRide: { rideId: string; driverId: number; rider: TestClient } | undefined;
 const hubIndexOf = new Map<RecordingDriver, number>();
 let streaming: { stop(): void } | undefined;
 
@@ -169,6 +171,7 @@ it('a ride requested on B is offered to drivers on A and C, both accept, exactly
   const assigned = await rider.waitFor(isMessage('ride.assigned', rideId), WAIT_MS);
   const winner = 'driver' in assigned ? assigned.driver?.id : undefined;
   const [winnerSocket, loserSocket] = winner === ids[100] ? [onA, onC] : [onC, onA];
+  assignedRide = { rideId, driverId: winner!, rider };
   await winnerSocket.waitFor(isMessage('ride.assigned', rideId), WAIT_MS);
   await loserSocket.waitFor(isMessage('offer.cancelled', rideId), WAIT_MS);
   const rides = await db.query<{ status: string; driver_id: number }>('SELECT status, driver_id FROM rides WHERE id = $1', [rideId]);
@@ -198,7 +201,7 @@ it("a driver's second socket on another process takes over: the first closes wit
   second.close();
 });
 
-it('a process SIGKILLed mid-stream loses nothing acked; its drivers resume on the others, and its pending offers expire through a survivor', async () => {
+it('a process SIGKILLed mid-stream loses nothing acked; its drivers resume on the others, its pending offers expire through a survivor, a ride in progress goes on', async () => {
   // A ride requested on C, offered to a driver on A, left unanswered: C dies holding its offer deadline.
   const offered = await placedDriver(hubs[0]!, ids[120]!, { lat: 40.95, lng: -73.6 });
   const rider = await riderOn(hubs[2]!, 'orphaned-rider');
@@ -249,4 +252,14 @@ it('a process SIGKILLed mid-stream loses nothing acked; its drivers resume on th
     .toEqual(['expired']);
   offered.close();
   for (const driver of fleet) driver.close();
+
+  // The ride assigned earlier goes on: its driver, on a surviving process, gets its state again and its positions reach the rider.
+  const { rideId: ongoing, driverId, rider: ongoingRider } = assignedRide!;
+  const driver = await connectSteadily(`${base(hubs[0]!)}/ws/driver?id=${driverId}`);
+  const state = await driver.waitFor((m) => m.t === 'ride.state' && m.rideId === ongoing, WAIT_MS);
+  expect(state).toMatchObject({ status: 'assigned' });
+  const pushesBefore = ongoingRider.received.length;
+  driver.send({ t: 'loc', seq: 2000, lat: 40.9003, lng: -73.7 });
+  await ongoingRider.waitFor((m) => m.t === 'ride.driver' && m.rideId === ongoing && m.lat === 40.9003, WAIT_MS, pushesBefore);
+  driver.close();
 });

@@ -115,10 +115,17 @@ it('a push from one hub reaches a driver and a rider connected to the other', as
   rider.close();
 });
 
-it('a live nearby subscription on one hub sees a driver streaming to the other', async () => {
+/** Cell feed messages a hub has published: none while no other process watches the cells its drivers are in. */
+async function cellPublishes(hub: Hub): Promise<number> {
+  const { values } = await hub.metrics.busMessages.get();
+  return values.find((value) => value.labels.direction === 'sent' && value.labels.kind === 'cell')?.value ?? 0;
+}
+
+it('a live nearby subscription on one hub sees a driver streaming to the other, and before it nothing was published', async () => {
   const id = await newDriver(0.3);
   const driver = await connectDriver(hubs[0], id);
   await move(driver, 1, 0.3);
+  expect(await cellPublishes(hubs[0])).toBe(0);
   const rider = await connectSteadily(url(hubs[1], '/ws/rider?id=bus-rider-2'));
   rider.send({ t: 'subscribe', id: 's1', lat: CENTRE.lat, lng: CENTRE.lng, radiusKm: 2, limit: 5 });
   await rider.waitFor((m) => m.t === 'nearby.update' && m.drivers.some((d) => d.id === id));
@@ -135,6 +142,7 @@ it('a live nearby subscription on one hub sees a driver streaming to the other',
       { timeout: 8000, interval: 200 },
     )
     .toBe(true);
+  expect(await cellPublishes(hubs[0])).toBeGreaterThan(0);
   driver.close();
   rider.close();
 });

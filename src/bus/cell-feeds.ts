@@ -16,7 +16,7 @@ export interface CellFeedsOptions {
   refreshMs: number;
   /** ...and how long a cell stays in it without a refresh. */
   watchTtlMs: number;
-  observer: Pick<BusObserver, 'failed'>;
+  observer: BusObserver;
 }
 
 /**
@@ -118,7 +118,10 @@ export class CellFeeds implements WatchedAreas {
     }
     const { link, keys, observer } = this.options;
     for (const [cell, message] of byCell) {
-      link.publish(keys.cellFeed(cell), encodeBusMessage(message)).catch((error: unknown) => observer.failed('cell_publish', error));
+      link.publish(keys.cellFeed(cell), encodeBusMessage(message)).then(
+        () => observer.sent('cell'),
+        (error: unknown) => observer.failed('cell_publish', error),
+      );
     }
   }
 
@@ -175,6 +178,7 @@ export class CellFeeds implements WatchedAreas {
       return;
     }
     if (message.from === this.options.processId) return;
+    this.options.observer.received('cell', true);
     this.remote.emit({
       ids: message.ids,
       statuses: message.statuses as DriverStatus[],

@@ -8,10 +8,10 @@ import type { LocalConnections, PresenceChange } from './types.ts';
 
 /** What the bus reports, for metrics. */
 export interface BusObserver {
-  /** A message left for another process's inbox. */
-  sent(kind: InboxMessage['k']): void;
-  /** A message arrived in this process's inbox; `delivered` is false when its socket had gone meanwhile. */
-  received(kind: InboxMessage['k'], delivered: boolean): void;
+  /** A message left for another process's inbox, or a batch's changes for one watched cell (`cell`). */
+  sent(kind: InboxMessage['k'] | 'cell'): void;
+  /** A message arrived in this process's inbox, or from a watched cell; `delivered` is false when its socket had gone meanwhile. */
+  received(kind: InboxMessage['k'] | 'cell', delivered: boolean): void;
   /** A push found no socket anywhere (nobody connected, or not yet registered). */
   unreachable(role: 'driver' | 'rider'): void;
   /** A Redis call of the bus failed; the push or presence write it served is dropped. */

@@ -118,13 +118,9 @@ export class HubBus implements LocalConnections {
 
   private async forwardToRider(riderId: string, message: ServerMessage, deliveredHere: boolean): Promise<void> {
     const holders = await this.options.link.commands.zRangeByScore(this.options.keys.rider(riderId), Date.now(), '+inf');
-    let sent = false;
-    for (const holder of holders) {
-      if (holder === this.options.processId) continue;
-      sent = true;
-      await this.send(holder, { k: 'rider', id: riderId, m: message });
-    }
-    if (!sent && !deliveredHere) this.options.observer.unreachable('rider');
+    const elsewhere = holders.filter((holder) => holder !== this.options.processId);
+    if (elsewhere.length === 0 && !deliveredHere) this.options.observer.unreachable('rider');
+    await Promise.all(elsewhere.map((holder) => this.send(holder, { k: 'rider', id: riderId, m: message })));
   }
 
   private async send(processId: string, message: InboxMessage): Promise<void> {

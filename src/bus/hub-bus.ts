@@ -199,8 +199,9 @@ export class HubBus implements LocalConnections {
     await Promise.all([commands.zAdd(key, [{ score: Date.now() + ttlMs, value: this.options.processId }]), commands.pExpire(key, ttlMs)]);
   }
 
-  /** Every claim of this process again, pipelined (node-redis sends commands issued together in one write), and the inbox if it is not subscribed yet. */
+  /** Every claim of this process again, pipelined (node-redis sends commands issued together in one write); the connection and the inbox subscription again if they failed. */
   private refreshPresence(): void {
+    this.options.link.reconnectIfClosed();
     this.listen();
     const { commands } = this.options.link;
     const { keys } = this.options;

@@ -61,6 +61,11 @@ type BufferListener = (message: Buffer) => void;
 export interface BusLink {
   readonly commands: BusCommands;
   connect(): Promise<void>;
+  /**
+   * Connects again if the first connection failed for good (a cluster none
+   * of whose seed nodes answered at start); a single client retries by itself.
+   */
+  reconnectIfClosed(): void;
   publish(channel: string, payload: Buffer): Promise<void>;
   /**
    * Subscribes, or does nothing when the channel already is: callers repeat it
@@ -98,6 +103,7 @@ function singleLink(url: string, options: BusLinkOptions): BusLink {
     async connect() {
       await Promise.all([client.connect(), subscriber.connect()]);
     },
+    reconnectIfClosed: () => undefined,
     async publish(channel, payload) {
       await client.publish(channel, payload);
     },
@@ -126,6 +132,9 @@ function clusterLink(nodes: string[], options: BusLinkOptions): BusLink {
     commands: cluster,
     async connect() {
       await cluster.connect();
+    },
+    reconnectIfClosed() {
+      if (!cluster.isOpen) cluster.connect().catch(() => undefined);
     },
     async publish(channel, payload) {
       await cluster.sPublish(channel, payload);

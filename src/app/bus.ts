@@ -86,7 +86,6 @@ async function startBus(parts: BusParts): Promise<RunningBus> {
     presenceTtlMs: config.BUS_PRESENCE_TTL_MS,
     heartbeatMs: Math.floor(config.BUS_PRESENCE_TTL_MS / 3),
     observer,
-    logger: log,
   });
   // Like the geo index: an unreachable Redis does not hold the hub back; pushes stay local until it is back.
   const connected = await withDeadline(link.connect(), Math.max(1000, config.REDIS_COMMAND_TIMEOUT_MS), 'bus connect').then(

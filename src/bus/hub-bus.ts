@@ -1,4 +1,3 @@
-import type { Logger } from '../logger.ts';
 import type { ServerMessage } from '../protocol/messages.ts';
 import { Signal } from '../signal.ts';
 import { decodeInbox, encodeBusMessage, type InboxMessage } from './bus-messages.ts';
@@ -29,7 +28,6 @@ export interface HubBusOptions {
   /** ...and is refreshed this often (a few times per TTL, so one late heartbeat loses nothing). */
   heartbeatMs: number;
   observer: BusObserver;
-  logger: Logger;
 }
 
 /**

@@ -59,6 +59,14 @@ export const configSchema = z
     ALLOW_EMBEDDED: bool.optional().describe('Allow embedded mode when NODE_ENV=production.'),
     DATA_DIR: z.string().min(1).default('./.data').describe('Embedded mode: where PGlite keeps its data (one hub per directory).'),
     REDIS_KEY_PREFIX: z.string().default('hub:').describe('Prefix for every Redis key, so several deployments or test runs can share one Redis.'),
+    HUB_BUS: bool
+      .optional()
+      .describe(
+        "Cross-process bus through Redis pub/sub (sharded on a cluster): hub processes sharing a Redis behave as one hub (pushes reach sockets on other processes, a driver's newer socket elsewhere takes over, live nearby sees drivers streaming to other processes). Default: on when REDIS_URL or REDIS_CLUSTER_NODES is set.",
+      ),
+    BUS_PRESENCE_TTL_MS: int(1000, 600_000)
+      .default(15_000)
+      .describe('Who is connected to which hub process expires after this long unless the process refreshes it (a third of it between refreshes).'),
     PG_POOL_SIZE: int(1, 100).default(10).describe('PostgreSQL connections per hub.'),
     PG_STATEMENT_TIMEOUT_MS: int(100, 600_000)
       .default(5000)
@@ -170,6 +178,9 @@ export const configSchema = z
           path: ['REDIS_CLUSTER_NODES'],
           message: 'set either REDIS_URL (one Redis) or REDIS_CLUSTER_NODES (a cluster), not both',
         });
+      }
+      if (config.HUB_BUS && !config.REDIS_URL && !config.REDIS_CLUSTER_NODES) {
+        ctx.addIssue({ code: 'custom', path: ['HUB_BUS'], message: 'needs REDIS_URL or REDIS_CLUSTER_NODES: the bus runs on Redis pub/sub' });
       }
       if (/[{}]/.test(config.REDIS_KEY_PREFIX)) {
         ctx.addIssue({ code: 'custom', path: ['REDIS_KEY_PREFIX'], message: 'must not contain { or }: the geo index puts each cell in a hash tag of its own' });

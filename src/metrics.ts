@@ -106,6 +106,18 @@ export function createMetrics() {
       labelNames: ['source'] as const,
       registers,
     }),
+    busMessages: new Counter({
+      name: 'hub_bus_messages_total',
+      help: 'Cross-process bus messages, by direction (sent, delivered, undelivered: its socket had gone) and kind',
+      labelNames: ['direction', 'kind'] as const,
+      registers,
+    }),
+    busErrors: new Counter({
+      name: 'hub_bus_errors_total',
+      help: 'Failed Redis calls of the cross-process bus, by operation',
+      labelNames: ['op'] as const,
+      registers,
+    }),
     subscriptionVisits: new Counter({ name: 'hub_subscription_visits_total', help: 'Subscriptions committed driver changes had to look at', registers }),
     /** The store keeps its own running total of round trips; this carries it into the counter. */
     syncStoreRoundTrips(total: number): void {

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { configTableMarkdown, envExample, settingDocs } from '../src/config-docs.ts';
+import { busEnabled } from '../src/app/bus.ts';
 import { loadConfig } from '../src/config.ts';
 
 describe('configuration', () => {
@@ -18,6 +19,14 @@ describe('configuration', () => {
 
   it('refuses open mode in production', () => {
     expect(() => loadConfig({ NODE_ENV: 'production', DATABASE_URL: 'postgres://x@127.0.0.1/db' })).toThrow(/AUTH_SECRET: is required/);
+  });
+
+  it('runs the cross-process bus only on Redis: on by default with it, refused without it', () => {
+    expect(() => loadConfig({ HUB_BUS: 'true' })).toThrow(/HUB_BUS: needs REDIS_URL or REDIS_CLUSTER_NODES/);
+    expect(busEnabled(loadConfig({}))).toBe(false);
+    const withRedis = { DATABASE_URL: 'postgres://x@127.0.0.1/db', REDIS_URL: 'redis://127.0.0.1:6379' };
+    expect(busEnabled(loadConfig(withRedis))).toBe(true);
+    expect(busEnabled(loadConfig({ ...withRedis, HUB_BUS: 'false' }))).toBe(false);
   });
 
   it('documents every setting, and the README table and .env.example are current (npm run config:docs)', async () => {

@@ -259,6 +259,27 @@ describe('ride lifecycle', () => {
     expect(h.service.approachingCount).toBe(0);
   });
 
+  it('stops pushing the driver position when another process ended the approach, or the driver left this process', async () => {
+    const positions = (h: Awaited<ReturnType<typeof assignedRide>>['h']) => ({
+      ids: [1],
+      statuses: ['busy' as const],
+      lats: [48.86],
+      lngs: [2.35],
+      seenAtMs: [h.clock.ms],
+    });
+    const cancelledElsewhere = await assignedRide();
+    cancelledElsewhere.h.service.statusRelayed(1, { t: 'ride.status', rideId: cancelledElsewhere.rideId, status: 'arrived', at: 0 });
+    expect(cancelledElsewhere.h.service.approachingCount).toBe(1);
+    cancelledElsewhere.h.service.statusRelayed(1, { t: 'ride.status', rideId: cancelledElsewhere.rideId, status: 'cancelled', at: 0, by: 'rider' });
+    cancelledElsewhere.h.service.positionsCommitted(positions(cancelledElsewhere.h));
+    expect(cancelledElsewhere.h.delivery.ofType('ride.driver')).toHaveLength(0);
+
+    const left = await assignedRide();
+    left.h.service.driverLeft(1);
+    left.h.service.positionsCommitted(positions(left.h));
+    expect(left.h.delivery.ofType('ride.driver')).toHaveLength(0);
+  });
+
   it('gives a reconnecting rider and driver the ride state, and a driver its open offer again', async () => {
     const h = harness([0.5, 1]);
     const rideId = await h.request();

@@ -24,6 +24,10 @@ beforeAll(async () => {
     STALE_AFTER_MS: String(STALE_AFTER_MS),
     DRIVER_FRAMES_PER_S: '1000',
     DRIVER_FRAME_BURST: '10000',
+    // Hubs that know nothing of each other (the bus off, or cut off from Redis): the database alone must keep
+    // every frame exactly once, even for one driver on both at once. With the bus on, the second socket would
+    // take over (4001); test/scale-out.test.ts covers hubs that do know of each other.
+    HUB_BUS: 'false',
   };
   hubs = await Promise.all([startHubProcess(env, 'hub-a'), startHubProcess(env, 'hub-b')]);
 });

@@ -4,6 +4,8 @@ import { DispatchService } from '../dispatch/dispatch-service.ts';
 import { createWaveTimers } from '../dispatch/wave-timers.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
+import type { ServerMessage } from '../protocol/messages.ts';
+import type { Signal } from '../signal.ts';
 import type { Services } from './services.ts';
 import type { Stores } from './stores.ts';
 
@@ -21,9 +23,11 @@ export interface RunningDispatch {
 }
 
 /**
- * Dispatch over the stores, the nearby search and this process's sockets:
- * committed positions feed the riders watching their driver approach, and a
- * party that (re)connects gets its open rides and pending offer again.
+ * Dispatch over the stores, the nearby search and the hub's sockets (this
+ * process's, and through the bus every process's): committed positions feed
+ * the riders watching their driver approach, and a party that (re)connects
+ * gets its open rides and pending offer again. `relayedToDriver` (the bus)
+ * tells it of ride changes other processes sent to drivers connected here.
  */
 export function startDispatch(
   config: Config,
@@ -32,6 +36,7 @@ export function startDispatch(
   connections: LocalConnections,
   metrics: Metrics,
   logger: Logger,
+  relayedToDriver?: Signal<[number, ServerMessage]>,
 ): RunningDispatch {
   const log = logger.child({ component: 'dispatch' });
   const timers = createWaveTimers({
@@ -75,7 +80,9 @@ export function startDispatch(
     logger: log,
   });
   services.ingest.committed.subscribe((committed) => dispatch.positionsCommitted(committed));
+  relayedToDriver?.subscribe((driverId, message) => dispatch.statusRelayed(driverId, message));
   connections.presence.subscribe((change) => {
+    if (change.kind === 'disconnected' && change.identity.role === 'driver') dispatch.driverLeft(change.identity.driverId);
     if (change.kind !== 'connected') return;
     dispatch.resume(change.identity).catch((error: unknown) => {
       metrics.storeErrors.inc({ op: 'ride_resume' });

@@ -5,6 +5,7 @@ import type { Metrics } from '../metrics.ts';
 import { NearbyService } from '../nearby/nearby-service.ts';
 import { ProfileCache } from '../nearby/profile-cache.ts';
 import { SubscriptionRegistry } from '../subscriptions/subscription-registry.ts';
+import type { WatchedAreas } from '../subscriptions/types.ts';
 import type { Stores } from './stores.ts';
 
 export interface Services {
@@ -14,8 +15,12 @@ export interface Services {
   readonly subscriptions: SubscriptionRegistry;
 }
 
-/** The domain services over the stores, and the subscriptions between them. */
-export async function startServices(config: Config, stores: Stores, metrics: Metrics, logger: Logger): Promise<Services> {
+/**
+ * The domain services over the stores, and the subscriptions between them.
+ * `areas` (the cross-process bus's cell feeds) learns where live nearby
+ * subscriptions look, so other processes' drivers there reach them.
+ */
+export async function startServices(config: Config, stores: Stores, metrics: Metrics, logger: Logger, areas?: WatchedAreas): Promise<Services> {
   const { store, geo, health } = stores;
   const profiles = new ProfileCache(store, config.PROFILE_REFRESH_MS, logger);
   await profiles.start();
@@ -43,6 +48,7 @@ export async function startServices(config: Config, stores: Stores, metrics: Met
     maxHz: config.SUBSCRIPTION_MAX_HZ,
     perRider: config.SUBSCRIPTIONS_PER_RIDER,
     staleAfterMs: config.STALE_AFTER_MS,
+    areas,
     observer: {
       pushed: (delayMs, waited) => metrics.subscriptionUpdateDelay.observe({ waited: waited ? 'yes' : 'no' }, delayMs / 1000),
       searched: (source) => metrics.subscriptionSearches.inc({ source }),

@@ -1,6 +1,7 @@
 import { withDeadline } from '../deadline.ts';
 import type { Logger } from '../logger.ts';
 import type { Transport } from '../transport/app.ts';
+import type { RunningBus } from './bus.ts';
 import type { RunningDispatch } from './dispatch.ts';
 import type { Maintenance } from './maintenance.ts';
 import type { Services } from './services.ts';
@@ -21,13 +22,15 @@ export interface RunningHub {
   maintenance: Maintenance;
   services: Services;
   dispatch: RunningDispatch;
+  /** The cross-process bus, when it is on. */
+  bus: RunningBus | undefined;
   stores: Stores;
   logger: Logger;
 }
 
 /** Graceful stop: no new connections, commit and ack what is pending, close sockets with 1001, close pools. */
 export async function shutdownHub(hub: RunningHub, deadlineMs: number): Promise<void> {
-  const { transport, maintenance, services, dispatch, stores, logger } = hub;
+  const { transport, maintenance, services, dispatch, bus, stores, logger } = hub;
   transport.stopListening();
   maintenance.stop();
   // Offer deadlines stop here; another hub's sweep (or this one's, restarted) picks the rides up from the database.
@@ -53,6 +56,8 @@ export async function shutdownHub(hub: RunningHub, deadlineMs: number): Promise<
   const closed = await Promise.allSettled([
     withDeadline(stores.geo.close(), budget.poolsMs, 'geo close'),
     withDeadline(stores.store.close(), budget.poolsMs, 'store close'),
+    // Withdraws this process's presence claims, so pushes stop coming here before the claims would expire.
+    ...(bus ? [withDeadline(bus.stop(), budget.poolsMs, 'bus close')] : []),
   ]);
   for (const result of closed) if (result.status === 'rejected') logger.warn({ err: result.reason }, 'a pool did not close cleanly');
   logger.info({ drained }, 'hub stopped');

@@ -12,6 +12,7 @@ import { startTransport, type Transport } from '../transport/app.ts';
 import { ConnectionRegistry } from '../transport/connections.ts';
 import type { StaticAsset } from '../transport/http-routes.ts';
 import { securitySettings } from '../transport/security-settings.ts';
+import { openBus } from './bus.ts';
 import { recordHubEvents } from './hub-events.ts';
 import { startDispatch } from './dispatch.ts';
 import { startMaintenance } from './maintenance.ts';
@@ -30,7 +31,7 @@ export interface Hub {
   /** Live nearby subscriptions of this process. */
   readonly subscriptions: SubscriptionRegistry;
   readonly metrics: Metrics;
-  /** The sockets of this process by identity: push to a driver or rider, watch who connects. */
+  /** Push to a driver or rider (on any hub process while the bus is on), watch who connects here. */
   readonly connections: LocalConnections;
   readonly transport: Transport;
   /** Graceful stop: no new connections, flush and ack, close sockets with 1001, close pools. */
@@ -52,12 +53,15 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
   const logger = options.logger ?? createLogger(config.LOG_LEVEL);
   const metrics = createMetrics();
   const stores = await openStores(config, logger, metrics);
-  const services = await startServices(config, stores, metrics, logger);
+  const openedBus = openBus(config, metrics, logger);
+  const services = await startServices(config, stores, metrics, logger, openedBus?.feeds);
   const connections = new ConnectionRegistry();
+  const bus = await openedBus?.start(services, connections);
+  const delivery = bus?.delivery ?? connections;
   const frameRate = new FrameRate();
 
   services.ingest.acks.subscribe(connections.ackDriver);
-  const dispatch = startDispatch(config, stores, services, connections, metrics, logger);
+  const dispatch = startDispatch(config, stores, services, delivery, metrics, logger, bus?.relayedToDriver);
   const maintenance = await startMaintenance(config, stores, metrics, logger);
   const transport = await startTransport(
     {
@@ -95,8 +99,8 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
     ingest: services.ingest,
     subscriptions: services.subscriptions,
     metrics,
-    connections,
+    connections: delivery,
     transport,
-    close: () => (closing ??= shutdownHub({ transport, maintenance, services, dispatch, stores, logger }, config.SHUTDOWN_DEADLINE_MS)),
+    close: () => (closing ??= shutdownHub({ transport, maintenance, services, dispatch, bus, stores, logger }, config.SHUTDOWN_DEADLINE_MS)),
   };
 }

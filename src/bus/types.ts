@@ -32,4 +32,10 @@ export interface PresenceChange {
 export interface LocalConnections extends Delivery {
   readonly presence: Signal<[PresenceChange]>;
   counts(): { drivers: number; riders: number };
+  /**
+   * A newer socket of the driver on another process took over: the current
+   * socket here stops taking frames and closes with 4001 (REPLACED), as when
+   * the takeover happens within this process. False when none is here.
+   */
+  endReplacedDriver(driverId: number): boolean;
 }

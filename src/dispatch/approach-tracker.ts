@@ -28,6 +28,11 @@ export class ApproachTracker {
     if (this.byDriver.get(driverId)?.rideId === rideId) this.byDriver.delete(driverId);
   }
 
+  /** Stops pushing for the driver whatever its ride: its positions are no longer committed on this process. */
+  forget(driverId: number): void {
+    this.byDriver.delete(driverId);
+  }
+
   /** Calls `push` with the index in `committed` of each tracked driver's committed position. */
   forEachApproach(committed: CommittedPositions, push: (approach: Approach, index: number) => void): void {
     if (this.byDriver.size === 0) return;

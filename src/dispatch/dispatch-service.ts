@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { isApproachStatus, mayRequestTransition, waveRadiusKm, type LifecycleStatus, type RideActor } from '../domain/ride.ts';
 import { HubError } from '../protocol/errors.ts';
+import type { ServerMessage } from '../protocol/messages.ts';
 import type { RideRequest, RideRequestedMessage } from '../protocol/ride-messages.ts';
 import type { RideRecord, RideStore } from '../store/ride-store.ts';
 import type { Delivery } from '../bus/types.ts';
@@ -112,6 +113,24 @@ export class DispatchService {
       const open = await this.deps.rides.openOffer(actor.driverId);
       if (open) this.deps.delivery.toDriver(actor.driverId, offerMessage(open.ride, open.offer));
     }
+  }
+
+  /**
+   * The driver's socket left this process: its positions are committed
+   * wherever it connects next, which takes over pushing them (see resume).
+   */
+  driverLeft(driverId: number): void {
+    this.approaches.forget(driverId);
+  }
+
+  /**
+   * Another hub process changed a ride of a driver connected here (its
+   * rider, connected there, cancelled it) and sent the driver the status:
+   * this process, which commits the driver's positions, stops pushing them
+   * to the rider once the approach is over.
+   */
+  statusRelayed(driverId: number, message: ServerMessage): void {
+    if (message.t === 'ride.status' && !isApproachStatus(message.status)) this.approaches.untrack(driverId, message.rideId);
   }
 
   /** After each commit: pushes approaching drivers' positions to their riders. */

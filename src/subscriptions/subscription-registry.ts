@@ -9,7 +9,7 @@ import { CellIndex, type CellCover } from './cell-index.ts';
 import { LastSeen } from './last-seen.ts';
 import { NEEDS_SEARCH, RankedWindow, TOP_CHANGED, type SentList } from './ranked-window.ts';
 import type { CommittedPositions } from '../ingest/committed-positions.ts';
-import type { DriverChange, NearbyFinder, ProfileLookup, Subscriber, SubscriptionObserver } from './types.ts';
+import type { DriverChange, NearbyFinder, ProfileLookup, Subscriber, SubscriptionObserver, WatchedAreas } from './types.ts';
 
 /** How long a subscription waits before searching again after a failed search. */
 const SEARCH_RETRY_MS = 1000;
@@ -27,6 +27,8 @@ export interface SubscriptionRegistryOptions {
   profiles: ProfileLookup;
   logger: Logger;
   observer?: SubscriptionObserver;
+  /** Told where subscriptions look, when changes committed by other hub processes must reach them. */
+  areas?: WatchedAreas;
   /** A listed driver that moved farther than this from where the rider saw it is worth an update. */
   moveThresholdMeters: number;
   /** At most this many updates per second per subscription. */
@@ -90,6 +92,8 @@ class Subscription {
   /** The cells it is watched in, and for what reach. */
   cover: CellCover | undefined;
   coveredKm = 0;
+  /** Its circle as registered with the watched areas (other processes' changes there reach it). */
+  area: unknown;
   /** The change being applied when it was last visited: each change reaches a subscription once. */
   visitedBy = 0;
   /** Queued to be flushed at the end of the current batch. */
@@ -175,6 +179,7 @@ export class SubscriptionRegistry {
     this.perQuota.set(subscriber.quotaKey, used + 1);
     this.openCount++;
     this.options.observer?.open(this.openCount);
+    sub.area = this.options.areas?.watch(criteria.lat, criteria.lng, criteria.radiusKm);
     this.search(sub, true);
   }
 
@@ -182,6 +187,11 @@ export class SubscriptionRegistry {
   move(subscriber: Subscriber, request: SubscribeMoveMessage): void {
     const sub = this.find(subscriber, request.id);
     sub.criteria = { ...sub.criteria, lat: request.lat, lng: request.lng };
+    if (this.options.areas) {
+      const previous = sub.area;
+      sub.area = this.options.areas.watch(request.lat, request.lng, sub.criteria.radiusKm);
+      this.options.areas.unwatch(previous);
+    }
     sub.owed = true;
     sub.changedAt ??= performance.now();
     this.search(sub, false);
@@ -462,6 +472,7 @@ export class SubscriptionRegistry {
     sub.window.clear();
     if (sub.cover) this.cells.remove(sub, sub.cover);
     sub.cover = undefined;
+    this.options.areas?.unwatch(sub.area);
     const own = this.bySubscriber.get(sub.subscriber);
     own?.delete(sub.id);
     if (own?.size === 0) this.bySubscriber.delete(sub.subscriber);

@@ -52,3 +52,14 @@ export interface SubscriptionObserver {
   /** Open subscriptions. */
   open(count: number): void;
 }
+
+/**
+ * Where this process's subscriptions look, for a cross-process bus: it
+ * feeds in the changes other processes commit there. Each subscription
+ * watches the circle of its whole radius, from subscribe (or move) to close.
+ */
+export interface WatchedAreas {
+  /** Returns a handle for unwatch. */
+  watch(lat: number, lng: number, radiusKm: number): unknown;
+  unwatch(handle: unknown): void;
+}

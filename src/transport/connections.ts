@@ -1,8 +1,17 @@
 import type { LocalConnections, PresenceChange } from '../bus/types.ts';
 import type { Identity } from '../domain/identity.ts';
+import { CloseCode } from '../protocol/close-codes.ts';
 import type { ServerMessage } from '../protocol/messages.ts';
 import { Signal } from '../signal.ts';
 import { sendAck, sendCorked, type DriverSocket, type RiderSocket } from './socket-data.ts';
+
+/** Ends a driver socket another one took over; its frames are ignored from now on, so they cannot interleave with the new socket's. */
+export function endReplaced(ws: DriverSocket): void {
+  const data = ws.getUserData();
+  if (data.closed || data.replaced) return;
+  data.replaced = true;
+  ws.end(CloseCode.REPLACED, 'replaced by a newer connection');
+}
 
 /**
  * The sockets of this process by identity: one current socket per driver
@@ -49,6 +58,13 @@ export class ConnectionRegistry implements LocalConnections {
     if (sockets.size > 0) return;
     this.riders.delete(riderId);
     this.presence.emit({ kind: 'disconnected', identity: { role: 'rider', riderId } });
+  }
+
+  endReplacedDriver(driverId: number): boolean {
+    const ws = this.drivers.get(driverId);
+    if (!ws) return false;
+    endReplaced(ws);
+    return true;
   }
 
   /** Announces a socket that is ready for pushes (a driver's after its hello). */

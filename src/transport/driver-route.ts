@@ -1,8 +1,7 @@
-import { CloseCode } from '../protocol/close-codes.ts';
 import { codecFor } from '../protocol/codec.ts';
 import { errorFrame, HubError } from '../protocol/errors.ts';
 import { parseDriverMessage } from '../protocol/parse.ts';
-import type { ConnectionRegistry } from './connections.ts';
+import { endReplaced, type ConnectionRegistry } from './connections.ts';
 import { driverHandlers } from './driver-handlers.ts';
 import { rideHandlers } from './ride-handlers.ts';
 import { admitMessage } from './message-budget.ts';
@@ -64,11 +63,7 @@ export function registerDriverRoute(app: TemplatedApp, services: HubServices, co
       const data = ws.getUserData();
       // The new socket becomes current first, so the old one's close is not taken for the driver leaving.
       const previous = connections.setDriver(data.driverId, ws);
-      if (previous) {
-        // Frames from the old socket must not interleave with the new one's.
-        previous.getUserData().replaced = true;
-        previous.end(CloseCode.REPLACED, 'replaced by a newer connection');
-      }
+      if (previous) endReplaced(previous);
       services.ingest.registerDriver(data.driverId, data.lastSeq);
       services.record(OPENED);
       sendMessage(ws, { t: 'hello', driverId: data.driverId, lastSeq: data.lastSeq });

@@ -23,8 +23,13 @@ interface OnlineDriverRow {
 }
 
 /** The reference answer: every fresh online driver in the database, ranked by great-circle distance then rating. */
-export async function bruteForceNearby(testHub: TestHub, query: BruteForceQuery): Promise<NearbyDriver[]> {
-  const rows = await withDb(testHub.db.url, (db) =>
+export function bruteForceNearby(testHub: TestHub, query: BruteForceQuery): Promise<NearbyDriver[]> {
+  return bruteForceNearbyIn(testHub.db.url, query);
+}
+
+/** The same reference answer from the database at `databaseUrl` (for hubs running as processes). */
+export async function bruteForceNearbyIn(databaseUrl: string, query: BruteForceQuery): Promise<NearbyDriver[]> {
+  const rows = await withDb(databaseUrl, (db) =>
     db.query<OnlineDriverRow>(`SELECT id, name, vehicle_type, rating, lat, lng FROM drivers WHERE status = 'online' AND lat IS NOT NULL`),
   );
   return rows.rows

@@ -209,6 +209,21 @@ describe('a ride over the socket', () => {
     for (const party of [...drivers, rider]) party.close();
   });
 
+  it('declines the open offer of a driver who goes offline, so the next wave starts before the offer would expire', async () => {
+    const pickup = newCity();
+    const [near, far] = await placeDrivers(testHub, [north(pickup, 0.5), north(pickup, 5)]);
+    const rider = await TestRider.connect(testHub, 'gone-offline');
+    const rideId = await rider.request(pickup);
+    await near!.waitFor('offer', rideId);
+    near!.send({ t: 'status', status: 'offline' });
+    // Well inside the 15 s offer timeout: the wave moved on because of the status, not the clock.
+    expect(await near!.waitFor('offer.cancelled', rideId, 8000)).toMatchObject({ reason: 'unavailable' });
+    expect((await far!.waitFor('offer', rideId, 8000)).distanceKm).toBeCloseTo(5, 2);
+    const { rows } = await testHub.db.query('SELECT answer FROM offers WHERE ride_id = $1 AND driver_id = $2', [rideId, near!.id]);
+    expect(rows).toEqual([{ answer: 'declined' }]);
+    for (const party of [near!, far!, rider]) party.close();
+  });
+
   it('picks up after a reconnect: the offer again mid-offer, the ride state mid-ride', async () => {
     const pickup = newCity();
     const [driver] = await placeDrivers(testHub, [north(pickup, 1)]);

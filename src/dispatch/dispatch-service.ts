@@ -39,6 +39,12 @@ export class DispatchService {
   /** Answers (accept, decline) received and not yet written, per ride: a wave's deadline waits for them. */
   private readonly answering = new Map<string, Set<Promise<unknown>>>();
   private readonly now: () => number;
+  /**
+   * Drivers committed as `offline` here since they were last seen otherwise:
+   * each going offline is checked once for an open offer, not every batch
+   * an offline driver still streams in.
+   */
+  private readonly offlineHere = new Set<number>();
 
   constructor(private readonly deps: DispatchDeps) {
     this.now = deps.now ?? Date.now;
@@ -135,6 +141,7 @@ export class DispatchService {
 
   /** After each commit: pushes approaching drivers' positions to their riders. */
   positionsCommitted(committed: CommittedPositions): void {
+    this.declineOffersOfDriversGoneOffline(committed);
     this.approaches.forEachApproach(committed, (approach, i) => {
       this.deps.delivery.toRider(approach.riderId, {
         t: 'ride.driver',
@@ -144,6 +151,32 @@ export class DispatchService {
         at: committed.seenAtMs[i]!,
       });
     });
+  }
+
+  /**
+   * A driver who goes offline will not answer: an open offer is declined at
+   * once, so the ride's wave moves on now rather than at the offer's expiry.
+   */
+  private declineOffersOfDriversGoneOffline(committed: CommittedPositions): void {
+    for (let i = 0; i < committed.ids.length; i++) {
+      const driverId = committed.ids[i]!;
+      if (committed.statuses[i] !== 'offline') {
+        if (this.offlineHere.size > 0) this.offlineHere.delete(driverId);
+        continue;
+      }
+      if (this.offlineHere.has(driverId)) continue;
+      this.offlineHere.add(driverId);
+      this.declineOpenOffer(driverId).catch((error: unknown) =>
+        this.deps.logger.warn({ err: error, driverId }, 'open offer of a driver gone offline not declined; it expires instead'),
+      );
+    }
+  }
+
+  private async declineOpenOffer(driverId: number): Promise<void> {
+    const open = await this.deps.rides.openOffer(driverId);
+    if (!open) return;
+    await this.decline(driverId, open.ride.id, this.now());
+    this.deps.delivery.toDriver(driverId, { t: 'offer.cancelled', rideId: open.ride.id, reason: 'unavailable' });
   }
 
   rideWithOffers(rideId: string): ReturnType<RideStore['getRideWithOffers']> {

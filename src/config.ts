@@ -31,6 +31,11 @@ export const configSchema = z
       .describe(
         'Let several hub processes listen on the same PORT on purpose (SO_REUSEPORT: the kernel spreads connections over them). Off: a taken port stops the hub with an error.',
       ),
+    HUB_WORKERS: int(1, 64)
+      .default(1)
+      .describe(
+        'Hub processes `npm start` runs on the one PORT, supervised: each worker is a whole hub, the kernel spreads connections over them (SO_REUSEPORT), a worker that dies is restarted. More than 1 needs DATABASE_URL and REDIS_URL (or REDIS_CLUSTER_NODES): the embedded database and the in-process geo index belong to one process.',
+      ),
     ENV_FILE: z
       .string()
       .default('.env')

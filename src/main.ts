@@ -5,6 +5,7 @@ import { startupBanner } from './launch/banner.ts';
 import { EXIT, parseCli, runCli } from './launch/cli.ts';
 import { loadSettings } from './launch/settings.ts';
 import { onStopSignal } from './launch/stop-signals.ts';
+import { reportReady, stopWhenOrphaned } from './launch/worker-link.ts';
 import { createLogger } from './logger.ts';
 
 const USAGE = `usage: npm start [-- --help]
@@ -21,9 +22,15 @@ map at / stays alive. With DATABASE_URL (and REDIS_URL) it runs on
 PostgreSQL (and Redis).
 
 SIGINT or SIGTERM stops it gracefully: no new connections, every frame
-received is committed and acked, then sockets close with 1001.`;
+received is committed and acked, then sockets close with 1001.
 
-parseCli(USAGE, {});
+HUB_WORKERS=N (needs DATABASE_URL) runs N hub processes on the one PORT
+under a supervisor that restarts any that dies; a signal to the supervisor
+drains them all. --worker-index is how the supervisor starts each worker.`;
+
+const cli = parseCli(USAGE, { 'worker-index': { type: 'string' } });
+/** Set when this process is one of HUB_WORKERS hubs, forked by the supervisor. */
+const workerIndex = cli['worker-index'];
 
 /** Process entry: settings, the hub, the banner, and signal handling. Nothing imports this file. */
 let config: Config | undefined;
@@ -45,8 +52,16 @@ const startCode = await runCli(
   async () => {
     const { config: settings, envFile } = loadSettings();
     config = settings;
-    const logger = createLogger(config.LOG_LEVEL);
-    if (envFile.path) logger.info({ file: envFile.path, settings: envFile.applied }, 'settings read from .env (the environment wins)');
+    const logger = createLogger(config.LOG_LEVEL, workerIndex === undefined ? {} : { worker: Number(workerIndex) });
+    if (envFile.path && workerIndex === undefined)
+      logger.info({ file: envFile.path, settings: envFile.applied }, 'settings read from .env (the environment wins)');
+    if (config.HUB_WORKERS > 1 && workerIndex === undefined) {
+      // The supervisor loads no hub of its own: each worker is a whole hub.
+      const { runSupervisor } = await import('./launch/run-supervisor.ts');
+      stop = await runSupervisor(config, logger, (code) => process.exit(code));
+      if (stopDuringStart) stop(stopDuringStart);
+      return;
+    }
     // Loaded only now: --help and a usage error answer without loading the hub, uWebSockets.js and PGlite.
     const [{ startHub }, { loadDemoAssets }, { startEmbeddedFleet }] = await Promise.all([
       import('./hub.ts'),
@@ -76,6 +91,12 @@ const startCode = await runCli(
     };
     if (stopDuringStart) {
       stop(stopDuringStart);
+      return;
+    }
+    if (workerIndex !== undefined) {
+      // The supervisor prints the one banner once every worker serves.
+      reportReady({ port: hub.port, mode: hub.mode, geoUsable: hub.health.usable });
+      stopWhenOrphaned(() => stop?.('SIGTERM'));
       return;
     }
 

@@ -15,6 +15,8 @@ export interface BannerFacts {
   /** A terminal the user can press Ctrl-C in. */
   interactive: boolean;
   pid: number;
+  /** Hub processes sharing the port (HUB_WORKERS); the pid above is then their supervisor's. */
+  workers?: number;
 }
 
 /** The address a browser on this machine should use for HOST. */
@@ -38,5 +40,6 @@ function storage(facts: BannerFacts): string {
 export function startupBanner(facts: BannerFacts): string {
   const base = `${browserHost(facts.host)}:${facts.port}`;
   const stop = facts.interactive ? 'Ctrl-C to stop' : `stop with SIGTERM or SIGINT (kill ${facts.pid}); it drains first`;
-  return `dispatch hub ready: map http://${base}/ · drivers ws://${base}/ws/driver · riders ws://${base}/ws/rider · ${storage(facts)} · ${stop}`;
+  const workers = (facts.workers ?? 1) > 1 ? ` · ${facts.workers} hub processes share the port` : '';
+  return `dispatch hub ready: map http://${base}/ · drivers ws://${base}/ws/driver · riders ws://${base}/ws/rider · ${storage(facts)}${workers} · ${stop}`;
 }

@@ -1,5 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError } from '../config.ts';
+import { WorkersNeedSharedStoresError } from './worker-errors.ts';
 import { explainStartupFailure, type StartupContext } from './startup-errors.ts';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
@@ -57,7 +58,7 @@ export async function runCli(usage: string, body: () => Promise<number | void>, 
       code = EXIT.usage;
     } else {
       process.stderr.write(`${explainStartupFailure(error, context())}\n`);
-      code = error instanceof ConfigError ? EXIT.usage : EXIT.failed;
+      code = error instanceof ConfigError || error instanceof WorkersNeedSharedStoresError ? EXIT.usage : EXIT.failed;
     }
   }
   return code;

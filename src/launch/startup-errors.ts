@@ -2,6 +2,7 @@ import { ConfigError } from '../config.ts';
 import { DataDirInUseError } from '../store/data-dir-lock.ts';
 import { ListenError } from '../transport/listen.ts';
 import { EnvFileError } from './env-file.ts';
+import { WorkersNeedSharedStoresError, WorkerStartError } from './worker-errors.ts';
 
 /** A service the hub or a script connects to, named by the setting that points at it. */
 export interface ServiceTarget {
@@ -107,6 +108,7 @@ export interface StartupContext {
  */
 export function explainStartupFailure(error: unknown, context: StartupContext | undefined): string {
   if (error instanceof ConfigError || error instanceof ListenError || error instanceof DataDirInUseError || error instanceof EnvFileError) return error.message;
+  if (error instanceof WorkersNeedSharedStoresError || error instanceof WorkerStartError) return error.message;
   // At start only PostgreSQL fails a start: an unreachable Redis leaves nearby on the SQL fallback.
   if (context?.DATABASE_URL) {
     const line = explainConnectionFailure(error, { setting: 'DATABASE_URL', url: context.DATABASE_URL, connectTimeoutMs: context.PG_CONNECT_TIMEOUT_MS });

@@ -192,7 +192,8 @@ export function registerHttpRoutes(
     })(res, state);
   });
 
-  app.get('/healthz', (res) => sendJson(res, { aborted: false }, '200 OK', { status: 'ok' }));
+  // The pid tells which process answered when several hub workers share the port (HUB_WORKERS).
+  app.get('/healthz', (res) => sendJson(res, { aborted: false }, '200 OK', { status: 'ok', pid: process.pid }));
 
   app.get('/readyz', (res) => {
     const state = watchAbort(res);

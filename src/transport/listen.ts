@@ -1,4 +1,4 @@
-import { createServer } from 'node:net';
+import { createServer, type AddressInfo } from 'node:net';
 import type { TemplatedApp, us_listen_socket } from './uws.ts';
 
 /** uSockets listen flags (ListenOptions in the uWS typings, not exported at run time). */
@@ -48,16 +48,41 @@ export function listen(app: TemplatedApp, options: ListenOptions): Promise<us_li
   });
 }
 
+/** Binds host:port exclusively and lets go: the port bound (PORT=0 picks one), or the error code that stopped the bind. */
+function probeExclusive(host: string, port: number): Promise<{ port: number } | { code: string | null }> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once('error', (error: NodeJS.ErrnoException) => resolve({ code: error.code ?? null }));
+    probe.listen({ host, port, exclusive: true }, () => {
+      const bound = (probe.address() as AddressInfo).port;
+      probe.close(() => resolve({ port: bound }));
+    });
+  });
+}
+
+/**
+ * For a supervisor about to start hub workers that share one port: the port
+ * must be free before they listen together, so that sharing stays among our
+ * own workers and never joins another program. Returns the port to give
+ * them (PORT=0 resolves to a free one here), or throws the ListenError a
+ * single hub would.
+ */
+export async function claimFreePort(host: string, port: number): Promise<number> {
+  const probe = await probeExclusive(host, port);
+  if ('port' in probe) return probe.port;
+  throw explain(probe.code, { host, port, sharePort: false });
+}
+
 /**
  * uWS reports a failed listen as `false`, without the reason. The same bind
  * through Node's net module names it (EADDRINUSE, EACCES, ...).
  */
-async function diagnose({ host, port, sharePort }: ListenOptions): Promise<ListenError> {
-  const code = await new Promise<string | null>((resolve) => {
-    const probe = createServer();
-    probe.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? null));
-    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve(null)));
-  });
+async function diagnose(options: ListenOptions): Promise<ListenError> {
+  const probe = await probeExclusive(options.host, options.port);
+  return explain('code' in probe ? probe.code : null, options);
+}
+
+function explain(code: string | null, { host, port, sharePort }: ListenOptions): ListenError {
   const where = `${host}:${port}`;
   switch (code) {
     case 'EADDRINUSE':

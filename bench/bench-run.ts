@@ -40,6 +40,7 @@ export interface BenchFindings {
   idle?: IdleMemory;
   storeCeilings?: BenchResult['storeCeilings'];
   restSweep: BenchResult['restSweep'];
+  scaleOut?: BenchResult['scaleOut'];
 }
 
 /** One row of the run: what the progress line says, and the work. */

@@ -178,6 +178,7 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchResult> 
       restSweep: findings.restSweep,
       explain: findings.explain,
       profile: profileFile ? await summarizeProfile(profileFile) : undefined,
+      scaleOut: findings.scaleOut,
       targets: [],
     };
     result.targets = evaluateTargets(result);

@@ -7,13 +7,16 @@ import { liveNearby } from './live-nearby.ts';
 import { nearbyCeilings } from './nearby-ceilings.ts';
 import { nearbyRedis, originalRead, sqlFallback } from './nearby-while-driving.ts';
 import { restPost } from './rest-post.ts';
+import { scaleOut } from './scale-out.ts';
 import { steadyFleet } from './steady-fleet.ts';
 import { storeCeilings } from './store-ceilings.ts';
 
 /**
  * The run, in order. Order matters: the steady fleet stays connected through
  * the nearby-while-driving, live nearby and dispatch storm phases (the SQL fallback phase
- * disconnects it), and the large fleet is seeded on top of everything before it.
+ * disconnects it), the scale-out layouts start hubs of their own once the
+ * ingest ceiling has let every driver go, and the large fleet is seeded on
+ * top of everything before it.
  */
 export const PHASES: readonly BenchPhase[] = [
   idleMemory,
@@ -27,6 +30,7 @@ export const PHASES: readonly BenchPhase[] = [
   nearbyCeilings,
   restPost,
   ingestCeiling,
+  scaleOut,
   largeFleetSeed,
   largeFleetNearby,
 ];

@@ -1,6 +1,7 @@
 import { histogramQuantile } from '../observe/metrics-scrape.ts';
 import type { LoadPhase, BenchResult } from './results.ts';
 import { KEEPING_UP, STALL_P99_MS } from '../phases/dispatch-storm.ts';
+import { scaleOutSection } from './scale-out-section.ts';
 import { postgresCeiling } from './targets.ts';
 
 const n = (value: number | undefined) => (value === undefined || !Number.isFinite(value) ? 'n/a' : Math.round(value).toLocaleString('en-US'));
@@ -215,6 +216,7 @@ export function renderReport(result: BenchResult, chartFile: string, command: st
     '',
     ...liveNearbySection(result),
     ...dispatchStormSection(result),
+    ...scaleOutSection(result.scaleOut),
     "## The stores' own ceilings (measured in this run)",
     '',
     '| Store operation | Store alone | Hub | Hub as a share |',

@@ -4,6 +4,7 @@ import type { BenchPlan } from '../plan.ts';
 import type { PostgresCeilings } from '../ceilings/postgres-ceiling.ts';
 import type { ProfileSummary } from '../cpu-profile.ts';
 import type { RedisCeilings } from '../ceilings/redis-ceiling.ts';
+import type { ScaleOutResult } from './scale-out-result.ts';
 
 /** One measured load: what was offered, what came back, and what the machine did meanwhile. */
 export interface LoadPhase {
@@ -55,5 +56,7 @@ export interface BenchResult {
   restSweep: Array<{ concurrency: number; perS: number; p99Ms: number | null; errors: number }>;
   explain: Record<string, string>;
   profile?: ProfileSummary;
+  /** Hub processes × Redis layouts (bench/phases/scale-out.ts). */
+  scaleOut?: ScaleOutResult;
   targets: TargetRow[];
 }

@@ -1,0 +1,143 @@
+import { startPrivateRedisCluster, type PrivateRedisCluster } from '../../tools/testkit/redis-cluster.ts';
+import { startPrivateRedis, type PrivateRedis } from '../../tools/testkit/private-redis.ts';
+import { BENCH_RECONCILE_MS, BENCH_STALE_AFTER_MS, formatLive, type BenchPhase, type BenchRun } from '../bench-run.ts';
+import type { MergedResult } from '../load/worker-pool.ts';
+import type { ScaleOutMeasure, ScaleOutResult, ScaleOutRow, ScaleOutSizes } from '../report/scale-out-result.ts';
+import { startSupervisedHub } from '../scale-out/supervised-hub.ts';
+import { observeScaleOut, type ScaleOutUsage } from '../scale-out/usage-window.ts';
+
+const CLUSTER_MASTERS = 3;
+
+/**
+ * Smaller than the main ceilings: every configuration connects its own
+ * riders and drivers afresh. Drivers stay under the hub's per-connection
+ * frame budget (20/s) at the ceiling, riders under theirs (10 queries/s).
+ */
+const SIZES: Record<'full' | 'quick', ScaleOutSizes> = {
+  full: { ridersPerGenerator: 400, queriesInFlightPerGenerator: 64, drivers: 5000, frameWindow: 8, warmupMs: 2000, measureMs: 6000 },
+  quick: { ridersPerGenerator: 20, queriesInFlightPerGenerator: 8, drivers: 200, frameWindow: 2, warmupMs: 300, measureMs: 800 },
+};
+
+type Layout = Pick<ScaleOutRow, 'workers' | 'redis'>;
+
+/** The quick run keeps two of the four, one per code path (a single hub on one Redis; workers on the cluster), to stay within seconds. */
+const LAYOUTS: Record<'full' | 'quick', Layout[]> = {
+  full: [
+    { workers: 1, redis: 'single' },
+    { workers: 2, redis: 'single' },
+    { workers: 1, redis: 'cluster' },
+    { workers: 2, redis: 'cluster' },
+  ],
+  quick: [
+    { workers: 1, redis: 'single' },
+    { workers: 2, redis: 'cluster' },
+  ],
+};
+
+interface Stores {
+  redis: PrivateRedis;
+  cluster: PrivateRedisCluster | null;
+}
+
+function measured(result: MergedResult, usage: ScaleOutUsage): ScaleOutMeasure {
+  return {
+    perS: result.measuredMs > 0 ? Math.round((result.completed / result.measuredMs) * 1000) : 0,
+    latencyMs: result.latency.summary(),
+    errors: result.errors,
+    usage,
+  };
+}
+
+async function postgresPids(run: BenchRun): Promise<number[]> {
+  const { database } = run.setup;
+  const { rows } = await database.query<{ pid: number }>(
+    `SELECT pid FROM pg_stat_activity WHERE datname = $1 OR backend_type IN ('walwriter', 'checkpointer', 'background writer')`,
+    [database.name],
+  );
+  return rows.map((row) => row.pid);
+}
+
+/** One layout: its hub on its own Redis key prefix, the nearby ceiling, then the ingest ceiling, then a graceful stop. */
+async function measureLayout(run: BenchRun, layout: Layout, stores: Stores, sizes: ScaleOutSizes): Promise<ScaleOutRow> {
+  const { plan, database, token, prefix, pool, online } = run.setup;
+  const label = `${layout.workers} hub process${layout.workers > 1 ? 'es' : ''}, ${layout.redis === 'single' ? 'one Redis' : `${CLUSTER_MASTERS}-master Redis Cluster`}`;
+  const redisUrls = layout.redis === 'single' ? [stores.redis.url] : stores.cluster!.nodes.map((node) => `redis://${node}`);
+  const { hub, workerPids } = await startSupervisedHub(label, layout.workers, {
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'warn',
+    DATABASE_URL: database.url,
+    AUTH_SECRET: token.secret,
+    STALE_AFTER_MS: String(BENCH_STALE_AFTER_MS),
+    RECONCILE_INTERVAL_MS: String(BENCH_RECONCILE_MS),
+    REDIS_KEY_PREFIX: `${prefix}scale-${layout.workers}-${layout.redis}:`,
+    ...(layout.redis === 'single' ? { REDIS_URL: stores.redis.url } : { REDIS_CLUSTER_NODES: stores.cluster!.nodes.join(',') }),
+  });
+  try {
+    const address = { host: '127.0.0.1', port: hub.port };
+    const sources = { hubPids: workerPids, redisUrls, postgresPids: () => postgresPids(run), generatorPids: pool.pids };
+    const windowMs = sizes.warmupMs + sizes.measureMs;
+
+    await pool.runAll({ kind: 'connect-riders', hub: address, count: sizes.ridersPerGenerator, token });
+    const nearby = await observeScaleOut(sources, sizes.warmupMs, sizes.measureMs, () =>
+      pool.runAll(
+        {
+          kind: 'query-paced',
+          perSocketHz: plan.ceilingQueryHz,
+          inFlight: sizes.queriesInFlightPerGenerator,
+          durationMs: windowMs,
+          warmupMs: sizes.warmupMs,
+          shape: plan.query,
+          seed: 31,
+        },
+        (totals) => run.progress.update(`${label}: nearby ${formatLive(totals, 'answered')}`),
+      ),
+    );
+    await pool.runAll({ kind: 'disconnect-riders' });
+
+    await pool.run(
+      run.spread(sizes.drivers, run.allWorkers, (offset, share) => ({
+        kind: 'connect-drivers',
+        hub: address,
+        firstId: online.firstId + offset,
+        count: share,
+        concurrency: plan.connectConcurrency,
+        token,
+      })),
+    );
+    const ingest = await observeScaleOut(sources, sizes.warmupMs, sizes.measureMs, () =>
+      pool.runAll({ kind: 'stream-window', window: sizes.frameWindow, durationMs: windowMs, warmupMs: sizes.warmupMs, center: run.center }, (totals) =>
+        run.progress.update(`${label}: ingest ${formatLive(totals, 'acked')}`),
+      ),
+    );
+    await pool.runAll({ kind: 'disconnect-drivers' });
+    return { ...layout, label, redisNodes: redisUrls.length, nearby: measured(nearby.value, nearby.usage), ingest: measured(ingest.value, ingest.usage) };
+  } finally {
+    await hub.stop();
+  }
+}
+
+/**
+ * Nearby and ingest ceilings for 1 and 2 hub processes (HUB_WORKERS) on one
+ * Redis and on a 3-master Redis Cluster, each store a private redis-server
+ * so its CPU is ours alone, with each process's CPU: the per-process
+ * figures docs/scaling.md builds on.
+ */
+export const scaleOut: BenchPhase = {
+  title: (plan) => `scale-out: ${LAYOUTS[plan.name].length} layouts of hub processes × Redis, nearby and ingest ceilings`,
+  async run(run) {
+    const { plan } = run.setup;
+    const sizes = SIZES[plan.name];
+    const layouts = LAYOUTS[plan.name];
+    if (sizes.drivers > plan.onlineDrivers) throw new RangeError(`scale-out needs ${sizes.drivers} online drivers; the plan seeds ${plan.onlineDrivers}`);
+    const redis = await startPrivateRedis();
+    let cluster: PrivateRedisCluster | null = null;
+    try {
+      if (layouts.some((layout) => layout.redis === 'cluster')) cluster = await startPrivateRedisCluster(CLUSTER_MASTERS);
+      const rows: ScaleOutRow[] = [];
+      for (const layout of layouts) rows.push(await measureLayout(run, layout, { redis, cluster }, sizes));
+      run.findings.scaleOut = { sizes, rows } satisfies ScaleOutResult;
+    } finally {
+      await Promise.allSettled([redis.stop(), cluster?.stop()]);
+    }
+  },
+};

@@ -1,7 +1,11 @@
 import { startPrivateRedisCluster, type PrivateRedisCluster } from '../../tools/testkit/redis-cluster.ts';
 import { startPrivateRedis, type PrivateRedis } from '../../tools/testkit/private-redis.ts';
-import { BENCH_RECONCILE_MS, BENCH_STALE_AFTER_MS, formatLive, type BenchPhase, type BenchRun } from '../bench-run.ts';
-import type { MergedResult } from '../load/worker-pool.ts';
+import type { BenchDatabase } from '../bench-database.ts';
+import { BENCH_RECONCILE_MS, BENCH_STALE_AFTER_MS, formatLive, type BenchPhase } from '../bench-run.ts';
+import type { TokenSpec } from '../load/load-protocol.ts';
+import { split, type MergedResult, type WorkerPool } from '../load/worker-pool.ts';
+import type { BenchPlan } from '../plan.ts';
+import type { Progress } from '../progress.ts';
 import type { ScaleOutMeasure, ScaleOutResult, ScaleOutRow, ScaleOutSizes } from '../report/scale-out-result.ts';
 import { startSupervisedHub } from '../scale-out/supervised-hub.ts';
 import { observeScaleOut, type ScaleOutUsage } from '../scale-out/usage-window.ts';
@@ -34,6 +38,19 @@ const LAYOUTS: Record<'full' | 'quick', Layout[]> = {
   ],
 };
 
+/** What the scale-out layouts need of a run: its database and fleet, its generators, its token. */
+export interface ScaleOutContext {
+  plan: BenchPlan;
+  database: BenchDatabase;
+  prefix: string;
+  token: TokenSpec;
+  pool: WorkerPool;
+  /** Ids of the online drivers seeded first. */
+  online: { firstId: number; lastId: number };
+  center: { lat: number; lng: number; spreadKm: number };
+  progress: Progress;
+}
+
 interface Stores {
   redis: PrivateRedis;
   cluster: PrivateRedisCluster | null;
@@ -48,8 +65,7 @@ function measured(result: MergedResult, usage: ScaleOutUsage): ScaleOutMeasure {
   };
 }
 
-async function postgresPids(run: BenchRun): Promise<number[]> {
-  const { database } = run.setup;
+async function postgresPids(database: BenchDatabase): Promise<number[]> {
   const { rows } = await database.query<{ pid: number }>(
     `SELECT pid FROM pg_stat_activity WHERE datname = $1 OR backend_type IN ('walwriter', 'checkpointer', 'background writer')`,
     [database.name],
@@ -58,8 +74,8 @@ async function postgresPids(run: BenchRun): Promise<number[]> {
 }
 
 /** One layout: its hub on its own Redis key prefix, the nearby ceiling, then the ingest ceiling, then a graceful stop. */
-async function measureLayout(run: BenchRun, layout: Layout, stores: Stores, sizes: ScaleOutSizes): Promise<ScaleOutRow> {
-  const { plan, database, token, prefix, pool, online } = run.setup;
+async function measureLayout(context: ScaleOutContext, layout: Layout, stores: Stores, sizes: ScaleOutSizes): Promise<ScaleOutRow> {
+  const { plan, database, token, prefix, pool, online, center, progress } = context;
   const label = `${layout.workers} hub process${layout.workers > 1 ? 'es' : ''}, ${layout.redis === 'single' ? 'one Redis' : `${CLUSTER_MASTERS}-master Redis Cluster`}`;
   const redisUrls = layout.redis === 'single' ? [stores.redis.url] : stores.cluster!.nodes.map((node) => `redis://${node}`);
   const { hub, workerPids } = await startSupervisedHub(label, layout.workers, {
@@ -74,7 +90,7 @@ async function measureLayout(run: BenchRun, layout: Layout, stores: Stores, size
   });
   try {
     const address = { host: '127.0.0.1', port: hub.port };
-    const sources = { hubPids: workerPids, redisUrls, postgresPids: () => postgresPids(run), generatorPids: pool.pids };
+    const sources = { hubPids: workerPids, redisUrls, postgresPids: () => postgresPids(database), generatorPids: pool.pids };
     const windowMs = sizes.warmupMs + sizes.measureMs;
 
     await pool.runAll({ kind: 'connect-riders', hub: address, count: sizes.ridersPerGenerator, token });
@@ -89,24 +105,25 @@ async function measureLayout(run: BenchRun, layout: Layout, stores: Stores, size
           shape: plan.query,
           seed: 31,
         },
-        (totals) => run.progress.update(`${label}: nearby ${formatLive(totals, 'answered')}`),
+        (totals) => progress.update(`${label}: nearby ${formatLive(totals, 'answered')}`),
       ),
     );
     await pool.runAll({ kind: 'disconnect-riders' });
 
+    const shares = split(sizes.drivers, pool.size);
     await pool.run(
-      run.spread(sizes.drivers, run.allWorkers, (offset, share) => ({
+      shares.map((share, index) => ({
         kind: 'connect-drivers',
         hub: address,
-        firstId: online.firstId + offset,
+        firstId: online.firstId + shares.slice(0, index).reduce((sum, earlier) => sum + earlier, 0),
         count: share,
         concurrency: plan.connectConcurrency,
         token,
       })),
     );
     const ingest = await observeScaleOut(sources, sizes.warmupMs, sizes.measureMs, () =>
-      pool.runAll({ kind: 'stream-window', window: sizes.frameWindow, durationMs: windowMs, warmupMs: sizes.warmupMs, center: run.center }, (totals) =>
-        run.progress.update(`${label}: ingest ${formatLive(totals, 'acked')}`),
+      pool.runAll({ kind: 'stream-window', window: sizes.frameWindow, durationMs: windowMs, warmupMs: sizes.warmupMs, center }, (totals) =>
+        progress.update(`${label}: ingest ${formatLive(totals, 'acked')}`),
       ),
     );
     await pool.runAll({ kind: 'disconnect-drivers' });
@@ -122,22 +139,27 @@ async function measureLayout(run: BenchRun, layout: Layout, stores: Stores, size
  * so its CPU is ours alone, with each process's CPU: the per-process
  * figures docs/scaling.md builds on.
  */
+export async function measureScaleOut(context: ScaleOutContext): Promise<ScaleOutResult> {
+  const { plan } = context;
+  const sizes = SIZES[plan.name];
+  const layouts = LAYOUTS[plan.name];
+  if (sizes.drivers > plan.onlineDrivers) throw new RangeError(`scale-out needs ${sizes.drivers} online drivers; the plan seeds ${plan.onlineDrivers}`);
+  const redis = await startPrivateRedis();
+  let cluster: PrivateRedisCluster | null = null;
+  try {
+    if (layouts.some((layout) => layout.redis === 'cluster')) cluster = await startPrivateRedisCluster(CLUSTER_MASTERS);
+    const rows: ScaleOutRow[] = [];
+    for (const layout of layouts) rows.push(await measureLayout(context, layout, { redis, cluster }, sizes));
+    return { sizes, rows };
+  } finally {
+    await Promise.allSettled([redis.stop(), cluster?.stop()]);
+  }
+}
+
 export const scaleOut: BenchPhase = {
   title: (plan) => `scale-out: ${LAYOUTS[plan.name].length} layouts of hub processes × Redis, nearby and ingest ceilings`,
   async run(run) {
-    const { plan } = run.setup;
-    const sizes = SIZES[plan.name];
-    const layouts = LAYOUTS[plan.name];
-    if (sizes.drivers > plan.onlineDrivers) throw new RangeError(`scale-out needs ${sizes.drivers} online drivers; the plan seeds ${plan.onlineDrivers}`);
-    const redis = await startPrivateRedis();
-    let cluster: PrivateRedisCluster | null = null;
-    try {
-      if (layouts.some((layout) => layout.redis === 'cluster')) cluster = await startPrivateRedisCluster(CLUSTER_MASTERS);
-      const rows: ScaleOutRow[] = [];
-      for (const layout of layouts) rows.push(await measureLayout(run, layout, { redis, cluster }, sizes));
-      run.findings.scaleOut = { sizes, rows } satisfies ScaleOutResult;
-    } finally {
-      await Promise.allSettled([redis.stop(), cluster?.stop()]);
-    }
+    const { plan, database, prefix, token, pool, online, progress } = run.setup;
+    run.findings.scaleOut = await measureScaleOut({ plan, database, prefix, token, pool, online, center: run.center, progress });
   },
 };

@@ -2,15 +2,17 @@ import { startPrivateRedisCluster, type PrivateRedisCluster } from '../../tools/
 import { startPrivateRedis, type PrivateRedis } from '../../tools/testkit/private-redis.ts';
 import type { BenchDatabase } from '../bench-database.ts';
 import { BENCH_RECONCILE_MS, BENCH_STALE_AFTER_MS, formatLive, type BenchPhase } from '../bench-run.ts';
-import type { TokenSpec } from '../load/load-protocol.ts';
+import type { LoadTask, TokenSpec } from '../load/load-protocol.ts';
 import { split, type MergedResult, type WorkerPool } from '../load/worker-pool.ts';
 import type { BenchPlan } from '../plan.ts';
 import type { Progress } from '../progress.ts';
-import type { ScaleOutMeasure, ScaleOutResult, ScaleOutRow, ScaleOutSizes } from '../report/scale-out-result.ts';
+import type { ScaleOutMeasure, ScaleOutResult, ScaleOutRow, ScaleOutSizes, ScaleOutSubscriptions } from '../report/scale-out-result.ts';
 import { startSupervisedHub } from '../scale-out/supervised-hub.ts';
-import { observeScaleOut, type ScaleOutUsage } from '../scale-out/usage-window.ts';
+import { observeScaleOut, type ScaleOutSources, type ScaleOutUsage } from '../scale-out/usage-window.ts';
 
 const CLUSTER_MASTERS = 3;
+/** Live nearby subscriptions per rider socket: the hub's default SUBSCRIPTIONS_PER_RIDER. */
+const SUBSCRIPTIONS_PER_SOCKET = 4;
 
 /**
  * Smaller than the main ceilings: every configuration connects its own
@@ -18,8 +20,26 @@ const CLUSTER_MASTERS = 3;
  * frame budget (20/s) at the ceiling, riders under theirs (10 queries/s).
  */
 const SIZES: Record<'full' | 'quick', ScaleOutSizes> = {
-  full: { ridersPerGenerator: 400, queriesInFlightPerGenerator: 64, drivers: 5000, frameWindow: 8, warmupMs: 2000, measureMs: 6000 },
-  quick: { ridersPerGenerator: 20, queriesInFlightPerGenerator: 8, drivers: 200, frameWindow: 2, warmupMs: 300, measureMs: 800 },
+  full: {
+    ridersPerGenerator: 400,
+    queriesInFlightPerGenerator: 64,
+    drivers: 5000,
+    frameWindow: 8,
+    subscriptions: 2000,
+    subscriptionDriverHz: 1,
+    warmupMs: 2000,
+    measureMs: 6000,
+  },
+  quick: {
+    ridersPerGenerator: 20,
+    queriesInFlightPerGenerator: 8,
+    drivers: 200,
+    frameWindow: 2,
+    subscriptions: 20,
+    subscriptionDriverHz: 1,
+    warmupMs: 300,
+    measureMs: 800,
+  },
 };
 
 type Layout = Pick<ScaleOutRow, 'workers' | 'redis'>;
@@ -73,6 +93,61 @@ async function postgresPids(database: BenchDatabase): Promise<number[]> {
   return rows.map((row) => row.pid);
 }
 
+/**
+ * The connected drivers stream at a steady rate, first alone, then with
+ * the subscriptions open on the last generator: the difference in hub CPU
+ * over the updates pushed is the cost of one update.
+ */
+async function measureSubscriptions(
+  context: ScaleOutContext,
+  address: { host: string; port: number },
+  sources: ScaleOutSources,
+  driverWorkers: number,
+  sizes: ScaleOutSizes,
+): Promise<ScaleOutSubscriptions> {
+  const { plan, pool, token, center, progress } = context;
+  const windowMs = sizes.warmupMs + sizes.measureMs;
+  const stream = { kind: 'stream-rate', perDriverHz: sizes.subscriptionDriverHz, durationMs: windowMs, warmupMs: sizes.warmupMs, center } as const;
+  const streaming = () => pool.run(Array.from({ length: driverWorkers }, () => stream));
+  const alone = await observeScaleOut(sources, sizes.warmupMs, sizes.measureMs, streaming);
+  const onReader = (task: LoadTask) => Array.from({ length: pool.size }, (_, index) => (index === pool.size - 1 ? task : undefined));
+  const opened = await pool.run(
+    onReader({
+      kind: 'connect-subscribers',
+      hub: address,
+      sockets: Math.ceil(sizes.subscriptions / SUBSCRIPTIONS_PER_SOCKET),
+      perSocket: SUBSCRIPTIONS_PER_SOCKET,
+      shape: plan.query,
+      seed: 37,
+      token,
+    }),
+    (totals) => progress.update(`live nearby: ${totals.completed.toLocaleString('en-US')} subscribed`),
+  );
+  const watched = await observeScaleOut(sources, sizes.warmupMs, sizes.measureMs, () =>
+    Promise.all([
+      streaming(),
+      pool.run(onReader({ kind: 'watch-updates', durationMs: windowMs, warmupMs: sizes.warmupMs }), (totals) =>
+        progress.update(`live nearby: ${formatLive(totals, 'updates')}`),
+      ),
+    ]),
+  );
+  await pool.run(onReader({ kind: 'disconnect-subscribers' }));
+  const [frames, updates] = watched.value;
+  return {
+    subscribed: opened.completed,
+    errors: { ...opened.errors, ...updates.errors },
+    framesPerS: frames.measuredMs > 0 ? Math.round((frames.completed / frames.measuredMs) * 1000) : 0,
+    hubCpuAlonePercent: sum(alone.usage.hubCpuPercent),
+    hubCpuWithPercent: sum(watched.usage.hubCpuPercent),
+    redisCpuAlonePercent: alone.usage.redisCpuPercent,
+    redisCpuWithPercent: watched.usage.redisCpuPercent,
+    updatesPerS: updates.measuredMs > 0 ? Math.round((updates.completed / updates.measuredMs) * 1000) : 0,
+    updateDelayMs: updates.latency.summary(),
+  };
+}
+
+const sum = (values: number[]) => values.reduce((total, value) => total + value, 0);
+
 /** One layout: its hub on its own Redis key prefix, the nearby ceiling, then the ingest ceiling, then a graceful stop. */
 async function measureLayout(context: ScaleOutContext, layout: Layout, stores: Stores, sizes: ScaleOutSizes): Promise<ScaleOutRow> {
   const { plan, database, token, prefix, pool, online, center, progress } = context;
@@ -110,7 +185,8 @@ async function measureLayout(context: ScaleOutContext, layout: Layout, stores: S
     );
     await pool.runAll({ kind: 'disconnect-riders' });
 
-    const shares = split(sizes.drivers, pool.size);
+    // The last generator stays free of drivers: it holds the subscribers while the others stream.
+    const shares = split(sizes.drivers, pool.size - 1);
     await pool.run(
       shares.map((share, index) => ({
         kind: 'connect-drivers',
@@ -122,12 +198,21 @@ async function measureLayout(context: ScaleOutContext, layout: Layout, stores: S
       })),
     );
     const ingest = await observeScaleOut(sources, sizes.warmupMs, sizes.measureMs, () =>
-      pool.runAll({ kind: 'stream-window', window: sizes.frameWindow, durationMs: windowMs, warmupMs: sizes.warmupMs, center }, (totals) =>
-        progress.update(`${label}: ingest ${formatLive(totals, 'acked')}`),
+      pool.run(
+        shares.map(() => ({ kind: 'stream-window', window: sizes.frameWindow, durationMs: windowMs, warmupMs: sizes.warmupMs, center }) as const),
+        (totals) => progress.update(`${label}: ingest ${formatLive(totals, 'acked')}`),
       ),
     );
+    const row: ScaleOutRow = {
+      ...layout,
+      label,
+      redisNodes: redisUrls.length,
+      nearby: measured(nearby.value, nearby.usage),
+      ingest: measured(ingest.value, ingest.usage),
+    };
+    if (layout.workers === 1 && layout.redis === 'single') row.subscriptions = await measureSubscriptions(context, address, sources, shares.length, sizes);
     await pool.runAll({ kind: 'disconnect-drivers' });
-    return { ...layout, label, redisNodes: redisUrls.length, nearby: measured(nearby.value, nearby.usage), ingest: measured(ingest.value, ingest.usage) };
+    return row;
   } finally {
     await hub.stop();
   }
@@ -143,6 +228,7 @@ export async function measureScaleOut(context: ScaleOutContext): Promise<ScaleOu
   const { plan } = context;
   const sizes = SIZES[plan.name];
   const layouts = LAYOUTS[plan.name];
+  if (context.pool.size < 2) throw new RangeError('scale-out needs two load generators: one streams drivers while the other holds riders');
   if (sizes.drivers > plan.onlineDrivers) throw new RangeError(`scale-out needs ${sizes.drivers} online drivers; the plan seeds ${plan.onlineDrivers}`);
   const redis = await startPrivateRedis();
   let cluster: PrivateRedisCluster | null = null;

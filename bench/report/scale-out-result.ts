@@ -7,6 +7,10 @@ export interface ScaleOutSizes {
   queriesInFlightPerGenerator: number;
   drivers: number;
   frameWindow: number;
+  /** Live nearby on the first layout (one process: subscriptions cross processes only with the bus): subscriptions held... */
+  subscriptions: number;
+  /** ...while the drivers stream this many frames a second each. */
+  subscriptionDriverHz: number;
   warmupMs: number;
   measureMs: number;
 }
@@ -19,6 +23,19 @@ export interface ScaleOutMeasure {
   usage: ScaleOutUsage;
 }
 
+/** The hub's CPU for the same streaming fleet without and with the subscriptions, and the updates it pushed. */
+export interface ScaleOutSubscriptions {
+  subscribed: number;
+  errors: Record<string, number>;
+  framesPerS: number;
+  hubCpuAlonePercent: number;
+  hubCpuWithPercent: number;
+  redisCpuAlonePercent: number;
+  redisCpuWithPercent: number;
+  updatesPerS: number;
+  updateDelayMs: LatencySummary;
+}
+
 export interface ScaleOutRow {
   label: string;
   workers: number;
@@ -26,6 +43,7 @@ export interface ScaleOutRow {
   redisNodes: number;
   nearby: ScaleOutMeasure;
   ingest: ScaleOutMeasure;
+  subscriptions?: ScaleOutSubscriptions;
 }
 
 export interface ScaleOutResult {

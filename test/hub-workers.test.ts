@@ -153,6 +153,39 @@ it('SIGTERM to the supervisor drains every worker: frames sent before it are ack
   expect(hub.output().match(/"drained":true,"msg":"hub stopped"/g)).toHaveLength(2);
 }, 90_000);
 
+it('workers whose supervisor is SIGKILLed drain and exit on their own: no orphan keeps the port', async () => {
+  const orphaned = await HubProcess.start({
+    label: 'supervisor to kill',
+    env: { HUB_WORKERS: '2', DATABASE_URL: db.url, REDIS_URL: redis.url, LOG_LEVEL: 'info' },
+  });
+  try {
+    await waitUntil(
+      () => orphaned.output().includes('every worker serves'),
+      WAIT_MS,
+      'both workers serving',
+      () => orphaned.output(),
+    );
+    const pids = [...(await answeringPids(orphaned.port, 2))];
+    expect(pids, orphaned.output()).toHaveLength(2);
+    await orphaned.kill();
+    await waitUntil(
+      () => pids.every((pid) => !running(pid)),
+      WAIT_MS,
+      'both workers gone',
+      () => orphaned.output(),
+    );
+    // Their last log lines may reach this process's pipe just after they are gone.
+    await waitUntil(
+      () => orphaned.output().match(/"drained":true,"msg":"hub stopped"/g)?.length === 2,
+      WAIT_MS,
+      'both workers logging a drained stop',
+      () => orphaned.output(),
+    );
+  } finally {
+    await orphaned.kill();
+  }
+}, 90_000);
+
 it('HUB_WORKERS=2 without DATABASE_URL is refused in one line: the embedded database belongs to one process', async () => {
   const result = await runEntry('src/main.ts', [], { env: { HUB_WORKERS: '2', LOG_LEVEL: 'silent' }, timeoutMs: WAIT_MS });
   expect(result.code).toBe(2);

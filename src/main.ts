@@ -108,6 +108,7 @@ const startCode = await runCli(
         dataDir: config.DATA_DIR,
         databaseUrl: config.DATABASE_URL,
         redisUrl: config.REDIS_URL,
+        redisClusterNodes: config.REDIS_CLUSTER_NODES,
         geoUsable: hub.health.usable,
         simulatedDrivers: fleet?.drivers ?? 0,
         interactive: process.stdin.isTTY === true,

@@ -8,6 +8,8 @@ export interface BannerFacts {
   dataDir: string;
   databaseUrl?: string | undefined;
   redisUrl?: string | undefined;
+  /** REDIS_CLUSTER_NODES: the geo index on a Redis Cluster instead of REDIS_URL. */
+  redisClusterNodes?: string[] | undefined;
   /** Whether the Redis index answers right now; false means nearby runs on PostgreSQL. */
   geoUsable: boolean;
   /** Drivers the built-in simulator moves (embedded mode), 0 when it is off. */
@@ -31,8 +33,12 @@ function storage(facts: BannerFacts): string {
     return `embedded PGlite in ${facts.dataDir}${fleet}`;
   }
   const postgres = `PostgreSQL ${describeUrl(facts.databaseUrl).where}`;
-  if (!facts.redisUrl) return `${postgres} with the in-process geo index`;
-  const redis = `Redis ${describeUrl(facts.redisUrl).where}`;
+  const redis = facts.redisClusterNodes
+    ? `Redis Cluster via ${facts.redisClusterNodes.join(',')}`
+    : facts.redisUrl
+      ? `Redis ${describeUrl(facts.redisUrl).where}`
+      : null;
+  if (!redis) return `${postgres} with the in-process geo index`;
   return facts.geoUsable ? `${postgres} + ${redis}` : `${postgres} + ${redis} (unreachable: nearby answers come from PostgreSQL until it is back)`;
 }
 

@@ -59,6 +59,7 @@ export async function runSupervisor(config: Config, logger: Logger, exit: (code:
       dataDir: config.DATA_DIR,
       databaseUrl: config.DATABASE_URL,
       redisUrl: config.REDIS_URL,
+      redisClusterNodes: config.REDIS_CLUSTER_NODES,
       geoUsable: first.geoUsable,
       simulatedDrivers: 0,
       interactive: process.stdin.isTTY === true,

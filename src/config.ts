@@ -34,7 +34,7 @@ export const configSchema = z
     HUB_WORKERS: int(1, 64)
       .default(1)
       .describe(
-        'Hub processes `npm start` runs on the one PORT, supervised: each worker is a whole hub, the kernel spreads connections over them (SO_REUSEPORT), a worker that dies is restarted. More than 1 needs DATABASE_URL and REDIS_URL (or REDIS_CLUSTER_NODES): the embedded database and the in-process geo index belong to one process.',
+        'Hub processes `npm start` runs on the one PORT, supervised: each worker is a whole hub, the kernel spreads connections over them (SO_REUSEPORT), a worker that dies is restarted. More than 1 needs DATABASE_URL, REDIS_URL (or REDIS_CLUSTER_NODES) and the bus (HUB_BUS not false): the embedded database and the in-process geo index belong to one process, and the bus carries pushes between workers.',
       ),
     ENV_FILE: z
       .string()

@@ -19,6 +19,7 @@ const STOP_GRACE_MS = 4000;
 export async function runSupervisor(config: Config, logger: Logger, exit: (code: number) => never): Promise<(signal: NodeJS.Signals) => void> {
   if (!config.DATABASE_URL) throw new WorkersNeedSharedStoresError(config.HUB_WORKERS, 'database');
   if (!config.REDIS_URL && !config.REDIS_CLUSTER_NODES) throw new WorkersNeedSharedStoresError(config.HUB_WORKERS, 'geo');
+  if (config.HUB_BUS === false) throw new WorkersNeedSharedStoresError(config.HUB_WORKERS, 'bus');
   // HUB_SHARE_PORT: joining hubs already on the port is what the operator asked for.
   const port = config.HUB_SHARE_PORT ? config.PORT : await claimFreePort(config.HOST, config.PORT);
   const supervisor = new WorkerSupervisor({

@@ -196,3 +196,12 @@ it('HUB_WORKERS=2 without DATABASE_URL is refused in one line: the embedded data
   expect(result.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^HUB_WORKERS=2 needs DATABASE_URL: the embedded database \(PGlite\)/)]);
   expect(result.stderr).not.toMatch(STACK_LINE);
 });
+
+it('HUB_WORKERS=2 with HUB_BUS=false is refused in one line: pushes and offers would not cross workers', async () => {
+  const result = await runEntry('src/main.ts', [], {
+    env: { HUB_WORKERS: '2', HUB_BUS: 'false', DATABASE_URL: db.url, REDIS_URL: redis.url, LOG_LEVEL: 'silent' },
+    timeoutMs: WAIT_MS,
+  });
+  expect(result.code).toBe(2);
+  expect(result.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^HUB_WORKERS=2 needs the bus: with HUB_BUS=false/)]);
+});

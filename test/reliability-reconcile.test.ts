@@ -35,6 +35,7 @@ async function startHub(label: string, reconcileIntervalMs: number): Promise<Hub
       REDIS_KEY_PREFIX: prefix,
       STALE_AFTER_MS: String(STALE_AFTER_MS),
       RECONCILE_INTERVAL_MS: String(reconcileIntervalMs),
+      RECONCILE_AUDIT_INTERVAL_MS: String(reconcileIntervalMs),
     },
     label,
   );

@@ -51,35 +51,78 @@ export const searchCell = defineScript({
 // Removals first, then upserts, in one atomic step: a member is never
 // searchable without its last-seen score and exact position, and a driver
 // removed and re-added in the same write (a repair) ends up present.
-// ARGV: [removalCount, removedId..., then (id, lng, lat, seenMs) per upsert].
+//
+// Every write is conditional on freshness, so the index never goes back in
+// time whatever order writes arrive in (a reconcile that read PostgreSQL a
+// moment before a frame's commit, two hubs, a retried batch). An upsert
+// applies only when it is newer than what the cell holds for that driver, or
+// as new but the member is incomplete. A timed removal applies only when it
+// is at least as new as the member, and leaves its time behind in the
+// last-seen ZSET as a tombstone (no GEO member, no position): a write older
+// than the removal that arrives later (a driver that has since moved to
+// another cell or gone offline) is then refused. Tombstones leave with the
+// stale sweep. An untimed removal ('' as its time) is unconditional.
+// ARGV: [removalCount, (id, atMs) per removal, then (id, lng, lat, seenMs) per upsert].
+// Reply: how many members were actually removed or written.
 export const writeCell = defineScript({
   NUMBER_OF_KEYS: 3,
   SCRIPT: `
     local removals = tonumber(ARGV[1])
+    local applied = 0
     if removals > 0 then
       local ids = {}
-      for i = 1, removals do ids[i] = ARGV[1 + i] end
-      redis.call('ZREM', KEYS[1], unpack(ids))
-      redis.call('ZREM', KEYS[2], unpack(ids))
-      redis.call('HDEL', KEYS[3], unpack(ids))
+      for i = 1, removals do ids[i] = ARGV[2 * i] end
+      local held = redis.call('ZMSCORE', KEYS[2], unpack(ids))
+      local gone, untimed, tombstones = {}, {}, {}
+      for i = 1, removals do
+        local at = ARGV[2 * i + 1]
+        if at == '' then
+          gone[#gone + 1] = ids[i]
+          untimed[#untimed + 1] = ids[i]
+        elseif not held[i] or tonumber(held[i]) <= tonumber(at) then
+          gone[#gone + 1] = ids[i]
+          tombstones[#tombstones + 1] = at
+          tombstones[#tombstones + 1] = ids[i]
+        end
+      end
+      if #gone > 0 then
+        applied = redis.call('ZREM', KEYS[1], unpack(gone))
+        redis.call('HDEL', KEYS[3], unpack(gone))
+      end
+      if #untimed > 0 then redis.call('ZREM', KEYS[2], unpack(untimed)) end
+      if #tombstones > 0 then redis.call('ZADD', KEYS[2], unpack(tombstones)) end
     end
-    local first = 2 + removals
-    if first > #ARGV then return removals end
+    local first = 2 + 2 * removals
+    if first > #ARGV then return applied end
+    local ids = {}
+    for i = first, #ARGV, 4 do ids[#ids + 1] = ARGV[i] end
+    local held = redis.call('ZMSCORE', KEYS[2], unpack(ids))
+    local present = redis.call('HMGET', KEYS[3], unpack(ids))
     local geo, seen, pos = {}, {}, {}
-    for i = first, #ARGV, 4 do
-      local id, lng, lat = ARGV[i], ARGV[i + 1], ARGV[i + 2]
-      geo[#geo + 1] = lng
-      geo[#geo + 1] = lat
-      geo[#geo + 1] = id
-      seen[#seen + 1] = ARGV[i + 3]
-      seen[#seen + 1] = id
-      pos[#pos + 1] = id
-      pos[#pos + 1] = lat .. ',' .. lng
+    for k, id in ipairs(ids) do
+      local i = first + 4 * (k - 1)
+      local at = tonumber(ARGV[i + 3])
+      local stored = held[k] and tonumber(held[k])
+      local newer = not stored or stored < at
+      if not newer and stored == at then
+        newer = not present[k] or not redis.call('ZSCORE', KEYS[1], id)
+      end
+      if newer then
+        local lng, lat = ARGV[i + 1], ARGV[i + 2]
+        geo[#geo + 1] = lng
+        geo[#geo + 1] = lat
+        geo[#geo + 1] = id
+        seen[#seen + 1] = ARGV[i + 3]
+        seen[#seen + 1] = id
+        pos[#pos + 1] = id
+        pos[#pos + 1] = lat .. ',' .. lng
+      end
     end
+    if #geo == 0 then return applied end
     redis.call('GEOADD', KEYS[1], unpack(geo))
     redis.call('ZADD', KEYS[2], unpack(seen))
     redis.call('HSET', KEYS[3], unpack(pos))
-    return removals
+    return applied + #seen / 2
   `,
   parseCommand(parser, keys: CellKeys, args: string[]) {
     parser.pushKeys(keys);
@@ -88,23 +131,29 @@ export const writeCell = defineScript({
   transformReply: (reply: unknown) => reply as number,
 });
 
-// Stale removal takes members out of every structure together.
+// Stale removal takes members out of every structure together, tombstones
+// included. Reply: [how many last-seen entries it took, then the ids of those
+// that were members rather than tombstones].
 export const removeStaleInCell = defineScript({
   NUMBER_OF_KEYS: 3,
   SCRIPT: `
     local stale = redis.call('ZRANGE', KEYS[2], '-inf', ARGV[1], 'BYSCORE', 'LIMIT', 0, 10000)
-    if #stale > 0 then
-      redis.call('ZREM', KEYS[1], unpack(stale))
-      redis.call('ZREM', KEYS[2], unpack(stale))
-      redis.call('HDEL', KEYS[3], unpack(stale))
+    local out = { #stale }
+    if #stale == 0 then return out end
+    local positions = redis.call('HMGET', KEYS[3], unpack(stale))
+    for i, id in ipairs(stale) do
+      if positions[i] then out[#out + 1] = id end
     end
-    return stale
+    redis.call('ZREM', KEYS[1], unpack(stale))
+    redis.call('ZREM', KEYS[2], unpack(stale))
+    redis.call('HDEL', KEYS[3], unpack(stale))
+    return out
   `,
   parseCommand(parser, keys: CellKeys, cutoffMs: string) {
     parser.pushKeys(keys);
     parser.push(cutoffMs);
   },
-  transformReply: (reply: unknown) => reply as string[],
+  transformReply: (reply: unknown) => reply as [number, ...string[]],
 });
 
 // The three structures of a cell read at one instant, for reconciliation.

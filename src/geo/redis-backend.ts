@@ -6,7 +6,7 @@ import { keySlot } from './cluster-slot.ts';
 export interface CellScriptRunner {
   searchCell(keys: CellKeys, lng: string, lat: string, radiusKm: string, count: string, cutoffMs: string): Promise<Array<string | number>>;
   writeCell(keys: CellKeys, args: string[]): Promise<number>;
-  removeStaleInCell(keys: CellKeys, cutoffMs: string): Promise<string[]>;
+  removeStaleInCell(keys: CellKeys, cutoffMs: string): Promise<[number, ...string[]]>;
   readCell(keys: CellKeys): Promise<[string[], string[], string[]]>;
 }
 

@@ -42,9 +42,12 @@ export function cellSeenPattern(keyPrefix: string): string {
 }
 
 interface CellWrite {
+  /** Flat (id, atMs) per removal; '' as the time for an unconditional one. */
   removals: string[];
   /** Flat (id, lng, lat, seenMs) per upsert. */
   upserts: string[];
+  /** Ids upserted here: a removal of one of them in the same cell is left out, the upsert replaces the member. */
+  upserted: Set<string>;
 }
 
 const known = (value: number | undefined): value is number => value !== undefined && !Number.isNaN(value);
@@ -160,7 +163,7 @@ export function createRedisIndex(options: RedisIndexOptions): RedisGeoIndex {
     const writeFor = (cell: string) => {
       let write = writes.get(cell);
       if (!write) {
-        write = { removals: [], upserts: [] };
+        write = { removals: [], upserts: [], upserted: new Set() };
         writes.set(cell, write);
       }
       return write;
@@ -174,14 +177,29 @@ export function createRedisIndex(options: RedisIndexOptions): RedisGeoIndex {
       const previousCell = known(previousLat) && known(previousLng) ? cellOf(previousLat, previousLng) : undefined;
       // GEOADD would fail the whole script for one polar position: such a driver is left out of the index.
       const cell = Math.abs(lat) > REDIS_MAX_ABS_LATITUDE ? undefined : cellOf(lat, lng);
-      if (previousCell !== undefined && previousCell !== cell) writeFor(previousCell).removals.push(id);
-      if (cell !== undefined) writeFor(cell).upserts.push(id, String(lng), String(lat), String(changes.seenAtMs[i]));
+      const seenAtMs = String(changes.seenAtMs[i]);
+      // Moved out as of its new position's time: the old cell keeps that time as a tombstone.
+      if (previousCell !== undefined && previousCell !== cell) writeFor(previousCell).removals.push(id, seenAtMs);
+      if (cell !== undefined) {
+        const write = writeFor(cell);
+        write.upserts.push(id, String(lng), String(lat), seenAtMs);
+        write.upserted.add(id);
+      }
     }
     for (let i = 0; i < changes.removeIds.length; i++) {
       const lat = changes.removeLats?.[i];
       const lng = changes.removeLngs?.[i];
+      const atMs = changes.removeSeenAtMs?.[i];
       // A driver with no known position was never indexed anywhere this write could name.
-      if (known(lat) && known(lng)) writeFor(cellOf(lat, lng)).removals.push(String(changes.removeIds[i]));
+      if (known(lat) && known(lng)) writeFor(cellOf(lat, lng)).removals.push(String(changes.removeIds[i]), atMs === undefined ? '' : String(atMs));
+    }
+    for (const write of writes.values()) {
+      if (write.removals.length === 0 || write.upserted.size === 0) continue;
+      const kept: string[] = [];
+      for (let i = 0; i < write.removals.length; i += 2) {
+        if (!write.upserted.has(write.removals[i]!)) kept.push(write.removals[i]!, write.removals[i + 1]!);
+      }
+      write.removals = kept;
     }
     return writes;
   }
@@ -189,9 +207,9 @@ export function createRedisIndex(options: RedisIndexOptions): RedisGeoIndex {
   /** The script calls of one cell's write, removals first, each within the chunk bound. */
   function cellCalls(keys: CellKeys, write: CellWrite): Array<Promise<number>> {
     const calls: Array<Promise<number>> = [];
-    for (let start = 0; start < write.removals.length; start += CELL_WRITE_CHUNK) {
-      const ids = write.removals.slice(start, start + CELL_WRITE_CHUNK);
-      calls.push(scripts.writeCell(keys, [String(ids.length), ...ids]));
+    for (let start = 0; start < write.removals.length; start += CELL_WRITE_CHUNK * 2) {
+      const removals = write.removals.slice(start, start + CELL_WRITE_CHUNK * 2);
+      calls.push(scripts.writeCell(keys, [String(removals.length / 2), ...removals]));
     }
     for (let start = 0; start < write.upserts.length; start += CELL_WRITE_CHUNK * 4) {
       calls.push(scripts.writeCell(keys, ['0', ...write.upserts.slice(start, start + CELL_WRITE_CHUNK * 4)]));
@@ -216,7 +234,7 @@ export function createRedisIndex(options: RedisIndexOptions): RedisGeoIndex {
     async apply(changes: GeoChanges) {
       const writes = planWrites(changes);
       const deadlines = changes.ids.length + changes.removeIds.length > CELL_WRITE_CHUNK ? bulk : interactive;
-      const pending: Array<Promise<unknown>> = [];
+      const pending: Array<Promise<number>> = [];
       for (const [cell, write] of writes) {
         // A master that is down loses this write anyway; its repair rewrites the cell from PostgreSQL.
         if (stateOf(cell) === 'down') continue;
@@ -226,11 +244,14 @@ export function createRedisIndex(options: RedisIndexOptions): RedisGeoIndex {
           pending.push(
             deadlines.bound(call, 'redis apply').catch((error: Error) => {
               if (!reportZoneFailure(cell, error, 'apply')) throw error;
+              return 0;
             }),
           );
         }
       }
-      await Promise.all(pending);
+      let applied = 0;
+      for (const count of await Promise.all(pending)) applied += count;
+      return applied;
     },
 
     async search(query: GeoSearch): Promise<GeoSearchResult> {
@@ -267,9 +288,9 @@ export function createRedisIndex(options: RedisIndexOptions): RedisGeoIndex {
         cells.map(async (cell) => {
           try {
             for (;;) {
-              const batch = await interactive.bound(scripts.removeStaleInCell(keysOf(cell), String(cutoffMs)), 'redis remove stale');
-              for (const id of batch) removed.push(Number(id));
-              if (batch.length < 10_000) return;
+              const [taken, ...members] = await interactive.bound(scripts.removeStaleInCell(keysOf(cell), String(cutoffMs)), 'redis remove stale');
+              for (const id of members) removed.push(Number(id));
+              if (taken < 10_000) return;
             }
           } catch (error) {
             if (!reportZoneFailure(cell, error as Error, 'remove_stale')) throw error;
@@ -317,7 +338,7 @@ export function createRedisIndex(options: RedisIndexOptions): RedisGeoIndex {
 /**
  * One cell's three structures as entries. A member missing from any of them
  * is broken, and the repair rewrites it; its stored position, when there is
- * one, tells which cell it is in.
+ * one, tells which cell it is in. A last-seen time alone is a tombstone.
  */
 function cellEntries([geoMembers, positionPairs, seenPairs]: [string[], string[], string[]]): GeoEntry[] {
   const searchable = new Set(geoMembers);
@@ -329,6 +350,8 @@ function cellEntries([geoMembers, positionPairs, seenPairs]: [string[], string[]
   const entries: GeoEntry[] = [];
   for (const id of ids) {
     const position = positions.get(id);
+    // Only a last-seen time: a tombstone a timed removal left (see writeCell), not a member.
+    if (position === undefined && !searchable.has(id)) continue;
     const comma = position?.indexOf(',') ?? -1;
     const whole = searchable.has(id) && position !== undefined && seenAtMs.has(id);
     entries.push({

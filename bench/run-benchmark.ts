@@ -8,7 +8,7 @@ import { startPrivateRedis } from '../tools/testkit/private-redis.ts';
 import { dropPrefix } from '../tools/testkit/redis.ts';
 import { createBenchDatabase, seedDrivers, type BenchDatabase } from './bench-database.ts';
 import { loadOriginalDesignKey, originalDesignKey } from './original-design-key.ts';
-import { BENCH_RECONCILE_MS, BENCH_STALE_AFTER_MS, BenchRun, type BenchSetup } from './bench-run.ts';
+import { BENCH_STALE_AFTER_MS, BenchRun, type BenchSetup } from './bench-run.ts';
 import { mainThreadProfile, summarizeProfile } from './cpu-profile.ts';
 import { WorkerPool } from './load/worker-pool.ts';
 import { PHASES } from './phases/index.ts';
@@ -143,7 +143,6 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchResult> 
     REDIS_URL: options.redisUrl,
     REDIS_KEY_PREFIX: prefix,
     STALE_AFTER_MS: String(BENCH_STALE_AFTER_MS),
-    RECONCILE_INTERVAL_MS: String(BENCH_RECONCILE_MS),
     // Production mode requires authentication: a secret of the run's own, with which the generators sign every connection's token.
     AUTH_SECRET: randomBytes(32).toString('hex'),
   };

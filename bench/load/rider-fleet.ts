@@ -101,6 +101,7 @@ export class RiderFleet {
         while (issued < due) {
           const rider = this.riders[issued % this.riders.length];
           issued += 1;
+          run.scheduled(started + issued / perMs);
           if (rider?.socket.isOpen) this.sendQuery(rider);
           else run.error('rider not connected');
         }

@@ -68,6 +68,7 @@ export function toPhase(label: string, target: string, offered: string, result: 
     errors: result.errors,
     counts: result.counts,
     usage,
+    ...(result.offered > 0 && { generator: { offered: result.offered, onTime: result.onTime } }),
   };
 }
 

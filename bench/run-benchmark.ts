@@ -16,6 +16,7 @@ import type { BenchPlan } from './plan.ts';
 import { Progress } from './progress.ts';
 import type { BenchResult } from './report/results.ts';
 import { evaluateTargets } from './report/targets.ts';
+import { evaluateEfficiencyTargets, hubRunTotals } from './report/efficiency.ts';
 
 const ORIGINAL_DESIGN_ENTRY = fileURLToPath(new URL('./original-design-server.ts', import.meta.url));
 const SEED_ONLINE = 42;
@@ -159,6 +160,7 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchResult> 
 
     progress.phase(PHASES.length + 2, 'stopping the hubs and writing the report');
     const hubPid = setup.hub.pid;
+    const hubTotals = hubRunTotals(await setup.hub.fetchText('/metrics'));
     await setup.hub.stop();
     const profileFile = options.cpuProfileDir ? await mainThreadProfile(options.cpuProfileDir, hubPid, startedAt.getTime()) : undefined;
     const finishedAt = new Date();
@@ -178,8 +180,11 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchResult> 
       explain: findings.explain,
       profile: profileFile ? await summarizeProfile(profileFile) : undefined,
       targets: [],
+      hubTotals,
+      efficiencyTargets: [],
     };
     result.targets = evaluateTargets(result);
+    result.efficiencyTargets = evaluateEfficiencyTargets(result);
     progress.endLine();
     return result;
   } finally {

@@ -17,7 +17,9 @@ export const CELL_WRITE_CHUNK = 1000;
 // Staleness is judged by Redis's shared record of frames (right for several
 // hubs), and positions come from the exact-coordinates hash because GEOADD
 // stores 52-bit geohashes: ranking by those would swap drivers a metre apart.
-// Reply: [examined, farthestKm, id1, "lat,lng", seenMs, distKm, id2, ...].
+// Reply: [examined, farthestKm, "id,lat,lng,seenMs,distKm" per fresh hit]: one
+// string per hit rather than four, because decoding bulk strings is much of
+// what a search costs the hub.
 export const searchCell = defineScript({
   NUMBER_OF_KEYS: 3,
   SCRIPT: `
@@ -33,10 +35,7 @@ export const searchCell = defineScript({
     for i, member in ipairs(members) do
       local at = seen[i]
       if at and tonumber(at) >= cutoff and positions[i] then
-        out[#out + 1] = member
-        out[#out + 1] = positions[i]
-        out[#out + 1] = at
-        out[#out + 1] = hits[i][2]
+        out[#out + 1] = member .. ',' .. positions[i] .. ',' .. at .. ',' .. hits[i][2]
       end
     end
     return out

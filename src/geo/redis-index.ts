@@ -365,17 +365,40 @@ function cellEntries([geoMembers, positionPairs, seenPairs]: [string[], string[]
   return entries;
 }
 
+interface CellHit {
+  hit: GeoHit;
+  seenAtMs: number;
+  distanceKm: number;
+}
+
+/** One hit of a cell's reply: "id,lat,lng,seenMs,distKm". */
+function parseCellHit(text: string): CellHit {
+  const afterId = text.indexOf(',');
+  const afterLat = text.indexOf(',', afterId + 1);
+  const afterLng = text.indexOf(',', afterLat + 1);
+  const afterSeen = text.indexOf(',', afterLng + 1);
+  return {
+    hit: { id: Number(text.slice(0, afterId)), lat: Number(text.slice(afterId + 1, afterLat)), lng: Number(text.slice(afterLat + 1, afterLng)) },
+    seenAtMs: Number(text.slice(afterLng + 1, afterSeen)),
+    distanceKm: Number(text.slice(afterSeen + 1)),
+  };
+}
+
+const byIndexDistance = (a: CellHit, b: CellHit) => a.distanceKm - b.distanceKm;
+
 /**
  * Merges per-cell answers into one: each driver once (the copy seen last,
  * should a move have left it briefly in two cells), nearest first. When any
  * cell stopped at `count`, members beyond that cell's cut were not seen, so
- * the merged cut is the nearest such cut.
+ * the merged cut is the nearest such cut. A single cell's answer is already
+ * nearest first and holds each driver once: it is taken as it is.
  */
 function mergeCellReplies(replies: Array<Array<string | number>>, count: number): GeoSearchResult {
-  const best = new Map<number, { hit: GeoHit; seenAtMs: number; distanceKm: number }>();
   let truncated = false;
   let cutKm = Number.POSITIVE_INFINITY;
   let farthestKm = 0;
+  let candidates: CellHit[] = [];
+  let answering = 0;
   for (const reply of replies) {
     const examined = Number(reply[0]);
     const farthest = Number(reply[1]);
@@ -384,16 +407,18 @@ function mergeCellReplies(replies: Array<Array<string | number>>, count: number)
       truncated = true;
       cutKm = Math.min(cutKm, farthest);
     }
-    for (let i = 2; i + 3 < reply.length; i += 4) {
-      const id = Number(reply[i]);
-      const seenAtMs = Number(reply[i + 2]);
-      const held = best.get(id);
-      if (held && held.seenAtMs >= seenAtMs) continue;
-      const position = String(reply[i + 1]);
-      const comma = position.indexOf(',');
-      best.set(id, { hit: { id, lat: Number(position.slice(0, comma)), lng: Number(position.slice(comma + 1)) }, seenAtMs, distanceKm: Number(reply[i + 3]) });
-    }
+    if (reply.length > 2) answering++;
+    for (let i = 2; i < reply.length; i++) candidates.push(parseCellHit(String(reply[i])));
   }
-  const hits = [...best.values()].sort((a, b) => a.distanceKm - b.distanceKm).map((entry) => entry.hit);
+  if (answering > 1) {
+    const byId = new Map<number, CellHit>();
+    for (const candidate of candidates) {
+      const held = byId.get(candidate.hit.id);
+      if (!held || held.seenAtMs < candidate.seenAtMs) byId.set(candidate.hit.id, candidate);
+    }
+    if (byId.size < candidates.length) candidates = [...byId.values()];
+    candidates.sort(byIndexDistance);
+  }
+  const hits = candidates.map((candidate) => candidate.hit);
   return { hits, truncated, farthestKm: truncated ? cutKm : farthestKm };
 }

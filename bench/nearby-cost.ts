@@ -111,7 +111,7 @@ try {
       points,
     );
     await measure(
-      `round ${round}, hub index search (a script per cell, merged)`,
+      `round ${round}, hub index search (the cells' script, merged)`,
       (point) => index.search({ lat: point.lat, lng: point.lng, radiusKm: RADIUS_KM, count: COUNT, freshSinceMs: now - 60_000 }),
       points,
     );

@@ -17,30 +17,77 @@ export const CELL_WRITE_CHUNK = 1000;
 // Staleness is judged by Redis's shared record of frames (right for several
 // hubs), and positions come from the exact-coordinates hash because GEOADD
 // stores 52-bit geohashes: ranking by those would swap drivers a metre apart.
-// Reply: [examined, farthestKm, "id,lat,lng,seenMs,distKm" per fresh hit]: one
-// string per hit rather than four, because decoding bulk strings is much of
-// what a search costs the hub.
-export const searchCell = defineScript({
-  NUMBER_OF_KEYS: 3,
+//
+// KEYS: the three keys of each cell searched. A cluster sends one cell per
+// call (a script never crosses slots); a single Redis sends every cell the
+// circle reaches in one call. The cells' nearest-first lists are merged and
+// only the nearest COUNT over all of them are looked up and returned: the
+// rest could not be in the answer, and looking up and returning them was
+// most of what a search cost beyond its GEOSEARCHes. The cut is reported as a
+// truncation: members beyond it were not examined.
+//
+// Reply: [examined, farthestKm, freshHits, then "id,lat,lng,seenMs,distKm" per
+// fresh hit, nearest first]. `examined` is COUNT when the answer was cut (a
+// cell stopped at COUNT, or the merge did), and `farthestKm` is then the cut;
+// otherwise 0 and the farthest member examined. One string per hit rather
+// than four, because decoding bulk strings is much of what a search costs the hub.
+export const searchCells = defineScript({
   SCRIPT: `
-    local hits = redis.call('GEOSEARCH', KEYS[1], 'FROMLONLAT', ARGV[1], ARGV[2], 'BYRADIUS', ARGV[3], 'km', 'ASC', 'COUNT', ARGV[4], 'WITHDIST')
-    local out = { #hits, '0' }
-    if #hits == 0 then return out end
-    out[2] = hits[#hits][2]
-    local members = {}
-    for i, hit in ipairs(hits) do members[i] = hit[1] end
-    local seen = redis.call('ZMSCORE', KEYS[2], unpack(members))
-    local positions = redis.call('HMGET', KEYS[3], unpack(members))
+    local count = tonumber(ARGV[4])
     local cutoff = tonumber(ARGV[5])
-    for i, member in ipairs(members) do
-      local at = seen[i]
-      if at and tonumber(at) >= cutoff and positions[i] then
-        out[#out + 1] = member .. ',' .. positions[i] .. ',' .. at .. ',' .. hits[i][2]
+    local cells = #KEYS / 3
+    local lists, heads, total = {}, {}, 0
+    local truncated, cutKm, farthestKm, cutText, farthestText = false, math.huge, 0, '0', '0'
+    for c = 1, cells do
+      local hits = redis.call('GEOSEARCH', KEYS[3 * c - 2], 'FROMLONLAT', ARGV[1], ARGV[2], 'BYRADIUS', ARGV[3], 'km', 'ASC', 'COUNT', ARGV[4], 'WITHDIST')
+      lists[c], heads[c] = hits, 1
+      total = total + #hits
+      if #hits > 0 then
+        local farthest = tonumber(hits[#hits][2])
+        if farthest > farthestKm then farthestKm, farthestText = farthest, hits[#hits][2] end
+        if #hits >= count and farthest < cutKm then truncated, cutKm, cutText = true, farthest, hits[#hits][2] end
       end
     end
+    local order, members = {}, {}
+    for c = 1, cells do members[c] = {} end
+    while #order < count do
+      local best, bestKm
+      for c = 1, cells do
+        local hit = lists[c][heads[c]]
+        if hit then
+          local km = tonumber(hit[2])
+          if not bestKm or km < bestKm then best, bestKm = c, km end
+        end
+      end
+      if not best then break end
+      local hit = lists[best][heads[best]]
+      heads[best] = heads[best] + 1
+      local own = members[best]
+      own[#own + 1] = hit[1]
+      order[#order + 1] = { best, #own, hit[2] }
+      if total > count and #order == count and bestKm < cutKm then truncated, cutKm, cutText = true, bestKm, hit[2] end
+    end
+    local seen, positions = {}, {}
+    for c = 1, cells do
+      if #members[c] > 0 then
+        seen[c] = redis.call('ZMSCORE', KEYS[3 * c - 1], unpack(members[c]))
+        positions[c] = redis.call('HMGET', KEYS[3 * c], unpack(members[c]))
+      end
+    end
+    local out = { 0, farthestText, 0 }
+    if truncated then out[1], out[2] = count, cutText end
+    for _, entry in ipairs(order) do
+      local c, i = entry[1], entry[2]
+      local at, position = seen[c][i], positions[c][i]
+      if at and tonumber(at) >= cutoff and position then
+        out[#out + 1] = members[c][i] .. ',' .. position .. ',' .. at .. ',' .. entry[3]
+      end
+    end
+    out[3] = #out - 3
     return out
   `,
-  parseCommand(parser, keys: CellKeys, lng: string, lat: string, radiusKm: string, count: string, cutoffMs: string) {
+  parseCommand(parser, keys: string[], lng: string, lat: string, radiusKm: string, count: string, cutoffMs: string) {
+    parser.push(String(keys.length));
     parser.pushKeys(keys);
     parser.push(lng, lat, radiusKm, count, cutoffMs);
   },
@@ -168,4 +215,4 @@ export const readCell = defineScript({
   transformReply: (reply: unknown) => reply as [string[], string[], string[]],
 });
 
-export const cellScripts = { searchCell, writeCell, removeStaleInCell, readCell };
+export const cellScripts = { searchCells, writeCell, removeStaleInCell, readCell };

@@ -265,19 +265,22 @@ export function createRedisIndex(options: RedisIndexOptions): RedisGeoIndex {
         String(query.count),
         String(query.freshSinceMs),
       ];
+      // A single Redis searches every cell in one script call; a cluster one call per cell, each on its master.
+      const calls = backend.clustered ? cells.map((cell) => [cell]) : [cells];
       const replies = await Promise.allSettled(
-        cells.map((cell) => interactive.bound(scripts.searchCell(keysOf(cell), lng, lat, radiusKm, count, cutoff), 'redis search')),
+        calls.map((group) => interactive.bound(scripts.searchCells(group.flatMap(keysOf), lng, lat, radiusKm, count, cutoff), 'redis search')),
       );
       let failed = 0;
       for (const [i, reply] of replies.entries()) {
         if (reply.status === 'fulfilled') continue;
-        if (!reportZoneFailure(cells[i]!, reply.reason as Error, 'search')) throw reply.reason;
+        if (!reportZoneFailure(calls[i]![0]!, reply.reason as Error, 'search')) throw reply.reason;
         failed++;
       }
       if (failed > 0) throw new GeoCellsUnavailable(failed, replies.find((reply) => reply.status === 'rejected')?.reason);
       return mergeCellReplies(
         replies.map((reply) => (reply as PromiseFulfilledResult<Array<string | number>>).value),
         query.count,
+        cells.length,
       );
     },
 
@@ -387,18 +390,17 @@ function parseCellHit(text: string): CellHit {
 const byIndexDistance = (a: CellHit, b: CellHit) => a.distanceKm - b.distanceKm;
 
 /**
- * Merges per-cell answers into one: each driver once (the copy seen last,
- * should a move have left it briefly in two cells), nearest first. When any
- * cell stopped at `count`, members beyond that cell's cut were not seen, so
- * the merged cut is the nearest such cut. A single cell's answer is already
- * nearest first and holds each driver once: it is taken as it is.
+ * Merges searchCells replies (one per call: a cluster makes one per cell)
+ * into one answer: each driver once (the copy seen last, should a move have
+ * left it briefly in two cells), nearest first. When any reply was cut at
+ * `count`, members beyond its cut were not seen, so the merged cut is the
+ * nearest such cut. A single reply is already nearest first.
  */
-function mergeCellReplies(replies: Array<Array<string | number>>, count: number): GeoSearchResult {
+function mergeCellReplies(replies: Array<Array<string | number>>, count: number, cellsSearched: number): GeoSearchResult {
   let truncated = false;
   let cutKm = Number.POSITIVE_INFINITY;
   let farthestKm = 0;
   let candidates: CellHit[] = [];
-  let answering = 0;
   for (const reply of replies) {
     const examined = Number(reply[0]);
     const farthest = Number(reply[1]);
@@ -407,18 +409,17 @@ function mergeCellReplies(replies: Array<Array<string | number>>, count: number)
       truncated = true;
       cutKm = Math.min(cutKm, farthest);
     }
-    if (reply.length > 2) answering++;
-    for (let i = 2; i < reply.length; i++) candidates.push(parseCellHit(String(reply[i])));
+    for (let i = 3; i < reply.length; i++) candidates.push(parseCellHit(String(reply[i])));
   }
-  if (answering > 1) {
-    const byId = new Map<number, CellHit>();
+  if (cellsSearched > 1) {
+    const freshest = new Map<number, CellHit>();
     for (const candidate of candidates) {
-      const held = byId.get(candidate.hit.id);
-      if (!held || held.seenAtMs < candidate.seenAtMs) byId.set(candidate.hit.id, candidate);
+      const held = freshest.get(candidate.hit.id);
+      if (!held || held.seenAtMs < candidate.seenAtMs) freshest.set(candidate.hit.id, candidate);
     }
-    if (byId.size < candidates.length) candidates = [...byId.values()];
-    candidates.sort(byIndexDistance);
+    if (freshest.size < candidates.length) candidates = candidates.filter((candidate) => freshest.get(candidate.hit.id) === candidate);
   }
+  if (replies.length > 1) candidates.sort(byIndexDistance);
   const hits = candidates.map((candidate) => candidate.hit);
   return { hits, truncated, farthestKm: truncated ? cutKm : farthestKm };
 }

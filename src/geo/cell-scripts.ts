@@ -20,7 +20,9 @@ export const CELL_WRITE_CHUNK = 1000;
 //
 // KEYS: the three keys of each cell searched. A cluster sends one cell per
 // call (a script never crosses slots); a single Redis sends every cell the
-// circle reaches in one call. The cells' nearest-first lists are merged and
+// circle reaches in one call, its own cell first: once a cell holds COUNT
+// members within some distance, the later cells are searched only that far.
+// The cells' nearest-first lists are merged and
 // only the nearest COUNT over all of them are looked up and returned: the
 // rest could not be in the answer, and looking up and returning them was
 // most of what a search cost beyond its GEOSEARCHes. The cut is reported as a
@@ -35,17 +37,22 @@ export const searchCells = defineScript({
   SCRIPT: `
     local count = tonumber(ARGV[4])
     local cutoff = tonumber(ARGV[5])
+    local radius = ARGV[3]
     local cells = #KEYS / 3
     local lists, heads, total = {}, {}, 0
     local truncated, cutKm, farthestKm, cutText, farthestText = false, math.huge, 0, '0', '0'
     for c = 1, cells do
-      local hits = redis.call('GEOSEARCH', KEYS[3 * c - 2], 'FROMLONLAT', ARGV[1], ARGV[2], 'BYRADIUS', ARGV[3], 'km', 'ASC', 'COUNT', ARGV[4], 'WITHDIST')
+      local hits = redis.call('GEOSEARCH', KEYS[3 * c - 2], 'FROMLONLAT', ARGV[1], ARGV[2], 'BYRADIUS', radius, 'km', 'ASC', 'COUNT', ARGV[4], 'WITHDIST')
       lists[c], heads[c] = hits, 1
       total = total + #hits
       if #hits > 0 then
         local farthest = tonumber(hits[#hits][2])
         if farthest > farthestKm then farthestKm, farthestText = farthest, hits[#hits][2] end
-        if #hits >= count and farthest < cutKm then truncated, cutKm, cutText = true, farthest, hits[#hits][2] end
+        if #hits >= count and farthest < cutKm then
+          truncated, cutKm, cutText = true, farthest, hits[#hits][2]
+          -- COUNT members lie within this cut already: nothing beyond it can be among the nearest COUNT.
+          radius = cutText
+        end
       end
     end
     local order, members = {}, {}

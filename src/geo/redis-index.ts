@@ -265,8 +265,9 @@ export function createRedisIndex(options: RedisIndexOptions): RedisGeoIndex {
         String(query.count),
         String(query.freshSinceMs),
       ];
-      // A single Redis searches every cell in one script call; a cluster one call per cell, each on its master.
-      const calls = backend.clustered ? cells.map((cell) => [cell]) : [cells];
+      // A single Redis searches every cell in one script call, the query's own cell first (its COUNT
+      // nearest bound how far the others are searched); a cluster one call per cell, each on its master.
+      const calls = backend.clustered ? cells.map((cell) => [cell]) : [homeCellFirst(cells, query.lat, query.lng)];
       const replies = await Promise.allSettled(
         calls.map((group) => interactive.bound(scripts.searchCells(group.flatMap(keysOf), lng, lat, radiusKm, count, cutoff), 'redis search')),
       );
@@ -366,6 +367,12 @@ function cellEntries([geoMembers, positionPairs, seenPairs]: [string[], string[]
     });
   }
   return entries;
+}
+
+/** The cells with the one holding the point first, when it is among them. */
+function homeCellFirst(cells: string[], lat: number, lng: number): string[] {
+  const home = cells.indexOf(cellOf(lat, lng));
+  return home <= 0 ? cells : [cells[home]!, ...cells.slice(0, home), ...cells.slice(home + 1)];
 }
 
 interface CellHit {

@@ -13,6 +13,8 @@ import { dropPrefix, SHARED_REDIS_URL, uniquePrefix } from '../tools/testkit/red
 const DRIVERS = 60;
 const FRAME_EVERY_MS = 100;
 const RECONCILE_INTERVAL_MS = 1000;
+/** An index write issued before an ack has surely landed this long after the ack was seen (twice the hub's Redis deadline). */
+const ACK_SETTLE_MS = 500;
 /** Long enough for several reconcile passes to overlap the stream. */
 const STREAM_FOR_MS = 5 * RECONCILE_INTERVAL_MS;
 /** A hub process starts in the test (seconds, tens of seconds on a loaded box); every wait gives up on its own before this. */
@@ -69,14 +71,18 @@ it(
     const older: string[] = [];
     let samples = 0;
     try {
-      // An ack leaves the hub once its index write is issued, so a read on another connection may race the
-      // newest batch's write; the acks seen before the previous read began are surely indexed. And an
-      // indexed position never goes back between two reads.
-      let coveredAcks = new Map<number, number>();
+      // An ack leaves the hub once its index write is issued, not applied: on a busy box the write can
+      // reach Redis a little after the ack reaches us. So each read is held to the acks seen at least
+      // ACK_SETTLE_MS before it began. Independently of acks, an indexed position must never go back
+      // between two reads: each checked driver lives in one cell, which a read sees at one instant.
+      const ackHistory: Array<{ at: number; acks: Map<number, number> }> = [];
       const lastIndexed = new Map<number, number>();
       const until = Date.now() + STREAM_FOR_MS;
       while (Date.now() < until) {
-        const acksNow = new Map(drivers.map((driver) => [driver.id, driver.lastAck]));
+        const readAt = performance.now();
+        ackHistory.push({ at: readAt, acks: new Map(drivers.map((driver) => [driver.id, driver.lastAck])) });
+        while (ackHistory.length > 1 && ackHistory[1]!.at <= readAt - ACK_SETTLE_MS) ackHistory.shift();
+        const coveredAcks = ackHistory[0]!.at <= readAt - ACK_SETTLE_MS ? ackHistory[0]!.acks : new Map<number, number>();
         const indexed = await readRedisIndex(SHARED_REDIS_URL, prefix);
         samples++;
         for (const driver of checked) {
@@ -90,7 +96,6 @@ it(
           if (seq !== undefined && before !== undefined && seq < before) older.push(`driver ${driver.id}: indexed seq ${seq} after ${before}`);
           if (seq !== undefined) lastIndexed.set(driver.id, Math.max(before ?? seq, seq));
         }
-        coveredAcks = acksNow;
       }
     } finally {
       clearInterval(streamer);

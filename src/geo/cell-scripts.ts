@@ -150,7 +150,6 @@ export const writeCell = defineScript({
     local ids = {}
     for i = first, #ARGV, 4 do ids[#ids + 1] = ARGV[i] end
     local held = redis.call('ZMSCORE', KEYS[2], unpack(ids))
-    local present = redis.call('HMGET', KEYS[3], unpack(ids))
     local geo, seen, pos = {}, {}, {}
     for k, id in ipairs(ids) do
       local i = first + 4 * (k - 1)
@@ -158,7 +157,7 @@ export const writeCell = defineScript({
       local stored = held[k] and tonumber(held[k])
       local newer = not stored or stored < at
       if not newer and stored == at then
-        newer = not present[k] or not redis.call('ZSCORE', KEYS[1], id)
+        newer = redis.call('HEXISTS', KEYS[3], id) == 0 or not redis.call('ZSCORE', KEYS[1], id)
       end
       if newer then
         local lng, lat = ARGV[i + 1], ARGV[i + 2]

@@ -108,14 +108,17 @@ export const searchCells = defineScript({
 // Every write is conditional on freshness, so the index never goes back in
 // time whatever order writes arrive in (a reconcile that read PostgreSQL a
 // moment before a frame's commit, two hubs, a retried batch). An upsert
-// applies only when it is newer than what the cell holds for that driver, or
-// as new but the member is incomplete. A timed removal applies only when it
+// applies only when it is newer than what the cell holds for that driver, or,
+// when the write asks for it (the full repair), as new but the member is
+// incomplete: checking that costs two lookups per member, which a pass over
+// a healthy index would pay for every driver. A timed removal applies only when it
 // is at least as new as the member, and leaves its time behind in the
 // last-seen ZSET as a tombstone (no GEO member, no position): a write older
 // than the removal that arrives later (a driver that has since moved to
 // another cell or gone offline) is then refused. Tombstones leave with the
 // stale sweep. An untimed removal ('' as its time) is unconditional.
-// ARGV: [removalCount, (id, atMs) per removal, then (id, lng, lat, seenMs) per upsert].
+// ARGV: [removalCount, '1' to rewrite incomplete members as new as the upsert
+// (else '0'), (id, atMs) per removal, then (id, lng, lat, seenMs) per upsert].
 // Reply: how many members were actually removed or written.
 export const writeCell = defineScript({
   NUMBER_OF_KEYS: 3,
@@ -124,11 +127,11 @@ export const writeCell = defineScript({
     local applied = 0
     if removals > 0 then
       local ids = {}
-      for i = 1, removals do ids[i] = ARGV[2 * i] end
+      for i = 1, removals do ids[i] = ARGV[2 * i + 1] end
       local held = redis.call('ZMSCORE', KEYS[2], unpack(ids))
       local gone, untimed, tombstones = {}, {}, {}
       for i = 1, removals do
-        local at = ARGV[2 * i + 1]
+        local at = ARGV[2 * i + 2]
         if at == '' then
           gone[#gone + 1] = ids[i]
           untimed[#untimed + 1] = ids[i]
@@ -145,7 +148,8 @@ export const writeCell = defineScript({
       if #untimed > 0 then redis.call('ZREM', KEYS[2], unpack(untimed)) end
       if #tombstones > 0 then redis.call('ZADD', KEYS[2], unpack(tombstones)) end
     end
-    local first = 2 + 2 * removals
+    local first = 3 + 2 * removals
+    local completeEqual = ARGV[2] == '1'
     if first > #ARGV then return applied end
     local ids = {}
     for i = first, #ARGV, 4 do ids[#ids + 1] = ARGV[i] end
@@ -156,7 +160,7 @@ export const writeCell = defineScript({
       local at = tonumber(ARGV[i + 3])
       local stored = held[k] and tonumber(held[k])
       local newer = not stored or stored < at
-      if not newer and stored == at then
+      if not newer and completeEqual and stored == at then
         newer = redis.call('HEXISTS', KEYS[3], id) == 0 or not redis.call('ZSCORE', KEYS[1], id)
       end
       if newer then

@@ -205,14 +205,15 @@ export function createRedisIndex(options: RedisIndexOptions): RedisGeoIndex {
   }
 
   /** The script calls of one cell's write, removals first, each within the chunk bound. */
-  function cellCalls(keys: CellKeys, write: CellWrite): Array<Promise<number>> {
+  function cellCalls(keys: CellKeys, write: CellWrite, completeEqual: boolean): Array<Promise<number>> {
     const calls: Array<Promise<number>> = [];
+    const mode = completeEqual ? '1' : '0';
     for (let start = 0; start < write.removals.length; start += CELL_WRITE_CHUNK * 2) {
       const removals = write.removals.slice(start, start + CELL_WRITE_CHUNK * 2);
-      calls.push(scripts.writeCell(keys, [String(removals.length / 2), ...removals]));
+      calls.push(scripts.writeCell(keys, [String(removals.length / 2), mode, ...removals]));
     }
     for (let start = 0; start < write.upserts.length; start += CELL_WRITE_CHUNK * 4) {
-      calls.push(scripts.writeCell(keys, ['0', ...write.upserts.slice(start, start + CELL_WRITE_CHUNK * 4)]));
+      calls.push(scripts.writeCell(keys, ['0', mode, ...write.upserts.slice(start, start + CELL_WRITE_CHUNK * 4)]));
     }
     return calls;
   }
@@ -239,7 +240,7 @@ export function createRedisIndex(options: RedisIndexOptions): RedisGeoIndex {
         // A master that is down loses this write anyway; its repair rewrites the cell from PostgreSQL.
         if (stateOf(cell) === 'down') continue;
         if (write.upserts.length > 0) knownCells.add(cell);
-        for (const call of cellCalls(keysOf(cell), write)) {
+        for (const call of cellCalls(keysOf(cell), write, changes.completeEqual === true)) {
           // Issued in one tick, calls to one server share its socket write: node-redis pipelines them.
           pending.push(
             deadlines.bound(call, 'redis apply').catch((error: Error) => {

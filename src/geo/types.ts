@@ -67,6 +67,13 @@ export interface GeoChanges {
    * unconditional.
    */
   removeSeenAtMs?: number[];
+  /**
+   * Also rewrite a member exactly as new as its upsert when the index holds
+   * it incompletely (a structure missing): the full repair's case. Without
+   * it an equally new member is left as it is, which keeps a pass over a
+   * healthy index cheap.
+   */
+  completeEqual?: boolean;
 }
 
 /**

@@ -45,7 +45,8 @@ export async function repairIndex(store: Store, geo: GeoIndex, staleAfterMs: num
   const removeLats: number[] = [];
   const removeLngs: number[] = [];
   const removeSeenAtMs: number[] = [];
-  const changes: GeoChanges = { ids: [], lats: [], lngs: [], seenAtMs: [], removeIds: [], removeLats, removeLngs, removeSeenAtMs };
+  // Complete members as new as their row too: a structure deleted by hand leaves the times equal.
+  const changes: GeoChanges = { ids: [], lats: [], lngs: [], seenAtMs: [], removeIds: [], removeLats, removeLngs, removeSeenAtMs, completeEqual: true };
   // As of the time this pass read: a copy refreshed since then stays.
   const remove = (entry: GeoEntry) => {
     changes.removeIds.push(entry.id);

@@ -98,5 +98,8 @@ if (values['update-docs']) {
   await writeFile(DOCS_FILE, docs.slice(0, start) + section + docs.slice(end + DOCS_END.length));
 }
 
-process.stdout.write(`\n${result.targets.map((row) => `${row.met ? 'met   ' : 'MISSED'}  ${row.what}: ${row.measured} (target ${row.target})`).join('\n')}\n`);
+const verdict = (met: boolean | null) => (met === null ? 'n/a   ' : met ? 'met   ' : 'MISSED');
+process.stdout.write(
+  `\n${[...result.targets, ...result.efficiencyTargets].map((row) => `${verdict(row.met)}  ${row.what}: ${row.measured} (target ${row.target})`).join('\n')}\n`,
+);
 process.stdout.write(`\nreport: ${join(values.out, `${name}.md`)}\ndata:   ${join(values.out, `${name}.json`)}\nchart:  ${join(values.out, chartFile)}\n`);

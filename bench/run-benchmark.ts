@@ -8,7 +8,7 @@ import { startPrivateRedis } from '../tools/testkit/private-redis.ts';
 import { dropPrefix } from '../tools/testkit/redis.ts';
 import { createBenchDatabase, seedDrivers, type BenchDatabase } from './bench-database.ts';
 import { loadOriginalDesignKey, originalDesignKey } from './original-design-key.ts';
-import { BENCH_RECONCILE_MS, BENCH_STALE_AFTER_MS, BenchRun, type BenchSetup } from './bench-run.ts';
+import { BENCH_STALE_AFTER_MS, BenchRun, type BenchSetup } from './bench-run.ts';
 import { mainThreadProfile, summarizeProfile } from './cpu-profile.ts';
 import { WorkerPool } from './load/worker-pool.ts';
 import { PHASES } from './phases/index.ts';
@@ -16,6 +16,7 @@ import type { BenchPlan } from './plan.ts';
 import { Progress } from './progress.ts';
 import type { BenchResult } from './report/results.ts';
 import { evaluateTargets } from './report/targets.ts';
+import { evaluateEfficiencyTargets, hubRunTotals } from './report/efficiency.ts';
 
 const ORIGINAL_DESIGN_ENTRY = fileURLToPath(new URL('./original-design-server.ts', import.meta.url));
 const SEED_ONLINE = 42;
@@ -143,7 +144,6 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchResult> 
     REDIS_URL: options.redisUrl,
     REDIS_KEY_PREFIX: prefix,
     STALE_AFTER_MS: String(BENCH_STALE_AFTER_MS),
-    RECONCILE_INTERVAL_MS: String(BENCH_RECONCILE_MS),
     // Production mode requires authentication: a secret of the run's own, with which the generators sign every connection's token.
     AUTH_SECRET: randomBytes(32).toString('hex'),
   };
@@ -160,6 +160,7 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchResult> 
 
     progress.phase(PHASES.length + 2, 'stopping the hubs and writing the report');
     const hubPid = setup.hub.pid;
+    const hubTotals = hubRunTotals(await setup.hub.fetchText('/metrics'));
     await setup.hub.stop();
     const profileFile = options.cpuProfileDir ? await mainThreadProfile(options.cpuProfileDir, hubPid, startedAt.getTime()) : undefined;
     const finishedAt = new Date();
@@ -180,8 +181,11 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchResult> 
       profile: profileFile ? await summarizeProfile(profileFile) : undefined,
       scaleOut: findings.scaleOut,
       targets: [],
+      hubTotals,
+      efficiencyTargets: [],
     };
     result.targets = evaluateTargets(result);
+    result.efficiencyTargets = evaluateEfficiencyTargets(result);
     progress.endLine();
     return result;
   } finally {

@@ -86,6 +86,42 @@ export const framesSent = new Counter('loc_frames_sent');
 export const framesAcked = new Counter('loc_frames_acked');
 
 /**
+ * One sample per frame or query the generator owed: true when it did not
+ * send it within one interval of its due time. That is k6 itself falling
+ * behind (CPU, event loop), and every latency it measures meanwhile includes
+ * its own backlog: the run fails as "generator overloaded" rather than
+ * report that as the hub's latency.
+ */
+export const generatorOverloaded = new Rate('generator_overloaded');
+/** How late each send fired against its schedule: k6's own lag, for reading next to the latencies. */
+export const generatorLag = new Trend('generator_lag', true);
+/** Delivered below 95% of the offered rate fails the run, and stops it early: nothing it measures after that is the hub's. */
+export const generatorThreshold = { threshold: 'rate<0.05', abortOnFail: true, delayAbortEval: '15s' };
+
+/**
+ * The offered rate of one connection: one send every `intervalMs` from now.
+ * Call `sent()` as each send goes out; slots that passed by more than an
+ * interval without one count as overload, so the delivered rate is checked
+ * against the offered rate continuously, not just on average at the end.
+ * @param {number} intervalMs
+ */
+export function createSchedule(intervalMs) {
+  const startedAt = Date.now();
+  /** Slots settled so far: sent or counted as missed. */
+  let settled = 0;
+  return {
+    sent() {
+      const now = Date.now();
+      const overdue = Math.floor((now - startedAt) / intervalMs) - 1;
+      for (; settled < overdue; settled++) generatorOverloaded.add(true);
+      settled += 1;
+      generatorOverloaded.add(false);
+      generatorLag.add(Math.max(0, now - (startedAt + settled * intervalMs)));
+    },
+  };
+}
+
+/**
  * An HS256 JWT as the hub verifies it ({role, sub, iat, exp}), built from
  * k6's own HMAC because stock k6 has no JWT library.
  * @param {'driver' | 'rider'} role

@@ -93,7 +93,12 @@ export const configSchema = z
       .default(250)
       .describe('How often a failed Redis is probed; on success the index is repaired, then reads switch back.'),
     PROFILE_REFRESH_MS: int(100, 3_600_000).default(2000).describe('How often driver profiles changed by other writers are reloaded into the cache.'),
-    RECONCILE_INTERVAL_MS: int(1000, 86_400_000).default(60_000).describe('How often the geo index is repaired from PostgreSQL.'),
+    RECONCILE_INTERVAL_MS: int(1000, 86_400_000)
+      .default(60_000)
+      .describe('How often drivers changed in PostgreSQL since the last pass are written to the geo index (never over a newer position).'),
+    RECONCILE_AUDIT_INTERVAL_MS: int(1000, 86_400_000)
+      .default(900_000)
+      .describe('How often the whole geo index is compared with PostgreSQL and repaired (damage no row change records, such as keys deleted by hand).'),
     POSITIONS_VACUUM_INTERVAL_MS: int(0, 3_600_000)
       .default(2000)
       .describe('How often the hub vacuums the drivers table, which every batch rewrites; 0 leaves it to autovacuum.'),

@@ -91,6 +91,32 @@ export function createMetrics() {
     geoErrors: new Counter({ name: 'hub_geo_errors_total', help: 'Geo index (Redis) errors, by operation', labelNames: ['op'] as const, registers }),
     geoFallback: new Gauge({ name: 'hub_geo_fallback', help: '1 while nearby answers from the SQL fallback', registers }),
     pendingFrames: new Gauge({ name: 'hub_pending_frames', help: 'Frames queued or in flight to the database', registers }),
+    reconcileDuration: new Histogram({
+      name: 'hub_reconcile_pass_seconds',
+      help: 'One reconcile pass of the geo index against PostgreSQL, by kind (incremental, or the full audit)',
+      labelNames: ['pass'] as const,
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+      registers,
+    }),
+    reconcileIndexDuration: new Histogram({
+      name: 'hub_reconcile_index_seconds',
+      help: "The part of a reconcile pass spent in the geo index's (Redis's) write, by kind",
+      labelNames: ['pass'] as const,
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers,
+    }),
+    reconcileChecked: new Counter({
+      name: 'hub_reconcile_drivers_checked_total',
+      help: 'Drivers a reconcile pass compared with the index, by kind',
+      labelNames: ['pass'] as const,
+      registers,
+    }),
+    reconcileRepaired: new Counter({
+      name: 'hub_reconcile_drivers_repaired_total',
+      help: 'Index members a reconcile pass wrote or removed because the index was behind PostgreSQL, by kind',
+      labelNames: ['pass'] as const,
+      registers,
+    }),
     geoPositionsWritten: new Counter({ name: 'hub_geo_positions_written_total', help: 'Driver positions written to the geo index after a commit', registers }),
     subscriptionsOpen: new Gauge({ name: 'hub_subscriptions_open', help: 'Open live-nearby subscriptions', registers }),
     subscriptionUpdateDelay: new Histogram({

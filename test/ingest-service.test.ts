@@ -152,6 +152,8 @@ describe('batching and order', () => {
         removeIds: [2, 2],
         removeLats: [Number.NaN, Number.NaN],
         removeLngs: [Number.NaN, Number.NaN],
+        // As of its status change: an older upsert arriving later is refused.
+        removeSeenAtMs: [expect.any(Number), expect.any(Number)],
       },
     ]);
   });
@@ -373,6 +375,7 @@ describe('geo index writes', () => {
         removeIds: [],
         removeLats: [],
         removeLngs: [],
+        removeSeenAtMs: [],
       },
     ]);
   });

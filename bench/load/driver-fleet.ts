@@ -144,6 +144,7 @@ export class DriverFleet {
         while (issued < due) {
           const driver = this.drivers[issued % count];
           issued += 1;
+          run.scheduled(started + issued / perMs);
           if (!driver?.session.isReady) {
             run.error('driver not connected');
             continue;

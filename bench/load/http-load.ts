@@ -142,8 +142,9 @@ async function fixedRate(task: HttpTask, perSecond: number, run: TaskRun, nextCa
       const due = Math.floor(Math.min(elapsed, task.durationMs) * perMs);
       while (issued < due) {
         issued += 1;
-        if (inFlight >= task.concurrency) run.error('skipped: all connections busy');
-        else send();
+        run.scheduled(started + issued / perMs);
+        if (inFlight < task.concurrency) send();
+        else run.error('skipped: all connections busy');
       }
       if (elapsed >= task.durationMs) {
         clearInterval(timer);

@@ -88,6 +88,10 @@ export interface TaskResult {
   sent: number;
   /** Operations completed (frames acked, answers received, 2xx responses) after the warm-up. */
   completed: number;
+  /** Open-loop tasks: operations the schedule owed after the warm-up (0 for closed-loop tasks). */
+  offered: number;
+  /** Of those, sent on time (see LATE_AFTER_MS): below about 95% the generator, not the hub, set the pace. */
+  onTime: number;
   /** How long the measured part ran, in ms. */
   measuredMs: number;
   latency: HistogramData;

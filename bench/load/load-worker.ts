@@ -62,7 +62,7 @@ async function perform(task: LoadTask): Promise<TaskResult> {
 }
 
 function emptyResult(): TaskResult {
-  return { sent: 0, completed: 0, measuredMs: 0, latency: new LatencyHistogram().toJSON(), errors: {}, counts: {}, workerCpuMs: 0 };
+  return { sent: 0, completed: 0, offered: 0, onTime: 0, measuredMs: 0, latency: new LatencyHistogram().toJSON(), errors: {}, counts: {}, workerCpuMs: 0 };
 }
 
 process.on('message', (task: LoadTask) => {

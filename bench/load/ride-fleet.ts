@@ -90,6 +90,7 @@ export class RideFleet {
         const elapsed = performance.now() - started;
         const due = Math.floor(Math.min(elapsed, task.durationMs) * perMs);
         for (; issued < due; issued++) {
+          run.scheduled(started + (issued + 1) / perMs);
           const rider = this.nextIdle();
           if (!rider) {
             run.error('no idle rider');

@@ -101,6 +101,7 @@ export class RiderFleet {
         while (issued < due) {
           const rider = this.riders[issued % this.riders.length];
           issued += 1;
+          run.scheduled(started + issued / perMs);
           if (rider?.socket.isOpen) this.sendQuery(rider);
           else run.error('rider not connected');
         }
@@ -153,6 +154,8 @@ export class RiderFleet {
     this.prepared = Array.from({ length: PREPARED_QUERIES }, () => randomPointInDisc(rng, { lat: shape.centerLat, lng: shape.centerLng }, shape.spreadKm));
     for (const rider of this.riders) rider.session.lost();
     this.run = new TaskRun(warmupMs, progress);
+    // Reported even when none: an answer with no driver is a finding (a stale fleet), and 0 says it was checked.
+    this.run.count('empty answers', 0);
     return this.run;
   }
 

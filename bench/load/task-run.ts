@@ -4,6 +4,12 @@ import type { TaskResult, WorkerMessage } from './load-protocol.ts';
 export type ProgressSink = (message: WorkerMessage) => void;
 
 const PROGRESS_EVERY_MS = 1000;
+/**
+ * An open-loop operation sent later than this after its due time was not
+ * delivered at the offered rate: the generator fell behind (its own CPU or
+ * event loop), and what it measured meanwhile includes its own backlog.
+ */
+export const LATE_AFTER_MS = 25;
 
 /**
  * The bookkeeping every load task shares: a warm-up during which nothing is
@@ -16,6 +22,10 @@ export class TaskRun {
   readonly counts: Record<string, number> = {};
   sent = 0;
   completed = 0;
+  /** Open-loop tasks: operations the schedule owed over the measured window. */
+  offered = 0;
+  /** Of those, handled within LATE_AFTER_MS of their due time. */
+  onTime = 0;
   private readonly measuredFrom: number;
   private measuredUntil: number | undefined;
   private readonly cpuAtStart = process.cpuUsage();
@@ -44,6 +54,17 @@ export class TaskRun {
     this.measuredUntil = performance.now();
   }
 
+  /**
+   * One operation of an open-loop schedule, due at `dueAt` (performance.now()),
+   * handled now: sent, or skipped for a reason of the hub's (counted as an
+   * error), which is not the generator's lateness.
+   */
+  scheduled(dueAt: number): void {
+    if (!this.wasMeasured(dueAt)) return;
+    this.offered += 1;
+    if (performance.now() - dueAt <= LATE_AFTER_MS) this.onTime += 1;
+  }
+
   error(kind: string): void {
     this.errors[kind] = (this.errors[kind] ?? 0) + 1;
   }
@@ -59,6 +80,8 @@ export class TaskRun {
     return {
       sent: this.sent,
       completed: this.completed,
+      offered: this.offered,
+      onTime: this.onTime,
       measuredMs: Math.max(0, until - this.measuredFrom),
       latency: this.latency.toJSON(),
       errors: this.errors,

@@ -8,6 +8,8 @@ const WORKER_ENTRY = fileURLToPath(new URL('./load-worker.ts', import.meta.url))
 export interface MergedResult {
   sent: number;
   completed: number;
+  offered: number;
+  onTime: number;
   measuredMs: number;
   latency: LatencyHistogram;
   errors: Record<string, number>;
@@ -70,11 +72,23 @@ export class WorkerPool {
     const involved = this.workers.filter((_, index) => tasks[index] !== undefined);
     const report = onProgress && (() => onProgress(this.totals(involved)));
     const results = await Promise.all(tasks.map((task, index) => (task ? this.runOne(this.workers[index]!, task, report) : Promise.resolve(undefined))));
-    const merged: MergedResult = { sent: 0, completed: 0, measuredMs: 0, latency: new LatencyHistogram(), errors: {}, counts: {}, workerCpuMs: 0 };
+    const merged: MergedResult = {
+      sent: 0,
+      completed: 0,
+      offered: 0,
+      onTime: 0,
+      measuredMs: 0,
+      latency: new LatencyHistogram(),
+      errors: {},
+      counts: {},
+      workerCpuMs: 0,
+    };
     for (const result of results) {
       if (!result) continue;
       merged.sent += result.sent;
       merged.completed += result.completed;
+      merged.offered += result.offered;
+      merged.onTime += result.onTime;
       merged.measuredMs = Math.max(merged.measuredMs, result.measuredMs);
       merged.latency.merge(result.latency);
       addInto(merged.errors, result.errors);

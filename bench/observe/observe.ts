@@ -25,7 +25,11 @@ export const WATCHED_METRICS = [
 ] as const;
 
 /** Histograms whose buckets the report reads quantiles from, series by series. */
-export const WATCHED_HISTOGRAMS = ['hub_subscription_update_delay_seconds_bucket'] as const;
+export const WATCHED_HISTOGRAMS = [
+  'hub_subscription_update_delay_seconds_bucket',
+  'hub_nearby_duration_seconds_bucket',
+  'hub_event_loop_delay_seconds_bucket',
+] as const;
 
 export interface MachineUsage {
   wallMs: number;

@@ -6,9 +6,26 @@ const CLOCK_TICKS_PER_S = 100;
 export interface ProcessReading {
   cpuMs: number;
   rssBytes: number;
+  /**
+   * Time its main thread spent runnable but waiting for a core, from the
+   * second field of /proc/<pid>/schedstat (ns): CPU contention the process
+   * cannot see from inside, only as latency.
+   */
+  coreWaitMs: number;
 }
 
-/** CPU time so far and resident memory of a process, from /proc; null once it is gone. */
+/** Run-queue wait of a process's main thread so far, in ms; 0 on kernels without schedstats. */
+function readCoreWaitMs(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/schedstat`, 'utf8').trim().split(' ');
+    return Number(fields[1] ?? 0) / 1e6;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw error;
+  }
+}
+
+/** CPU time so far, run-queue wait and resident memory of a process, from /proc; null once it is gone. */
 export function readProcess(pid: number): ProcessReading | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -17,7 +34,7 @@ export function readProcess(pid: number): ProcessReading | null {
     const ticks = Number(fields[11]) + Number(fields[12]);
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-    return { cpuMs: (ticks * 1000) / CLOCK_TICKS_PER_S, rssBytes: rssKb * 1024 };
+    return { cpuMs: (ticks * 1000) / CLOCK_TICKS_PER_S, rssBytes: rssKb * 1024, coreWaitMs: readCoreWaitMs(pid) };
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw error;
@@ -27,6 +44,10 @@ export function readProcess(pid: number): ProcessReading | null {
 export interface UsageSummary {
   /** Average CPU over the window, in % of one core. */
   cpuPercent: number;
+  /** CPU time over the window, in ms of one core. */
+  cpuMs: number;
+  /** Time the main threads were runnable but waited for a core, in % of the window (summed over the group's processes). */
+  coreWaitPercent: number;
   rssMaxBytes: number;
   rssEndBytes: number;
 }
@@ -39,7 +60,7 @@ export interface UsageSummary {
  */
 export class UsageWindow {
   private readonly startedAt = performance.now();
-  private readonly first = new Map<number, number>();
+  private readonly first = new Map<number, ProcessReading>();
   private readonly last = new Map<number, ProcessReading>();
   private rssMax = 0;
   private readonly timer: NodeJS.Timeout;
@@ -47,7 +68,7 @@ export class UsageWindow {
   constructor(private readonly pids: () => number[]) {
     for (const pid of pids()) {
       const reading = readProcess(pid);
-      if (reading) this.first.set(pid, reading.cpuMs);
+      if (reading) this.first.set(pid, reading);
     }
     this.sample();
     this.timer = setInterval(() => this.sample(), 1000);
@@ -58,8 +79,14 @@ export class UsageWindow {
     const rssEnd = this.sample();
     const wallMs = performance.now() - this.startedAt;
     let cpuMs = 0;
-    for (const [pid, reading] of this.last) cpuMs += reading.cpuMs - (this.first.get(pid) ?? reading.cpuMs);
-    return { cpuPercent: wallMs > 0 ? (cpuMs / wallMs) * 100 : 0, rssMaxBytes: this.rssMax, rssEndBytes: rssEnd };
+    let coreWaitMs = 0;
+    for (const [pid, reading] of this.last) {
+      const first = this.first.get(pid) ?? reading;
+      cpuMs += reading.cpuMs - first.cpuMs;
+      coreWaitMs += reading.coreWaitMs - first.coreWaitMs;
+    }
+    const share = (ms: number) => (wallMs > 0 ? (ms / wallMs) * 100 : 0);
+    return { cpuPercent: share(cpuMs), cpuMs, coreWaitPercent: share(coreWaitMs), rssMaxBytes: this.rssMax, rssEndBytes: rssEnd };
   }
 
   private sample(): number {
@@ -67,7 +94,7 @@ export class UsageWindow {
     for (const pid of this.pids()) {
       const reading = readProcess(pid);
       if (!reading) continue;
-      if (!this.first.has(pid)) this.first.set(pid, reading.cpuMs);
+      if (!this.first.has(pid)) this.first.set(pid, reading);
       this.last.set(pid, reading);
       rss += reading.rssBytes;
     }

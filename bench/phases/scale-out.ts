@@ -1,7 +1,7 @@
 import { startPrivateRedisCluster, type PrivateRedisCluster } from '../../tools/testkit/redis-cluster.ts';
 import { startPrivateRedis, type PrivateRedis } from '../../tools/testkit/private-redis.ts';
 import type { BenchDatabase } from '../bench-database.ts';
-import { BENCH_RECONCILE_MS, BENCH_STALE_AFTER_MS, formatLive, type BenchPhase } from '../bench-run.ts';
+import { BENCH_STALE_AFTER_MS, formatLive, type BenchPhase } from '../bench-run.ts';
 import type { LoadTask, TokenSpec } from '../load/load-protocol.ts';
 import { split, type MergedResult, type WorkerPool } from '../load/worker-pool.ts';
 import type { BenchPlan } from '../plan.ts';
@@ -159,7 +159,6 @@ async function measureLayout(context: ScaleOutContext, layout: Layout, stores: S
     DATABASE_URL: database.url,
     AUTH_SECRET: token.secret,
     STALE_AFTER_MS: String(BENCH_STALE_AFTER_MS),
-    RECONCILE_INTERVAL_MS: String(BENCH_RECONCILE_MS),
     REDIS_KEY_PREFIX: `${prefix}scale-${layout.workers}-${layout.redis}:`,
     ...(layout.redis === 'single' ? { REDIS_URL: stores.redis.url } : { REDIS_CLUSTER_NODES: stores.cluster!.nodes.join(',') }),
   });

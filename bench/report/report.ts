@@ -1,8 +1,10 @@
 import { histogramQuantile } from '../observe/metrics-scrape.ts';
-import type { LoadPhase, BenchResult } from './results.ts';
+import { generatorOverloaded, type LoadPhase, type BenchResult, type TargetRow } from './results.ts';
+import { cpuUsPerAckedFrame, cpuUsPerNearby, cpuUsPerNearbyNetOfFrames, hubCoreWaitPercent, hubNearbyQuantileMs, latencyConditions } from './efficiency.ts';
 import { KEEPING_UP, STALL_P99_MS } from '../phases/dispatch-storm.ts';
 import { scaleOutSection } from './scale-out-section.ts';
 import { postgresCeiling } from './targets.ts';
+import { LATE_AFTER_MS } from '../load/task-run.ts';
 
 const n = (value: number | undefined) => (value === undefined || !Number.isFinite(value) ? 'n/a' : Math.round(value).toLocaleString('en-US'));
 const ms = (value: number | null | undefined) => (value === null || value === undefined ? 'n/a' : value < 10 ? value.toFixed(2) : value.toFixed(1));
@@ -55,8 +57,8 @@ function batchStats(phase: LoadPhase | undefined): string {
 
 function phaseTable(result: BenchResult): string[] {
   const lines = [
-    '| Phase | Offered load | Done/s | p50 ms | p95 ms | p99 ms | max ms | Errors | Hub CPU | Hub RSS | Hub GC | Hub event-loop lag p99 / max ms | PostgreSQL CPU | Redis CPU | Generators CPU | Machine CPU (load avg) |',
-    '|---|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| Phase | Offered load | Done/s | p50 ms | p95 ms | p99 ms | max ms | Hub waited for a core | Generators on time | Errors | Empty answers | Hub CPU | Hub RSS | Hub GC | Hub event-loop lag p99 / max ms | PostgreSQL CPU | Redis CPU | Generators CPU | Machine CPU (load avg) |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const [key] of PHASE_ORDER) {
     const phase = result.phases[key];
@@ -64,11 +66,49 @@ function phaseTable(result: BenchResult): string[] {
     const usage = phase.usage;
     const answering = usage?.processes['fallback hub'] ?? usage?.processes['original-design server'];
     const hubCpu = usage ? `${pct(usage.processes.hub?.cpuPercent)}${answering ? ` (+${pct(answering.cpuPercent)} ${phase.target})` : ''}` : '';
+    // A generator that fell behind measured its own backlog: its latencies are not shown as the hub's.
+    const overloaded = generatorOverloaded(phase);
+    const latency = (value: number | null) => (overloaded ? '—' : ms(value));
+    const wait = hubCoreWaitPercent(phase);
+    const onTime = phase.generator
+      ? `${ratio(phase.generator.onTime, phase.generator.offered)}${overloaded ? ' **generator overloaded**' : ''}`
+      : 'closed loop';
     lines.push(
-      `| ${phase.label} | ${phase.offered} | ${n(phase.perS)} | ${ms(phase.latencyMs.p50)} | ${ms(phase.latencyMs.p95)} | ${ms(phase.latencyMs.p99)} | ${ms(phase.latencyMs.max)} | ${errorText(phase)} | ${hubCpu} | ${usage ? mb(usage.processes.hub?.rssMaxBytes) : ''} | ${usage ? pct(((usage.hubMetrics.hub_nodejs_gc_duration_seconds_sum ?? 0) * 1000 * 100) / usage.wallMs) : ''} | ${usage ? `${usage.hubEventLoopLagMs.p99} / ${usage.hubEventLoopLagMs.max}` : ''} | ${usage ? pct(usage.processes.postgres?.cpuPercent) : ''} | ${usage ? pct(usage.redis.cpuPercent) : ''} | ${usage ? pct(usage.processes.generators?.cpuPercent) : ''} | ${usage ? `${pct(usage.machineCpuPercent)} (${usage.loadAverage})` : ''} |`,
+      `| ${phase.label} | ${phase.offered} | ${n(phase.perS)} | ${latency(phase.latencyMs.p50)} | ${latency(phase.latencyMs.p95)} | ${latency(phase.latencyMs.p99)} | ${latency(phase.latencyMs.max)} | ${wait === null ? '' : `${wait.toFixed(1)}%`} | ${onTime} | ${errorText(phase)} | ${phase.counts['empty answers'] === undefined ? '' : n(phase.counts['empty answers'])} | ${hubCpu} | ${usage ? mb(usage.processes.hub?.rssMaxBytes) : ''} | ${usage ? pct(((usage.hubMetrics.hub_nodejs_gc_duration_seconds_sum ?? 0) * 1000 * 100) / usage.wallMs) : ''} | ${usage ? `${usage.hubEventLoopLagMs.p99} / ${usage.hubEventLoopLagMs.max}` : ''} | ${usage ? pct(usage.processes.postgres?.cpuPercent) : ''} | ${usage ? pct(usage.redis.cpuPercent) : ''} | ${usage ? pct(usage.processes.generators?.cpuPercent) : ''} | ${usage ? `${pct(usage.machineCpuPercent)} (${usage.loadAverage})` : ''} |`,
     );
   }
   return lines;
+}
+
+function targetTable(rows: TargetRow[]): string[] {
+  return [
+    '| What | Target | Measured | Result |',
+    '|---|---|---|---|',
+    ...rows.map((row) => `| ${row.what} | ${row.target} | ${row.measured} | ${row.met === null ? '➖ not judged' : row.met ? '✅ met' : '❌ missed'} |`),
+  ];
+}
+
+/** CPU per operation and the hub's own nearby time, each next to how long the hub waited for a core meanwhile. */
+function efficiencySection(result: BenchResult): string[] {
+  const { phases } = result;
+  const perFrame = cpuUsPerAckedFrame(phases.drivers);
+  const us = (value: number | null) => (value === null ? 'n/a' : `${value.toFixed(1)} µs`);
+  const hubNearby = (key: string) => `p50 ${ms(hubNearbyQuantileMs(phases[key], 0.5))} ms, p99 ${ms(hubNearbyQuantileMs(phases[key], 0.99))} ms`;
+  return [
+    '## Efficiency',
+    '',
+    "Hub CPU (from /proc/<pid>/stat over each measured window) per operation the hub counted in the same window, and the share of the window its main thread was runnable but waited for a core (/proc/<pid>/schedstat): a latency measured while the hub waited for a core says as much about the machine as about the hub. The hub's own nearby time is its `hub_nearby_duration_seconds` histogram (Redis source), bucket-interpolated.",
+    '',
+    '| Measure | Value | Measured under |',
+    '|---|---:|---|',
+    `| Hub CPU per acked frame (fleet alone) | ${us(perFrame)} | ${latencyConditions(phases.drivers)} |`,
+    `| Hub CPU per nearby query at the ceiling (queries only) | ${us(cpuUsPerNearby(phases.nearbyCeiling))} | ${latencyConditions(phases.nearbyCeiling)} |`,
+    `| Hub CPU per nearby query at the fixed rate, the fleet's frames taken out | ${us(cpuUsPerNearbyNetOfFrames(phases.nearbyRedis, perFrame))} | ${latencyConditions(phases.nearbyRedis)} |`,
+    `| Hub's own nearby time, fixed rate, fleet streaming | ${hubNearby('nearbyRedis')} | ${latencyConditions(phases.nearbyRedis)} |`,
+    `| Hub's own nearby time, at the ceiling | ${hubNearby('nearbyCeiling')} | ${latencyConditions(phases.nearbyCeiling)} |`,
+    `| Main hub over the whole run: geo errors, SQL answers, longest event-loop delay | ${n(result.hubTotals.geoErrors)}, ${n(result.hubTotals.sqlAnswers)}, ≤ ${ms(result.hubTotals.longestLoopDelayMs)} ms | |`,
+    '',
+  ];
 }
 
 /** Hub CPU with and without the subscriptions, their updates, and each update's delay from the change to the send. */
@@ -175,9 +215,11 @@ export function renderReport(result: BenchResult, chartFile: string, command: st
     '',
     '## Summary',
     '',
-    '| What | Target | Measured | Result |',
-    '|---|---|---|---|',
-    ...result.targets.map((row) => `| ${row.what} | ${row.target} | ${row.measured} | ${row.met ? '✅ met' : '❌ missed'} |`),
+    ...targetTable(result.targets),
+    '',
+    "**Issue 12's targets** (efficiency; ➖ where this run cannot judge one: not measured here, a plan below the target's shape, the hub waiting for a core, or generators that fell behind):",
+    '',
+    ...targetTable(result.efficiencyTargets),
     '',
     `![Latency distributions](${chartFile})`,
     '',
@@ -187,6 +229,7 @@ export function renderReport(result: BenchResult, chartFile: string, command: st
     '',
     ...phaseTable(result),
     '',
+    `- Generators on time: an open-loop phase whose generators handled under 95% of their schedule within ${LATE_AFTER_MS} ms of its due time measured their own backlog; its latencies are shown as — and the phase is marked **generator overloaded**. Empty answers: nearby answers that held no driver.`,
     `- PostgreSQL round trips per 1,000 frames: ${roundTripsPer1000(phases.drivers)} at the steady rate (${batchStats(phases.drivers)}); ${roundTripsPer1000(ingest)} at the ingest ceiling (${batchStats(ingest)}).`,
     `- Accepted frames/s (received minus refused, hub counters): ${n(((phases.drivers?.usage?.hubMetrics.hub_frames_received_total ?? 0) - (phases.drivers?.usage?.hubMetrics.hub_frames_refused_total ?? 0)) / ((phases.drivers?.usage?.wallMs ?? 1) / 1000))} at the steady rate, ${n(((ingest.usage?.hubMetrics.hub_frames_received_total ?? 0) - (ingest.usage?.hubMetrics.hub_frames_refused_total ?? 0)) / ((ingest.usage?.wallMs ?? 1) / 1000))} at the ceiling.`,
     `- Idle connections: going from a third to all ${n(idle.connected)} open sockets took the hub from ${mb(idle.baselineRssBytes)} to ${mb(idle.loadedRssBytes)} RSS: **${(idle.bytesPerConnection / 1024).toFixed(2)} KB per connection**, of which ${(idle.heapBytesPerConnection / 1024).toFixed(2)} KB on the JavaScript heap; both readings after a full garbage collection (connect p99 ${ms(idle.connectP99Ms)} ms).`,
@@ -214,6 +257,7 @@ export function renderReport(result: BenchResult, chartFile: string, command: st
     '',
     `Fixed rate: ${n(plan.nearbyPerS)} queries/s for the Redis index and the original design, ${n(plan.fallbackPerS)} queries/s for the SQL fallback (radius ${plan.query.radiusKm} km, limit ${plan.query.limit}, riders anywhere within ${plan.query.spreadKm} km of Times Square); at ${n(plan.onlineDrivers)} drivers the fleet streams ${plan.driverHz} frame/s per driver meanwhile. The original design claimed 14 ms per nearby query and 450 ms on its SQL fallback.`,
     '',
+    ...efficiencySection(result),
     ...liveNearbySection(result),
     ...dispatchStormSection(result),
     ...scaleOutSection(result.scaleOut),

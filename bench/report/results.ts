@@ -21,6 +21,17 @@ export interface LoadPhase {
   errors: Record<string, number>;
   counts: Record<string, number>;
   usage?: MachineUsage;
+  /** Open-loop phases: what the generators' schedule owed in the window, and how much of it they sent on time. */
+  generator?: { offered: number; onTime: number };
+}
+
+/** Below this share of its offered rate sent on time, a generator measured its own backlog, not the hub. */
+export const GENERATOR_ON_TIME_FLOOR = 0.95;
+
+/** The generators fell behind their own schedule: the phase's latencies are not the hub's. */
+export function generatorOverloaded(phase: LoadPhase | undefined): boolean {
+  const generator = phase?.generator;
+  return generator !== undefined && generator.offered > 0 && generator.onTime / generator.offered < GENERATOR_ON_TIME_FLOOR;
 }
 
 export interface IdleMemory {
@@ -39,7 +50,17 @@ export interface TargetRow {
   what: string;
   target: string;
   measured: string;
-  met: boolean;
+  /** Null: this run could not judge it (not measured, or its condition did not hold). */
+  met: boolean | null;
+}
+
+/** The main hub's counters over the whole run (its Redis stays healthy throughout). */
+export interface HubRunTotals {
+  geoErrors: number;
+  /** Nearby answers the main hub gave from the SQL fallback: each one a false fallback. */
+  sqlAnswers: number;
+  /** Longest event-loop delay seen over the run, in ms (the upper bound of the highest filled bucket). */
+  longestLoopDelayMs: number | null;
 }
 
 export interface BenchResult {
@@ -59,4 +80,7 @@ export interface BenchResult {
   /** Hub processes × Redis layouts (bench/phases/scale-out.ts). */
   scaleOut?: ScaleOutResult;
   targets: TargetRow[];
+  hubTotals: HubRunTotals;
+  /** Issue 12's efficiency targets. */
+  efficiencyTargets: TargetRow[];
 }

@@ -52,6 +52,8 @@ const isCloser = (a: Member, b: Member) => a.distKm < b.distKm || (a.distKm === 
 export function createMemoryIndex(): GeoIndex {
   const members = new Map<number, Member>();
   const cells = new Map<number, Member[]>();
+  /** When each driver removed by a timed removal left: older upserts are refused (see GeoChanges). Swept with stale members. */
+  const removedAtMs = new Map<number, number>();
   // The `count` nearest members seen so far, as a max-heap with the farthest on
   // top: sorting everything inside a large radius would cost far more than the
   // haversines. Reused by every search so a query allocates only its hits.
@@ -106,14 +108,16 @@ export function createMemoryIndex(): GeoIndex {
     cell.push(member);
   }
 
-  function upsert(id: number, lat: number, lng: number, seenAtMs: number): void {
+  function upsert(id: number, lat: number, lng: number, seenAtMs: number): boolean {
     const key = cellKeyOf(lat, lng);
     const member = members.get(id);
+    if ((member && member.seenAtMs > seenAtMs) || (removedAtMs.get(id) ?? -Infinity) > seenAtMs) return false;
+    removedAtMs.delete(id);
     if (!member) {
       const created: Member = { id, lat, lng, seenAtMs, cellKey: key, slot: 0, distKm: 0 };
       members.set(id, created);
       attach(created);
-      return;
+      return true;
     }
     member.lat = lat;
     member.lng = lng;
@@ -123,13 +127,23 @@ export function createMemoryIndex(): GeoIndex {
       member.cellKey = key;
       attach(member);
     }
+    return true;
   }
 
-  function remove(id: number): void {
+  function remove(id: number): boolean {
     const member = members.get(id);
-    if (!member) return;
+    if (!member) return false;
     detach(member);
     members.delete(id);
+    return true;
+  }
+
+  /** A removal as of `atMs`: a member seen after it stays; the time is kept so later, older upserts are refused. */
+  function removeAsOf(id: number, atMs: number): boolean {
+    const member = members.get(id);
+    if (member && member.seenAtMs > atMs) return false;
+    removedAtMs.set(id, Math.max(atMs, removedAtMs.get(id) ?? -Infinity));
+    return remove(id);
   }
 
   function collect(cell: Member[], query: GeoSearch): void {
@@ -200,11 +214,20 @@ export function createMemoryIndex(): GeoIndex {
     attachRepair: () => undefined,
 
     async apply(changes: GeoChanges) {
-      // Removals first, as every index applies them: a driver removed and upserted in one write ends up present.
-      for (const id of changes.removeIds) remove(id);
-      for (let i = 0; i < changes.ids.length; i++) {
-        upsert(changes.ids[i] as number, changes.lats[i] as number, changes.lngs[i] as number, changes.seenAtMs[i] as number);
+      // Removals first, as every index applies them: a driver removed and upserted in one write
+      // ends up present (the upsert replaces it, so its removal is left out).
+      let applied = 0;
+      const upserted = changes.removeIds.length > 0 ? new Set(changes.ids) : undefined;
+      for (let i = 0; i < changes.removeIds.length; i++) {
+        const id = changes.removeIds[i] as number;
+        if (upserted?.has(id)) continue;
+        const atMs = changes.removeSeenAtMs?.[i];
+        if (atMs === undefined ? remove(id) : removeAsOf(id, atMs)) applied++;
       }
+      for (let i = 0; i < changes.ids.length; i++) {
+        if (upsert(changes.ids[i] as number, changes.lats[i] as number, changes.lngs[i] as number, changes.seenAtMs[i] as number)) applied++;
+      }
+      return applied;
     },
 
     async search(query: GeoSearch): Promise<GeoSearchResult> {
@@ -237,6 +260,7 @@ export function createMemoryIndex(): GeoIndex {
         if (member.seenAtMs <= cutoffMs) removed.push(member.id);
       }
       for (const id of removed) remove(id);
+      for (const [id, atMs] of removedAtMs) if (atMs <= cutoffMs) removedAtMs.delete(id);
       return removed;
     },
 
@@ -256,6 +280,7 @@ export function createMemoryIndex(): GeoIndex {
     async close() {
       members.clear();
       cells.clear();
+      removedAtMs.clear();
     },
   };
 }

@@ -4,9 +4,10 @@ import { keySlot } from './cluster-slot.ts';
 
 /** The cell scripts as both node-redis clients expose them once registered. */
 export interface CellScriptRunner {
-  searchCell(keys: CellKeys, lng: string, lat: string, radiusKm: string, count: string, cutoffMs: string): Promise<Array<string | number>>;
+  /** `keys`: the CellKeys of one or more cells, concatenated (one cell per call on a cluster). */
+  searchCells(keys: string[], lng: string, lat: string, radiusKm: string, count: string, cutoffMs: string): Promise<Array<string | number>>;
   writeCell(keys: CellKeys, args: string[]): Promise<number>;
-  removeStaleInCell(keys: CellKeys, cutoffMs: string): Promise<string[]>;
+  removeStaleInCell(keys: CellKeys, cutoffMs: string): Promise<[number, ...string[]]>;
   readCell(keys: CellKeys): Promise<[string[], string[], string[]]>;
 }
 

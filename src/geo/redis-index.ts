@@ -42,9 +42,12 @@ export function cellSeenPattern(keyPrefix: string): string {
 }
 
 interface CellWrite {
+  /** Flat (id, atMs) per removal; '' as the time for an unconditional one. */
   removals: string[];
   /** Flat (id, lng, lat, seenMs) per upsert. */
   upserts: string[];
+  /** Ids upserted here: a removal of one of them in the same cell is left out, the upsert replaces the member. */
+  upserted: Set<string>;
 }
 
 const known = (value: number | undefined): value is number => value !== undefined && !Number.isNaN(value);
@@ -160,7 +163,7 @@ export function createRedisIndex(options: RedisIndexOptions): RedisGeoIndex {
     const writeFor = (cell: string) => {
       let write = writes.get(cell);
       if (!write) {
-        write = { removals: [], upserts: [] };
+        write = { removals: [], upserts: [], upserted: new Set() };
         writes.set(cell, write);
       }
       return write;
@@ -174,27 +177,43 @@ export function createRedisIndex(options: RedisIndexOptions): RedisGeoIndex {
       const previousCell = known(previousLat) && known(previousLng) ? cellOf(previousLat, previousLng) : undefined;
       // GEOADD would fail the whole script for one polar position: such a driver is left out of the index.
       const cell = Math.abs(lat) > REDIS_MAX_ABS_LATITUDE ? undefined : cellOf(lat, lng);
-      if (previousCell !== undefined && previousCell !== cell) writeFor(previousCell).removals.push(id);
-      if (cell !== undefined) writeFor(cell).upserts.push(id, String(lng), String(lat), String(changes.seenAtMs[i]));
+      const seenAtMs = String(changes.seenAtMs[i]);
+      // Moved out as of its new position's time: the old cell keeps that time as a tombstone.
+      if (previousCell !== undefined && previousCell !== cell) writeFor(previousCell).removals.push(id, seenAtMs);
+      if (cell !== undefined) {
+        const write = writeFor(cell);
+        write.upserts.push(id, String(lng), String(lat), seenAtMs);
+        write.upserted.add(id);
+      }
     }
     for (let i = 0; i < changes.removeIds.length; i++) {
       const lat = changes.removeLats?.[i];
       const lng = changes.removeLngs?.[i];
+      const atMs = changes.removeSeenAtMs?.[i];
       // A driver with no known position was never indexed anywhere this write could name.
-      if (known(lat) && known(lng)) writeFor(cellOf(lat, lng)).removals.push(String(changes.removeIds[i]));
+      if (known(lat) && known(lng)) writeFor(cellOf(lat, lng)).removals.push(String(changes.removeIds[i]), atMs === undefined ? '' : String(atMs));
+    }
+    for (const write of writes.values()) {
+      if (write.removals.length === 0 || write.upserted.size === 0) continue;
+      const kept: string[] = [];
+      for (let i = 0; i < write.removals.length; i += 2) {
+        if (!write.upserted.has(write.removals[i]!)) kept.push(write.removals[i]!, write.removals[i + 1]!);
+      }
+      write.removals = kept;
     }
     return writes;
   }
 
   /** The script calls of one cell's write, removals first, each within the chunk bound. */
-  function cellCalls(keys: CellKeys, write: CellWrite): Array<Promise<number>> {
+  function cellCalls(keys: CellKeys, write: CellWrite, completeEqual: boolean): Array<Promise<number>> {
     const calls: Array<Promise<number>> = [];
-    for (let start = 0; start < write.removals.length; start += CELL_WRITE_CHUNK) {
-      const ids = write.removals.slice(start, start + CELL_WRITE_CHUNK);
-      calls.push(scripts.writeCell(keys, [String(ids.length), ...ids]));
+    const mode = completeEqual ? '1' : '0';
+    for (let start = 0; start < write.removals.length; start += CELL_WRITE_CHUNK * 2) {
+      const removals = write.removals.slice(start, start + CELL_WRITE_CHUNK * 2);
+      calls.push(scripts.writeCell(keys, [String(removals.length / 2), mode, ...removals]));
     }
     for (let start = 0; start < write.upserts.length; start += CELL_WRITE_CHUNK * 4) {
-      calls.push(scripts.writeCell(keys, ['0', ...write.upserts.slice(start, start + CELL_WRITE_CHUNK * 4)]));
+      calls.push(scripts.writeCell(keys, ['0', mode, ...write.upserts.slice(start, start + CELL_WRITE_CHUNK * 4)]));
     }
     return calls;
   }
@@ -216,21 +235,24 @@ export function createRedisIndex(options: RedisIndexOptions): RedisGeoIndex {
     async apply(changes: GeoChanges) {
       const writes = planWrites(changes);
       const deadlines = changes.ids.length + changes.removeIds.length > CELL_WRITE_CHUNK ? bulk : interactive;
-      const pending: Array<Promise<unknown>> = [];
+      const pending: Array<Promise<number>> = [];
       for (const [cell, write] of writes) {
         // A master that is down loses this write anyway; its repair rewrites the cell from PostgreSQL.
         if (stateOf(cell) === 'down') continue;
         if (write.upserts.length > 0) knownCells.add(cell);
-        for (const call of cellCalls(keysOf(cell), write)) {
+        for (const call of cellCalls(keysOf(cell), write, changes.completeEqual === true)) {
           // Issued in one tick, calls to one server share its socket write: node-redis pipelines them.
           pending.push(
             deadlines.bound(call, 'redis apply').catch((error: Error) => {
               if (!reportZoneFailure(cell, error, 'apply')) throw error;
+              return 0;
             }),
           );
         }
       }
-      await Promise.all(pending);
+      let applied = 0;
+      for (const count of await Promise.all(pending)) applied += count;
+      return applied;
     },
 
     async search(query: GeoSearch): Promise<GeoSearchResult> {
@@ -244,19 +266,23 @@ export function createRedisIndex(options: RedisIndexOptions): RedisGeoIndex {
         String(query.count),
         String(query.freshSinceMs),
       ];
+      // A single Redis searches every cell in one script call, the query's own cell first (its COUNT
+      // nearest bound how far the others are searched); a cluster one call per cell, each on its master.
+      const calls = backend.clustered ? cells.map((cell) => [cell]) : [homeCellFirst(cells, query.lat, query.lng)];
       const replies = await Promise.allSettled(
-        cells.map((cell) => interactive.bound(scripts.searchCell(keysOf(cell), lng, lat, radiusKm, count, cutoff), 'redis search')),
+        calls.map((group) => interactive.bound(scripts.searchCells(group.flatMap(keysOf), lng, lat, radiusKm, count, cutoff), 'redis search')),
       );
       let failed = 0;
       for (const [i, reply] of replies.entries()) {
         if (reply.status === 'fulfilled') continue;
-        if (!reportZoneFailure(cells[i]!, reply.reason as Error, 'search')) throw reply.reason;
+        if (!reportZoneFailure(calls[i]![0]!, reply.reason as Error, 'search')) throw reply.reason;
         failed++;
       }
       if (failed > 0) throw new GeoCellsUnavailable(failed, replies.find((reply) => reply.status === 'rejected')?.reason);
       return mergeCellReplies(
         replies.map((reply) => (reply as PromiseFulfilledResult<Array<string | number>>).value),
         query.count,
+        cells.length,
       );
     },
 
@@ -267,9 +293,9 @@ export function createRedisIndex(options: RedisIndexOptions): RedisGeoIndex {
         cells.map(async (cell) => {
           try {
             for (;;) {
-              const batch = await interactive.bound(scripts.removeStaleInCell(keysOf(cell), String(cutoffMs)), 'redis remove stale');
-              for (const id of batch) removed.push(Number(id));
-              if (batch.length < 10_000) return;
+              const [taken, ...members] = await interactive.bound(scripts.removeStaleInCell(keysOf(cell), String(cutoffMs)), 'redis remove stale');
+              for (const id of members) removed.push(Number(id));
+              if (taken < 10_000) return;
             }
           } catch (error) {
             if (!reportZoneFailure(cell, error as Error, 'remove_stale')) throw error;
@@ -317,7 +343,7 @@ export function createRedisIndex(options: RedisIndexOptions): RedisGeoIndex {
 /**
  * One cell's three structures as entries. A member missing from any of them
  * is broken, and the repair rewrites it; its stored position, when there is
- * one, tells which cell it is in.
+ * one, tells which cell it is in. A last-seen time alone is a tombstone.
  */
 function cellEntries([geoMembers, positionPairs, seenPairs]: [string[], string[], string[]]): GeoEntry[] {
   const searchable = new Set(geoMembers);
@@ -329,6 +355,8 @@ function cellEntries([geoMembers, positionPairs, seenPairs]: [string[], string[]
   const entries: GeoEntry[] = [];
   for (const id of ids) {
     const position = positions.get(id);
+    // Only a last-seen time: a tombstone a timed removal left (see writeCell), not a member.
+    if (position === undefined && !searchable.has(id)) continue;
     const comma = position?.indexOf(',') ?? -1;
     const whole = searchable.has(id) && position !== undefined && seenAtMs.has(id);
     entries.push({
@@ -342,17 +370,45 @@ function cellEntries([geoMembers, positionPairs, seenPairs]: [string[], string[]
   return entries;
 }
 
+/** The cells with the one holding the point first, when it is among them. */
+function homeCellFirst(cells: string[], lat: number, lng: number): string[] {
+  const home = cells.indexOf(cellOf(lat, lng));
+  return home <= 0 ? cells : [cells[home]!, ...cells.slice(0, home), ...cells.slice(home + 1)];
+}
+
+interface CellHit {
+  hit: GeoHit;
+  seenAtMs: number;
+  distanceKm: number;
+}
+
+/** One hit of a cell's reply: "id,lat,lng,seenMs,distKm". */
+function parseCellHit(text: string): CellHit {
+  const afterId = text.indexOf(',');
+  const afterLat = text.indexOf(',', afterId + 1);
+  const afterLng = text.indexOf(',', afterLat + 1);
+  const afterSeen = text.indexOf(',', afterLng + 1);
+  return {
+    hit: { id: Number(text.slice(0, afterId)), lat: Number(text.slice(afterId + 1, afterLat)), lng: Number(text.slice(afterLat + 1, afterLng)) },
+    seenAtMs: Number(text.slice(afterLng + 1, afterSeen)),
+    distanceKm: Number(text.slice(afterSeen + 1)),
+  };
+}
+
+const byIndexDistance = (a: CellHit, b: CellHit) => a.distanceKm - b.distanceKm;
+
 /**
- * Merges per-cell answers into one: each driver once (the copy seen last,
- * should a move have left it briefly in two cells), nearest first. When any
- * cell stopped at `count`, members beyond that cell's cut were not seen, so
- * the merged cut is the nearest such cut.
+ * Merges searchCells replies (one per call: a cluster makes one per cell)
+ * into one answer: each driver once (the copy seen last, should a move have
+ * left it briefly in two cells), nearest first. When any reply was cut at
+ * `count`, members beyond its cut were not seen, so the merged cut is the
+ * nearest such cut. A single reply is already nearest first.
  */
-function mergeCellReplies(replies: Array<Array<string | number>>, count: number): GeoSearchResult {
-  const best = new Map<number, { hit: GeoHit; seenAtMs: number; distanceKm: number }>();
+function mergeCellReplies(replies: Array<Array<string | number>>, count: number, cellsSearched: number): GeoSearchResult {
   let truncated = false;
   let cutKm = Number.POSITIVE_INFINITY;
   let farthestKm = 0;
+  let candidates: CellHit[] = [];
   for (const reply of replies) {
     const examined = Number(reply[0]);
     const farthest = Number(reply[1]);
@@ -361,16 +417,17 @@ function mergeCellReplies(replies: Array<Array<string | number>>, count: number)
       truncated = true;
       cutKm = Math.min(cutKm, farthest);
     }
-    for (let i = 2; i + 3 < reply.length; i += 4) {
-      const id = Number(reply[i]);
-      const seenAtMs = Number(reply[i + 2]);
-      const held = best.get(id);
-      if (held && held.seenAtMs >= seenAtMs) continue;
-      const position = String(reply[i + 1]);
-      const comma = position.indexOf(',');
-      best.set(id, { hit: { id, lat: Number(position.slice(0, comma)), lng: Number(position.slice(comma + 1)) }, seenAtMs, distanceKm: Number(reply[i + 3]) });
-    }
+    for (let i = 3; i < reply.length; i++) candidates.push(parseCellHit(String(reply[i])));
   }
-  const hits = [...best.values()].sort((a, b) => a.distanceKm - b.distanceKm).map((entry) => entry.hit);
+  if (cellsSearched > 1) {
+    const freshest = new Map<number, CellHit>();
+    for (const candidate of candidates) {
+      const held = freshest.get(candidate.hit.id);
+      if (!held || held.seenAtMs < candidate.seenAtMs) freshest.set(candidate.hit.id, candidate);
+    }
+    if (freshest.size < candidates.length) candidates = candidates.filter((candidate) => freshest.get(candidate.hit.id) === candidate);
+  }
+  if (replies.length > 1) candidates.sort(byIndexDistance);
+  const hits = candidates.map((candidate) => candidate.hit);
   return { hits, truncated, farthestKm: truncated ? cutKm : farthestKm };
 }

@@ -37,7 +37,10 @@ export interface GeoEntry extends GeoHit {
 
 /**
  * A set of removals and upserts, applied as one pipelined write, removals
- * first (a driver in both ends up present). An index
+ * first (a driver in both ends up present). Every write compares freshness:
+ * an upsert older than what the index holds for that driver, or than a
+ * timed removal it already applied, changes nothing, so writes that arrive
+ * out of order never take the index back in time. An index
  * split by cell also needs to know where each driver was: an upsert whose
  * previous position lies in another cell moves the driver out of that cell,
  * and a removal is made in the cell of the position it was indexed at. NaN
@@ -57,6 +60,20 @@ export interface GeoChanges {
   /** Parallel to removeIds: the position each removed driver was indexed at. */
   removeLats?: number[];
   removeLngs?: number[];
+  /**
+   * Parallel to removeIds: the time each removal is true as of (the status
+   * change, or the last-seen time the remover read). A member seen after it
+   * stays, and writes older than it are refused afterwards. Absent means
+   * unconditional.
+   */
+  removeSeenAtMs?: number[];
+  /**
+   * Also rewrite a member exactly as new as its upsert when the index holds
+   * it incompletely (a structure missing): the full repair's case. Without
+   * it an equally new member is left as it is, which keeps a pass over a
+   * healthy index cheap.
+   */
+  completeEqual?: boolean;
 }
 
 /**
@@ -103,7 +120,8 @@ export interface GeoIndex {
    * its cells serve searches again. A no-op for indexes that fail as a whole.
    */
   attachRepair(repair: () => Promise<void>): void;
-  apply(changes: GeoChanges): Promise<void>;
+  /** Applies what is not older than the index's own state; resolves to how many members were written or removed. */
+  apply(changes: GeoChanges): Promise<number>;
   search(query: GeoSearch): Promise<GeoSearchResult>;
   /** Removes members last seen at or before `cutoffMs` and returns their ids. */
   removeStale(cutoffMs: number): Promise<number[]>;

@@ -13,7 +13,8 @@ export function indexChangesOf(committed: readonly CommittedDriver[]): GeoChange
   const previousLngs: number[] = [];
   const removeLats: number[] = [];
   const removeLngs: number[] = [];
-  const changes: GeoChanges = { ids: [], lats: [], lngs: [], seenAtMs: [], previousLats, previousLngs, removeIds: [], removeLats, removeLngs };
+  const removeSeenAtMs: number[] = [];
+  const changes: GeoChanges = { ids: [], lats: [], lngs: [], seenAtMs: [], previousLats, previousLngs, removeIds: [], removeLats, removeLngs, removeSeenAtMs };
   for (const driver of committed) {
     const previousLat = driver.previousLat ?? Number.NaN;
     const previousLng = driver.previousLng ?? Number.NaN;
@@ -29,6 +30,8 @@ export function indexChangesOf(committed: readonly CommittedDriver[]): GeoChange
       changes.removeIds.push(driver.id, driver.id);
       removeLats.push(previousLat, driver.lat ?? Number.NaN);
       removeLngs.push(previousLng, driver.lng ?? Number.NaN);
+      // As of the status change: an older position written after it (a reconcile's) is refused.
+      removeSeenAtMs.push(driver.updatedAtMs, driver.updatedAtMs);
     }
   }
   return changes;

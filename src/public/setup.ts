@@ -9,4 +9,5 @@ export { explainNearest, explainWriteBatch } from '../store/explain.ts';
 export { createRedisIndex, type RedisIndexOptions } from '../geo/redis-index.ts';
 export type { GeoIndex } from '../geo/types.ts';
 export { repairIndex, type RepairReport } from '../sync/index-repair.ts';
+export { createIndexReconciler, type ReconcilePass } from '../sync/index-reconcile.ts';
 export { createLogger, type Logger } from '../logger.ts';

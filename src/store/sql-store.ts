@@ -1,7 +1,17 @@
 import { sql, type SQL } from 'drizzle-orm';
 import { EARTH_RADIUS_KM, RAD } from '../domain/geo.ts';
 import type { DriverProfile, DriverRecord, NewDriver } from '../domain/driver.ts';
-import type { Candidate, CandidateQuery, CommittedDriver, DriverPosition, HistorySettings, LocationBatch, LocationUpdate, Store } from './types.ts';
+import type {
+  Candidate,
+  CandidateQuery,
+  CommittedDriver,
+  DriverChange,
+  DriverPosition,
+  HistorySettings,
+  LocationBatch,
+  LocationUpdate,
+  Store,
+} from './types.ts';
 import { driverTrack, historyFloorMs, maintainHistory } from './history-sql.ts';
 import { fleetMaintenance, type FleetMaintenance } from './fleet-maintenance.ts';
 import type { RideStore } from './ride-store.ts';
@@ -319,6 +329,31 @@ export function createSqlStore(options: SqlStoreOptions): SqlStore {
         lng: Number(row.lng),
         updatedAtMs: Number(row.updated_ms),
       }));
+    },
+
+    async driversChangedSince(sinceMs: number) {
+      // No index on updated_at on purpose: every frame changes it, and an index
+      // would make every position update a non-HOT one. The scan stays in
+      // PostgreSQL; what leaves it, and everything after, follows the changes.
+      const rows = await run(sql`
+        SELECT id, status, lat, lng,
+          (extract(epoch from updated_at) * 1000)::float8 AS updated_ms,
+          (extract(epoch from greatest(updated_at, profile_updated_at)) * 1000)::float8 AS changed_ms,
+          (extract(epoch from now()) * 1000)::float8 AS read_ms
+        FROM drivers
+        WHERE updated_at >= to_timestamp(${sinceMs}::float8 / 1000.0)
+          OR profile_updated_at >= to_timestamp(${sinceMs}::float8 / 1000.0)
+      `);
+      const changes = rows.map((row) => ({
+        id: Number(row.id),
+        status: row.status as DriverChange['status'],
+        lat: row.lat === null ? null : Number(row.lat),
+        lng: row.lng === null ? null : Number(row.lng),
+        updatedAtMs: Number(row.updated_ms),
+        changedAtMs: Number(row.changed_ms),
+      }));
+      // With no rows there is no clock in the reply: the caller's watermark then stays where it was.
+      return { changes, readAtMs: rows.length > 0 ? Number(rows[0]!.read_ms) : sinceMs };
     },
   };
 }

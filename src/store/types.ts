@@ -43,6 +43,18 @@ export interface DriverPosition {
   updatedAtMs: number;
 }
 
+/** A driver row as the incremental reconcile reads it: any status, position possibly unknown. */
+export interface DriverChange {
+  id: number;
+  status: DriverStatus;
+  lat: number | null;
+  lng: number | null;
+  /** Last seen (a frame or status change the hub applied). */
+  updatedAtMs: number;
+  /** The latest of last seen and the last profile or status change (another writer's, too). */
+  changedAtMs: number;
+}
+
 export interface CandidateQuery {
   lat: number;
   lng: number;
@@ -137,6 +149,11 @@ export interface Store {
   profilesChangedSince(sinceMs: number | null): Promise<{ profiles: DriverProfile[]; highWaterMs: number | null }>;
   /** Online drivers with a position seen at or after `freshSinceMs`. */
   onlinePositions(freshSinceMs: number): Promise<DriverPosition[]>;
+  /**
+   * Drivers seen or changed (status, profile) at or after `sinceMs`, with the
+   * database's clock at the read: the incremental reconcile's watermark.
+   */
+  driversChangedSince(sinceMs: number): Promise<{ changes: DriverChange[]; readAtMs: number }>;
   /** Inserts drivers in one set-based statement; returns their ids in input order. */
   insertDrivers(drivers: NewDriver[]): Promise<number[]>;
   countDrivers(): Promise<number>;

@@ -7,6 +7,10 @@ export interface RepairReport {
   checked: number;
   upserted: number;
   removed: number;
+  /** Members actually written or removed: writes older than what the index held by then were refused. */
+  applied: number;
+  /** Time spent reading and writing the index. */
+  indexMs: number;
 }
 
 function agrees(held: GeoEntry, truth: DriverPosition): boolean {
@@ -28,7 +32,9 @@ function agrees(held: GeoEntry, truth: DriverPosition): boolean {
  * alone, never removed as a ghost.
  */
 export async function repairIndex(store: Store, geo: GeoIndex, staleAfterMs: number, logger: Logger): Promise<RepairReport> {
+  const readStartedAt = performance.now();
   const indexed = await geo.entries();
+  const readMs = performance.now() - readStartedAt;
   const positions = await store.onlinePositions(Date.now() - staleAfterMs);
   const held = new Map<number, GeoEntry[]>();
   for (const entry of indexed) {
@@ -36,34 +42,36 @@ export async function repairIndex(store: Store, geo: GeoIndex, staleAfterMs: num
     if (copies) copies.push(entry);
     else held.set(entry.id, [entry]);
   }
-  const previousLats: number[] = [];
-  const previousLngs: number[] = [];
   const removeLats: number[] = [];
   const removeLngs: number[] = [];
-  const changes: GeoChanges = { ids: [], lats: [], lngs: [], seenAtMs: [], previousLats, previousLngs, removeIds: [], removeLats, removeLngs };
+  const removeSeenAtMs: number[] = [];
+  // Complete members as new as their row too: a structure deleted by hand leaves the times equal.
+  const changes: GeoChanges = { ids: [], lats: [], lngs: [], seenAtMs: [], removeIds: [], removeLats, removeLngs, removeSeenAtMs, completeEqual: true };
+  // As of the time this pass read: a copy refreshed since then stays.
   const remove = (entry: GeoEntry) => {
     changes.removeIds.push(entry.id);
     removeLats.push(entry.lat);
     removeLngs.push(entry.lng);
+    removeSeenAtMs.push(entry.seenAtMs);
   };
   const wanted = new Set<number>();
   for (const position of positions) {
     wanted.add(position.id);
     const copies = held.get(position.id) ?? [];
     if (copies.length === 1 && agrees(copies[0]!, position)) continue;
-    // The first copy is moved to the right place; any other copy is taken out where it is.
-    const [moved, ...extra] = copies;
+    // Written where it belongs; every copy is taken out where it is (the index
+    // leaves out a removal in the cell the same write upserts the driver to).
     changes.ids.push(position.id);
     changes.lats.push(position.lat);
     changes.lngs.push(position.lng);
     changes.seenAtMs.push(position.updatedAtMs);
-    previousLats.push(moved?.lat ?? Number.NaN);
-    previousLngs.push(moved?.lng ?? Number.NaN);
-    for (const copy of extra) remove(copy);
+    for (const copy of copies) remove(copy);
   }
   for (const entry of indexed) if (!wanted.has(entry.id)) remove(entry);
-  if (changes.ids.length > 0 || changes.removeIds.length > 0) await geo.apply(changes);
-  const report = { checked: positions.length, upserted: changes.ids.length, removed: changes.removeIds.length };
+  const writeStartedAt = performance.now();
+  const applied = changes.ids.length > 0 || changes.removeIds.length > 0 ? await geo.apply(changes) : 0;
+  const indexMs = readMs + performance.now() - writeStartedAt;
+  const report = { checked: positions.length, upserted: changes.ids.length, removed: changes.removeIds.length, applied, indexMs };
   if (report.upserted > 0 || report.removed > 0) logger.info(report, 'geo index repaired from the database');
   else logger.debug(report, 'geo index agrees with the database');
   return report;

@@ -48,10 +48,10 @@ export class FakeGeoIndex implements GeoIndex {
     return () => undefined;
   }
 
-  async apply(changes: GeoChanges): Promise<void> {
+  async apply(changes: GeoChanges): Promise<number> {
     this.applied.push(structuredClone(changes));
     if (this.applyFailure) throw this.applyFailure;
-    await this.grid.apply(changes);
+    return this.grid.apply(changes);
   }
 
   async search(query: GeoSearch): Promise<GeoSearchResult> {

@@ -32,9 +32,10 @@ beforeAll(async () => {
       DRIVER_FRAME_BURST: '10000',
     },
   });
-  // /healthz answers as soon as one worker listens; the supervisor says when both do.
+  // /healthz answers as soon as one worker listens; the supervisor's banner says when both do.
+  // (Its banner is on stderr, its log line on stdout: the two pipes are read in no fixed order.)
   await waitUntil(
-    () => hub.output().includes('every worker serves'),
+    () => hub.output().includes('every worker serves') && hub.output().includes('2 hub processes share the port'),
     WAIT_MS,
     'both workers serving',
     () => hub.output(),

@@ -1,4 +1,5 @@
 import { DeadlineQueue } from '../deadline.ts';
+import { ConcurrencyGate } from './concurrency-gate.ts';
 import { createLogger, type Logger } from '../logger.ts';
 import { Signal } from '../signal.ts';
 import { GeoHealth } from './geo-health.ts';
@@ -68,6 +69,13 @@ const known = (value: number | undefined): value is number => value !== undefine
  * else keeps working meanwhile. A single Redis fails as a whole, as before:
  * its errors reach the caller and the hub's GeoHealth handles them.
  */
+/**
+ * Searches sent to Redis at once. Well above what a steady load keeps in
+ * flight (a search takes Redis a fraction of a millisecond), well below what
+ * would keep the last of a burst waiting out its deadline inside Redis.
+ */
+const SEARCHES_IN_FLIGHT = 64;
+
 export function createRedisIndex(options: RedisIndexOptions): RedisGeoIndex {
   const backend: RedisBackend = createRedisBackend({
     url: options.url,
@@ -91,6 +99,9 @@ export function createRedisIndex(options: RedisIndexOptions): RedisGeoIndex {
   const interactive = new DeadlineQueue(options.commandTimeoutMs);
   const bulk = new DeadlineQueue(Math.max(30_000, options.commandTimeoutMs));
 
+  // A burst of searches (a thousand riders subscribing at once) queues here, not
+  // inside Redis, where the last would wait out the deadline behind the others.
+  const searches = new ConcurrencyGate(SEARCHES_IN_FLIGHT);
   let repair: (() => Promise<void>) | undefined;
   const zones = new Map<string, GeoHealth>();
   const zoneHealth = (zone: string): GeoHealth => {
@@ -157,6 +168,31 @@ export function createRedisIndex(options: RedisIndexOptions): RedisGeoIndex {
     }
     return [...knownCells];
   }
+
+  const searchNow = async (query: GeoSearch): Promise<GeoSearchResult> => {
+    const cells = cellsCovering(query.lat, query.lng, query.radiusKm);
+    const outOfService = cells.filter((cell) => stateOf(cell) !== 'up').length;
+    if (outOfService > 0) throw new GeoCellsUnavailable(outOfService);
+    const [lng, lat, radiusKm, count, cutoff] = [String(query.lng), String(query.lat), String(query.radiusKm), String(query.count), String(query.freshSinceMs)];
+    // A single Redis searches every cell in one script call, the query's own cell first (its COUNT
+    // nearest bound how far the others are searched); a cluster one call per cell, each on its master.
+    const calls = backend.clustered ? cells.map((cell) => [cell]) : [homeCellFirst(cells, query.lat, query.lng)];
+    const replies = await Promise.allSettled(
+      calls.map((group) => interactive.bound(scripts.searchCells(group.flatMap(keysOf), lng, lat, radiusKm, count, cutoff), 'redis search')),
+    );
+    let failed = 0;
+    for (const [i, reply] of replies.entries()) {
+      if (reply.status === 'fulfilled') continue;
+      if (!reportZoneFailure(calls[i]![0]!, reply.reason as Error, 'search')) throw reply.reason;
+      failed++;
+    }
+    if (failed > 0) throw new GeoCellsUnavailable(failed, replies.find((reply) => reply.status === 'rejected')?.reason);
+    return mergeCellReplies(
+      replies.map((reply) => (reply as PromiseFulfilledResult<Array<string | number>>).value),
+      query.count,
+      cells.length,
+    );
+  };
 
   function planWrites(changes: GeoChanges): Map<string, CellWrite> {
     const writes = new Map<string, CellWrite>();
@@ -255,35 +291,8 @@ export function createRedisIndex(options: RedisIndexOptions): RedisGeoIndex {
       return applied;
     },
 
-    async search(query: GeoSearch): Promise<GeoSearchResult> {
-      const cells = cellsCovering(query.lat, query.lng, query.radiusKm);
-      const outOfService = cells.filter((cell) => stateOf(cell) !== 'up').length;
-      if (outOfService > 0) throw new GeoCellsUnavailable(outOfService);
-      const [lng, lat, radiusKm, count, cutoff] = [
-        String(query.lng),
-        String(query.lat),
-        String(query.radiusKm),
-        String(query.count),
-        String(query.freshSinceMs),
-      ];
-      // A single Redis searches every cell in one script call, the query's own cell first (its COUNT
-      // nearest bound how far the others are searched); a cluster one call per cell, each on its master.
-      const calls = backend.clustered ? cells.map((cell) => [cell]) : [homeCellFirst(cells, query.lat, query.lng)];
-      const replies = await Promise.allSettled(
-        calls.map((group) => interactive.bound(scripts.searchCells(group.flatMap(keysOf), lng, lat, radiusKm, count, cutoff), 'redis search')),
-      );
-      let failed = 0;
-      for (const [i, reply] of replies.entries()) {
-        if (reply.status === 'fulfilled') continue;
-        if (!reportZoneFailure(calls[i]![0]!, reply.reason as Error, 'search')) throw reply.reason;
-        failed++;
-      }
-      if (failed > 0) throw new GeoCellsUnavailable(failed, replies.find((reply) => reply.status === 'rejected')?.reason);
-      return mergeCellReplies(
-        replies.map((reply) => (reply as PromiseFulfilledResult<Array<string | number>>).value),
-        query.count,
-        cells.length,
-      );
+    search(query: GeoSearch): Promise<GeoSearchResult> {
+      return searches.run(() => searchNow(query));
     },
 
     async removeStale(cutoffMs: number) {

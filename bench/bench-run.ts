@@ -141,15 +141,16 @@ export class BenchRun {
     return this.allWorkers.map((index) => (workers.includes(index) ? task : undefined));
   }
 
-  async connectDrivers(firstId: number, count: number, workers: number[]): Promise<MergedResult> {
-    const { hub, plan, token, pool } = this.setup;
+  /** Connects `count` drivers over `workers`, at most `concurrency` connecting at once per worker (the plan's, by default). */
+  async connectDrivers(firstId: number, count: number, workers: number[], concurrency = this.setup.plan.connectConcurrency): Promise<MergedResult> {
+    const { hub, token, pool } = this.setup;
     const result = await pool.run(
       this.spread(count, workers, (offset, share) => ({
         kind: 'connect-drivers',
         hub: { host: '127.0.0.1', port: hub.port },
         firstId: firstId + offset,
         count: share,
-        concurrency: plan.connectConcurrency,
+        concurrency,
         token,
       })),
       (totals) => this.progress.update(`connecting drivers: ${totals.completed.toLocaleString('en-US')}/${count.toLocaleString('en-US')}`),

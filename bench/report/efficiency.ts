@@ -98,6 +98,8 @@ export function evaluateEfficiencyTargets(result: BenchResult): TargetRow[] {
   const wait = hubCoreWaitPercent(nearby);
   const pgCeiling = postgresCeiling(result);
   const geosearch = storeCeilings.redis.geosearchPerS;
+  const storm = phases.reconnectStorm;
+  const stormStall = storm?.usage ? longestLoopDelayMs(storm.usage.hubHistograms) : null;
   const judged = (phase: LoadPhase | undefined, met: boolean) => (generatorOverloaded(phase) ? null : met);
   return [
     {
@@ -137,8 +139,11 @@ export function evaluateEfficiencyTargets(result: BenchResult): TargetRow[] {
     {
       what: 'Longest event-loop stall, 10,000 drivers reconnecting at once',
       target: '≤ 50 ms',
-      measured: `not a phase of this benchmark (test/reconnect-storm.test.ts measures it); longest loop delay of the main hub over the whole run: ≤ ${ms(hubTotals.longestLoopDelayMs)}`,
-      met: null,
+      measured:
+        stormStall === null
+          ? 'n/a'
+          : `≤ ${ms(stormStall)} (${n(storm?.completed ?? 0)} of ${n(plan.onlineDrivers)} drivers resumed; longest loop delay of the main hub over the whole run: ≤ ${ms(hubTotals.longestLoopDelayMs)})`,
+      met: stormStall === null || plan.onlineDrivers < 10_000 ? null : stormStall <= 50,
     },
     {
       what: 'Geo errors or SQL answers on the main hub (its Redis is healthy all run)',

@@ -30,6 +30,7 @@ export const PHASE_ORDER: Array<[key: string, chartLabel: string]> = [
   ['liveNearby', 'live nearby: change to update'],
   ['liveNearby.drivers', ''],
   ['dispatchStorm', 'dispatch: request to ride.assigned'],
+  ['reconnectStorm', 'reconnect storm: connect to hello'],
   ['fallbackSmall', 'nearby WS, SQL fallback'],
   ['fallbackSmall.drivers', ''],
   ['nearbyCeiling', ''],

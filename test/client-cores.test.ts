@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DriverSession, type DriverSessionEvents } from '../clients/core/driver-session.ts';
 import { RiderSession } from '../clients/core/rider-session.ts';
 import { SubscriptionSession } from '../clients/core/subscription-session.ts';
+import type { NearbyUpdateMessage } from '../src/protocol/messages.ts';
 
 /** A driver session whose events are tallied, with frames that are just their seq. */
 function driver(options: { capacity?: number; maxInFlight?: number; firstSeq?: number } = {}) {
@@ -185,10 +186,10 @@ describe('subscription session', () => {
     const session = new SubscriptionSession<string>();
     const a = session.add(centre, 'a').watch;
     const b = session.add(centre, 'b').watch;
-    const update = { t: 'nearby.update', id: a.id, drivers: [], source: 'redis', ms: 1 } as const;
+    const update: NearbyUpdateMessage = { t: 'nearby.update', id: a.id, drivers: [], source: 'redis', ms: 1 };
     expect(session.route(update)).toEqual({ kind: 'update', watch: a, update });
-    expect(session.route({ t: 'nearby.result', id: a.id })).toBeUndefined();
-    expect(session.route({ t: 'nearby.update', id: 'unknown' })).toBeUndefined();
+    expect(session.route({ ...update, t: 'nearby.result' })).toBeUndefined();
+    expect(session.route({ ...update, id: 'unknown' })).toBeUndefined();
     const later = { t: 'error', code: 'unavailable', message: 'later', id: b.id } as const;
     const refused = { t: 'error', code: 'out_of_range', message: 'no', id: b.id } as const;
     expect(session.route(later)).toEqual({ kind: 'error', watch: b, error: later });

@@ -1,6 +1,6 @@
 import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AckMessage, HelloMessage } from '../src/protocol/messages.ts';
+import type { HelloMessage, ServerMessage } from '../src/protocol/messages.ts';
 import { startTestHub, type TestHub } from './support/hub.ts';
 import { seedFleet, withDb } from './support/fleet.ts';
 import { TestClient } from './support/ws-client.ts';
@@ -16,7 +16,7 @@ beforeAll(async () => {
 });
 afterAll(() => testHub.close());
 
-const isAck = (seq: number) => (message: { t: string }) => message.t === 'ack' && (message as AckMessage).seq >= seq;
+const isAck = (seq: number) => (message: ServerMessage) => message.t === 'ack' && message.seq >= seq;
 
 /** Where the index holds a driver (GEO set of its cell), read past the hub; null when in no cell. */
 async function geoPos(id: number): Promise<[number, number] | null> {
@@ -45,7 +45,7 @@ describe('driver ingest over WebSocket', () => {
     }
     await driver.waitFor(isAck(frames));
     const acks = driver.received.filter((entry) => entry.message.t === 'ack');
-    expect((acks.at(-1)!.message as AckMessage).seq).toBe(frames);
+    expect(acks.at(-1)!.message).toMatchObject({ t: 'ack', seq: frames });
     // Replies take the encoding of the frames they answer.
     expect(acks.every((entry) => entry.binary)).toBe(true);
 

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { DeadlineExceededError, DeadlineQueue } from '../src/deadline.ts';
-import type { NearbyResultMessage } from '../src/protocol/messages.ts';
 import { seedFleet } from './support/fleet.ts';
 import { startTestHub, type TestHub } from './support/hub.ts';
 import { TestClient } from './support/ws-client.ts';
@@ -80,7 +79,7 @@ it('keeps every nearby query on Redis through 500 ms loop stalls: no geo error, 
   }
   const messages = rider.received.map((entry) => entry.message);
   expect(messages.filter((message) => message.t !== 'nearby.result')).toEqual([]);
-  const sources = new Set(messages.map((message) => (message as NearbyResultMessage).source));
+  const sources = new Set(messages.map((message) => (message.t === 'nearby.result' ? message.source : message.t)));
   expect([...sources]).toEqual(['redis']);
   expect(await geoErrorCount()).toBe(errorsBefore);
   expect(testHub.hub.health.state).toBe('up');

@@ -27,7 +27,7 @@ beforeAll(async () => {
 });
 afterAll(() => testHub.close());
 
-const isRateLimited = (m: ServerMessage) => m.t === 'error' && m.code === 'rate_limited';
+const isRateLimited = (m: ServerMessage): m is ErrorMessage => m.t === 'error' && m.code === 'rate_limited';
 
 async function committed(driverId: number): Promise<{ rows: number; lastSeq: number }> {
   return withDb(testHub.db.url, async (db) => {
@@ -58,7 +58,7 @@ describe('per-connection rate limits', () => {
     for (let seq = 1; seq <= 12; seq++) driver.send({ t: 'loc', seq, lat: 40.75, lng: -73.98 + seq * 1e-4 });
     await driver.waitFor((m) => m.t === 'ack' && m.seq === DRIVER_BURST);
     await waitUntil(() => driver.received.filter((entry) => isRateLimited(entry.message)).length === 12 - DRIVER_BURST, 'every extra frame is refused');
-    const refusals = driver.received.map((entry) => entry.message).filter(isRateLimited) as ErrorMessage[];
+    const refusals = driver.received.map((entry) => entry.message).filter(isRateLimited);
     for (const refusal of refusals) expect(refusal.retryAfterMs).toBeGreaterThan(0);
     expect(await committed(id)).toEqual({ rows: DRIVER_BURST, lastSeq: DRIVER_BURST });
 

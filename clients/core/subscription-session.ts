@@ -4,6 +4,7 @@ import {
   unsubscribeSchema,
   type ErrorMessage,
   type NearbyUpdateMessage,
+  type ServerMessage,
   type SubscribeInput,
   type SubscribeMessage,
   type SubscribeMoveMessage,
@@ -88,13 +89,12 @@ export class SubscriptionSession<Context> {
    * message, or an id that is not open). A final error (bad criteria) ends the
    * subscription here too.
    */
-  route(message: { t: string; id?: string | number }): WatchEvent<Context> | undefined {
+  route(message: ServerMessage): WatchEvent<Context> | undefined {
     if (message.t !== 'nearby.update' && message.t !== 'error') return undefined;
     const watch = typeof message.id === 'string' ? this.watches.get(message.id) : undefined;
     if (!watch) return undefined;
-    if (message.t === 'nearby.update') return { kind: 'update', watch, update: message as NearbyUpdateMessage };
-    const error = message as ErrorMessage;
-    if (FINAL_CODES.has(error.code)) this.watches.delete(watch.id);
-    return { kind: 'error', watch, error };
+    if (message.t === 'nearby.update') return { kind: 'update', watch, update: message };
+    if (FINAL_CODES.has(message.code)) this.watches.delete(watch.id);
+    return { kind: 'error', watch, error: message };
   }
 }

@@ -9,8 +9,7 @@
  * driver has its hello (or gave up).
  */
 import { signToken } from '../../src/auth/tokens.ts';
-import { msgpackCodec } from '../../src/protocol/codec.ts';
-import type { ServerMessage } from '../../src/protocol/messages.ts';
+import { decodeServerMessage } from '../../src/protocol/parse.ts';
 import { WireSocket } from '../../clients/core/wire-socket.ts';
 
 export interface StormShare {
@@ -71,7 +70,7 @@ function storm(): void {
     sockets[index] = new WireSocket(share.host, share.port, `/ws/driver?id=${driverId}&encoding=msgpack&token=${tokens[index]}`, {
       onOpen: () => undefined,
       onMessage: (payload) => {
-        const message = msgpackCodec.decode(payload) as ServerMessage;
+        const message = decodeServerMessage(new Uint8Array(payload));
         if (message.t !== 'hello' || settled) return;
         settled = true;
         resumed[driverId] = message.lastSeq;

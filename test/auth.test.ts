@@ -12,6 +12,7 @@ import { seedFleet, withDb } from './support/fleet.ts';
 import { startTestHub, type TestHub } from './support/hub.ts';
 import { AUTH_ENV, driverToken, refusedUpgrade, riderToken, TEST_AUTH_SECRET, TEST_PREVIOUS_SECRET } from './support/tokens.ts';
 import { TestClient } from './support/ws-client.ts';
+import { connectSteadily } from './support/steady-connect.ts';
 
 let testHub: TestHub;
 let ids: number[];
@@ -36,7 +37,7 @@ async function locationRow(id: number): Promise<{ lat: number | null; rows: numb
 describe('WebSocket upgrade with tokens', () => {
   it('opens /ws/driver as the token subject with ?token=, and its frames are acked', async () => {
     const id = ids[0]!;
-    const driver = await TestClient.connect(driverUrl(`token=${await driverToken(id)}`));
+    const driver = await connectSteadily(driverUrl(`token=${await driverToken(id)}`));
     expect(await driver.waitFor<HelloMessage>((m) => m.t === 'hello')).toMatchObject({ driverId: id });
     driver.send({ t: 'loc', seq: 1, lat: 40.75, lng: -73.98 });
     await driver.waitFor((m) => m.t === 'ack' && m.seq === 1);
@@ -61,7 +62,7 @@ describe('WebSocket upgrade with tokens', () => {
   });
 
   it('accepts a token signed with the previous secret during a rotation', async () => {
-    const driver = await TestClient.connect(driverUrl(`token=${await driverToken(ids[2]!, '1h', TEST_PREVIOUS_SECRET)}`));
+    const driver = await connectSteadily(driverUrl(`token=${await driverToken(ids[2]!, '1h', TEST_PREVIOUS_SECRET)}`));
     await driver.waitFor((m) => m.t === 'hello');
     driver.close();
   });
@@ -107,7 +108,7 @@ describe('WebSocket upgrade with tokens', () => {
   });
 
   it('allows ?id= only when it matches the token', async () => {
-    const driver = await TestClient.connect(driverUrl(`id=${ids[3]}&token=${await driverToken(ids[3]!)}`));
+    const driver = await connectSteadily(driverUrl(`id=${ids[3]}&token=${await driverToken(ids[3]!)}`));
     expect(await driver.waitFor<HelloMessage>((m) => m.t === 'hello')).toMatchObject({ driverId: ids[3] });
     driver.close();
   });
@@ -116,11 +117,11 @@ describe('WebSocket upgrade with tokens', () => {
 describe('token expiry and takeover', () => {
   it('closes a socket whose token expires with 4401, and a fresh token reconnects', async () => {
     const id = ids[4]!;
-    const driver = await TestClient.connect(driverUrl(`token=${await driverToken(id, 2)}`));
+    const driver = await connectSteadily(driverUrl(`token=${await driverToken(id, 2)}`));
     await driver.waitFor((m) => m.t === 'hello');
     const closed = await driver.waitForClose(6000);
     expect(closed.code).toBe(CloseCode.TOKEN_EXPIRED);
-    const again = await TestClient.connect(driverUrl(`token=${await driverToken(id)}`));
+    const again = await connectSteadily(driverUrl(`token=${await driverToken(id)}`));
     await again.waitFor((m) => m.t === 'hello');
     again.close();
   });
@@ -128,9 +129,9 @@ describe('token expiry and takeover', () => {
   it('closes the older socket of a driver with 4001 when a newer one opens, and ignores its frames from then on', async () => {
     const id = ids[5]!;
     const token = await driverToken(id);
-    const first = await TestClient.connect(driverUrl(`token=${token}`));
+    const first = await connectSteadily(driverUrl(`token=${token}`));
     await first.waitFor((m) => m.t === 'hello');
-    const second = await TestClient.connect(driverUrl(`token=${token}`));
+    const second = await connectSteadily(driverUrl(`token=${token}`));
     await second.waitFor((m) => m.t === 'hello');
     expect((await first.waitForClose()).code).toBe(CloseCode.REPLACED);
     second.send({ t: 'loc', seq: 1, lat: 40.76, lng: -73.97 });
@@ -191,7 +192,7 @@ describe('open mode and configuration', () => {
     try {
       expect(lines.some((line) => line.includes('AUTH DISABLED'))).toBe(true);
       const [id] = await seedFleet(open, 1);
-      const driver = await TestClient.connect(open.wsUrl(`/ws/driver?id=${id}`));
+      const driver = await connectSteadily(open.wsUrl(`/ws/driver?id=${id}`));
       await driver.waitFor((m) => m.t === 'hello');
       driver.close();
     } finally {
@@ -209,7 +210,7 @@ describe('npm run token', () => {
         env: { PATH: process.env.PATH, AUTH_SECRET: TEST_AUTH_SECRET },
       },
     );
-    const driver = await TestClient.connect(driverUrl(`token=${stdout.trim()}`));
+    const driver = await connectSteadily(driverUrl(`token=${stdout.trim()}`));
     expect(await driver.waitFor<HelloMessage>((m) => m.t === 'hello')).toMatchObject({ driverId: ids[1] });
     driver.close();
   });

@@ -7,7 +7,7 @@ import { scrapeMetrics } from './support/hub-metrics.ts';
 import type { PrivateDatabase } from '../tools/testkit/database.ts';
 import { createSeededDatabase } from './support/seeded-database.ts';
 import { openSilentSocket, type SilentSocket } from './support/silent-socket.ts';
-import { TestClient } from './support/ws-client.ts';
+import { connectSteadily } from './support/steady-connect.ts';
 
 /**
  * 100 riders that never read and keep asking for the largest answer. The hub
@@ -98,7 +98,7 @@ it(
   async () => {
     const running = hub!;
     // Warm up the query path and the JIT, so "before" is a steady state.
-    const reader = await TestClient.connect(running.wsUrl('/ws/rider'));
+    const reader = await connectSteadily(running.wsUrl('/ws/rider'));
     for (let id = 1; id <= 300; id++) reader.send({ t: 'nearby', id, lat: 40.758, lng: -73.9855, radiusKm: 50, limit: 100 });
     const warm = await reader.waitFor<NearbyResultMessage>((m) => m.t === 'nearby.result' && m.id === 300);
     expect(warm.drivers).toHaveLength(100);

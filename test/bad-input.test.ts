@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ErrorMessage } from '../src/protocol/messages.ts';
 import { seedFleet, withDb } from './support/fleet.ts';
 import { startTestHub, type TestHub } from './support/hub.ts';
-import { TestClient } from './support/ws-client.ts';
+import { connectSteadily } from './support/steady-connect.ts';
 
 let testHub: TestHub;
 let driverId: number;
@@ -43,7 +43,7 @@ const driverCases: Array<[string, string | Buffer, boolean, string]> = [
 describe('bad driver input', () => {
   it.each(driverCases)('%s gets an error frame, the socket stays open and nothing is written', async (_name, payload, binary, code) => {
     const before = await writtenRows();
-    const driver = await TestClient.connect(testHub.wsUrl(`/ws/driver?id=${driverId}`));
+    const driver = await connectSteadily(testHub.wsUrl(`/ws/driver?id=${driverId}`));
     await driver.waitFor((m) => m.t === 'hello');
     driver.sendRaw(payload, binary);
     const error = await driver.waitFor<ErrorMessage>((m) => m.t === 'error');
@@ -72,7 +72,7 @@ const riderCases: Array<[string, object, string]> = [
 
 describe('bad rider input', () => {
   it.each(riderCases)('%s gets an error frame that echoes the request id, and the socket stays open', async (_name, message, code) => {
-    const rider = await TestClient.connect(testHub.wsUrl('/ws/rider'));
+    const rider = await connectSteadily(testHub.wsUrl('/ws/rider'));
     rider.send(message, 'msgpack');
     const error = await rider.waitFor<ErrorMessage>((m) => m.t === 'error');
     expect(error.code).toBe(code);

@@ -11,7 +11,7 @@ import { loadDemoAssets } from '../src/transport/demo-assets.ts';
 import { createPrivateDatabase, type PrivateDatabase } from '../tools/testkit/database.ts';
 import { hasChromium, launchChromium } from './support/browser.ts';
 import { TEST_AUTH_SECRET } from './support/tokens.ts';
-import { TestClient } from './support/ws-client.ts';
+import { connectSteadily } from './support/steady-connect.ts';
 
 const DRIVERS = 30;
 
@@ -67,7 +67,7 @@ describe('demo rider tokens (DEMO_RIDER_TOKENS)', () => {
     expect(response.headers.get('cache-control')).toBe('no-store');
     const { token, expiresInS } = (await response.json()) as { token: string; expiresInS: number };
     expect(expiresInS).toBe(900);
-    const rider = await TestClient.connect(`ws://127.0.0.1:${withTokens!.port}/ws/rider?token=${token}`);
+    const rider = await connectSteadily(`ws://127.0.0.1:${withTokens!.port}/ws/rider?token=${token}`);
     try {
       rider.send({ t: 'nearby', id: 'q1', lat: 40.7589, lng: -73.9851, radiusKm: 5, limit: 5 });
       await rider.waitFor<NearbyResultMessage>((message) => message.t === 'nearby.result' && message.id === 'q1');

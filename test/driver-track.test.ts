@@ -6,7 +6,7 @@ import { seedFleet } from './support/fleet.ts';
 import { startTestHub, type TestHub } from './support/hub.ts';
 import { anyString } from './support/matchers.ts';
 import { AUTH_ENV, driverToken, riderToken, TEST_AUTH_SECRET } from './support/tokens.ts';
-import { TestClient } from './support/ws-client.ts';
+import { connectSteadily } from './support/steady-connect.ts';
 
 const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
@@ -34,7 +34,7 @@ beforeAll(async () => {
   driverId = (await seedFleet(testHub, 1))[0]!;
   operator = await signToken({ role: 'operator', subject: 'ops-1', ttl: '1h', secret: TEST_AUTH_SECRET });
   midnight = Math.ceil(Date.now() / DAY_MS) * DAY_MS;
-  const driver = await TestClient.connect(testHub.wsUrl(`/ws/driver?token=${await driverToken(driverId!)}`));
+  const driver = await connectSteadily(testHub.wsUrl(`/ws/driver?token=${await driverToken(driverId!)}`));
   await driver.waitFor((m) => m.t === 'hello');
   for (let seq = 1; seq <= FRAMES; seq++) driver.send({ t: 'loc', seq, lat: 40.7 + seq * 1e-4, lng: -73.98, ts: frameTime(seq) }, 'msgpack');
   await driver.waitFor((m) => m.t === 'ack' && (m as { seq: number }).seq === FRAMES);

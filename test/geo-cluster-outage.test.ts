@@ -6,7 +6,8 @@ import { startPrivateRedisCluster, type PrivateRedisCluster } from '../tools/tes
 import { bruteForceNearby } from './support/brute-force.ts';
 import { seedFleet } from './support/fleet.ts';
 import { startTestHub, type TestHub } from './support/hub.ts';
-import { TestClient } from './support/ws-client.ts';
+import { type TestClient } from './support/ws-client.ts';
+import { connectSteadily } from './support/steady-connect.ts';
 
 /**
  * The geo index on a 3-master Redis Cluster, one master killed: only the
@@ -38,7 +39,7 @@ beforeAll(async () => {
   });
   // 3,000 drivers over 12 km: about 40 cells, spread over the three masters.
   await seedFleet(testHub, 3000, 7, 12);
-  rider = await TestClient.connect(testHub.wsUrl('/ws/rider'));
+  rider = await connectSteadily(testHub.wsUrl('/ws/rider'));
 });
 afterAll(async () => {
   rider?.close();

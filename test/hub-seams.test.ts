@@ -4,7 +4,8 @@ import type { CommittedPositions } from '../src/ingest/committed-positions.ts';
 import type { NearbyResultMessage } from '../src/protocol/messages.ts';
 import { seedFleet } from './support/fleet.ts';
 import { startTestHub, type TestHub } from './support/hub.ts';
-import { TestClient } from './support/ws-client.ts';
+import { type TestClient } from './support/ws-client.ts';
+import { connectSteadily } from './support/steady-connect.ts';
 
 // The seams dispatch and scale-out build on: the committed-positions event,
 // presence per identity, and delivery of typed messages to an identity.
@@ -19,7 +20,7 @@ beforeAll(async () => {
 afterAll(() => testHub.close());
 
 async function connectDriver(id: number): Promise<TestClient> {
-  const driver = await TestClient.connect(testHub.wsUrl(`/ws/driver?id=${id}`));
+  const driver = await connectSteadily(testHub.wsUrl(`/ws/driver?id=${id}`));
   await driver.waitFor((m) => m.t === 'hello');
   return driver;
 }
@@ -83,9 +84,9 @@ describe('presence and delivery', () => {
   });
 
   it('delivers a typed message to every socket of a rider, and to nobody else', async () => {
-    const a1 = await TestClient.connect(testHub.wsUrl('/ws/rider?id=seam-a'));
-    const a2 = await TestClient.connect(testHub.wsUrl('/ws/rider?id=seam-a'));
-    const b = await TestClient.connect(testHub.wsUrl('/ws/rider?id=seam-b'));
+    const a1 = await connectSteadily(testHub.wsUrl('/ws/rider?id=seam-a'));
+    const a2 = await connectSteadily(testHub.wsUrl('/ws/rider?id=seam-a'));
+    const b = await connectSteadily(testHub.wsUrl('/ws/rider?id=seam-b'));
     const push: NearbyResultMessage = { t: 'nearby.result', id: 'pushed', drivers: [], source: 'memory', ms: 0 };
     expect(testHub.hub.connections.toRider('seam-a', push)).toBe(true);
     await a1.waitFor((m) => m.t === 'nearby.result' && m.id === 'pushed');

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startTestHub, type TestHub } from './support/hub.ts';
 import { openSilentSocket, type SilentSocket } from './support/silent-socket.ts';
-import { TestClient } from './support/ws-client.ts';
+import { connectSteadily } from './support/steady-connect.ts';
 
 const IDLE_TIMEOUT_S = 8;
 
@@ -17,7 +17,7 @@ afterAll(async () => {
 });
 
 it('closes a socket that answers nothing, not even pings, and keeps a quiet client that answers pings', async () => {
-  const quiet = await TestClient.connect(testHub.wsUrl('/ws/rider'));
+  const quiet = await connectSteadily(testHub.wsUrl('/ws/rider'));
   silent = await openSilentSocket(testHub.hub.port, '/ws/rider');
   expect(testHub.hub.transport.connectionCounts().riders).toBe(2);
 

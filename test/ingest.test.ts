@@ -4,6 +4,7 @@ import type { HelloMessage, ServerMessage } from '../src/protocol/messages.ts';
 import { startTestHub, type TestHub } from './support/hub.ts';
 import { seedFleet, withDb } from './support/fleet.ts';
 import { TestClient } from './support/ws-client.ts';
+import { connectSteadily } from './support/steady-connect.ts';
 import { readRedisIndex } from './support/index-check.ts';
 import { cellKeysFor } from '../src/geo/redis-index.ts';
 
@@ -35,7 +36,7 @@ async function geoPos(id: number): Promise<[number, number] | null> {
 describe('driver ingest over WebSocket', () => {
   it('commits every frame, the latest position and the geo index, and acks the highest seq', async () => {
     const id = driverIds[0]!;
-    const driver = await TestClient.connect(testHub.wsUrl(`/ws/driver?id=${id}`));
+    const driver = await connectSteadily(testHub.wsUrl(`/ws/driver?id=${id}`));
     const hello = await driver.waitFor<HelloMessage>((m) => m.t === 'hello');
     expect(hello).toEqual({ t: 'hello', driverId: id, lastSeq: 0 });
     driver.send({ t: 'status', status: 'online' }, 'msgpack');
@@ -63,14 +64,14 @@ describe('driver ingest over WebSocket', () => {
 
   it('acks resends again without writing them twice, and hello tells a reconnecting driver where to resume', async () => {
     const id = driverIds[1]!;
-    const first = await TestClient.connect(testHub.wsUrl(`/ws/driver?id=${id}`));
+    const first = await connectSteadily(testHub.wsUrl(`/ws/driver?id=${id}`));
     await first.waitFor((m) => m.t === 'hello');
     for (let seq = 1; seq <= 10; seq++) first.send({ t: 'loc', seq, lat: 40.7, lng: -74 });
     await first.waitFor(isAck(10));
     first.close();
     await first.waitForClose();
 
-    const second = await TestClient.connect(testHub.wsUrl(`/ws/driver?id=${id}`));
+    const second = await connectSteadily(testHub.wsUrl(`/ws/driver?id=${id}`));
     const hello = await second.waitFor<HelloMessage>((m) => m.t === 'hello');
     expect(hello.lastSeq).toBe(10);
     for (let seq = 5; seq <= 12; seq++) second.send({ t: 'loc', seq, lat: 40.71, lng: -74.01 });
@@ -84,7 +85,7 @@ describe('driver ingest over WebSocket', () => {
 
   it('takes an offline driver out of the geo index and puts it back when it comes online', async () => {
     const id = driverIds[2]!;
-    const driver = await TestClient.connect(testHub.wsUrl(`/ws/driver?id=${id}`));
+    const driver = await connectSteadily(testHub.wsUrl(`/ws/driver?id=${id}`));
     await driver.waitFor((m) => m.t === 'hello');
     driver.send({ t: 'status', status: 'online' });
     driver.send({ t: 'loc', seq: 1, lat: 40.76, lng: -73.99 });

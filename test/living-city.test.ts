@@ -5,7 +5,7 @@ import { afterAll, expect, it } from 'vitest';
 import { TIMES_SQUARE } from '../src/seed/fleet.ts';
 import type { NearbyResultMessage } from '../src/protocol/messages.ts';
 import { HubProcess } from '../tools/testkit/hub-process.ts';
-import { TestClient } from './support/ws-client.ts';
+import { connectSteadily } from './support/steady-connect.ts';
 
 /** The measure: the seeded fleet went stale after STALE_AFTER_MS (30 s) and the map emptied. Twice that. */
 const ALIVE_AFTER_MS = 60_000;
@@ -62,7 +62,7 @@ it(
     expect(first.length).toBeGreaterThanOrEqual(MIN_MOVING);
     await expect.poll(async () => moved(first, await restNearby()), { timeout: 15_000, interval: 500 }).toBeGreaterThanOrEqual(MIN_MOVING);
 
-    const rider = await TestClient.connect(hub.wsUrl('/ws/rider'));
+    const rider = await connectSteadily(hub.wsUrl('/ws/rider'));
     try {
       const ask = async (id: string) => {
         rider.send({ t: 'nearby', id, lat: TIMES_SQUARE.lat, lng: TIMES_SQUARE.lng, radiusKm: 10, limit: 50 });

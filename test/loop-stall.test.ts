@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { DeadlineExceededError, DeadlineQueue } from '../src/deadline.ts';
 import { seedFleet } from './support/fleet.ts';
 import { startTestHub, type TestHub } from './support/hub.ts';
-import { TestClient } from './support/ws-client.ts';
+import { connectSteadily } from './support/steady-connect.ts';
 
 /** Holds this process's event loop, as a burst of synchronous work (a connect storm, a big GC) would. */
 function blockLoop(ms: number): void {
@@ -52,7 +52,7 @@ it('still fails a call that gets no reply, counting only the time the loop was f
 });
 
 it('keeps every nearby query on Redis through 500 ms loop stalls: no geo error, no switch to SQL', async () => {
-  const rider = await TestClient.connect(testHub.wsUrl('/ws/rider'));
+  const rider = await connectSteadily(testHub.wsUrl('/ws/rider'));
   const errorsBefore = await geoErrorCount();
   let sent = 0;
   // A steady stream of queries, so every stall catches commands in every state: queued, written, answered but unread.

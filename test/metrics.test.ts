@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { AckMessage } from '../src/protocol/messages.ts';
 import { seedFleet } from './support/fleet.ts';
 import { startTestHub, type TestHub } from './support/hub.ts';
-import { TestClient } from './support/ws-client.ts';
+import { connectSteadily } from './support/steady-connect.ts';
 
 let testHub: TestHub;
 let ids: number[];
@@ -28,9 +28,9 @@ async function scrape(): Promise<{ text: string; contentType: string; value(seri
 
 it('counts traffic by role, frame type, refusal reason and nearby source, and exposes the batch and store counters', async () => {
   const before = await scrape();
-  const driver = await TestClient.connect(testHub.wsUrl(`/ws/driver?id=${ids[0]}`));
+  const driver = await connectSteadily(testHub.wsUrl(`/ws/driver?id=${ids[0]}`));
   await driver.waitFor((m) => m.t === 'hello');
-  const rider = await TestClient.connect(testHub.wsUrl('/ws/rider'));
+  const rider = await connectSteadily(testHub.wsUrl('/ws/rider'));
   driver.send({ t: 'status', status: 'online' }, 'msgpack');
   for (let seq = 1; seq <= 20; seq++) driver.send({ t: 'loc', seq, lat: 40.75 + seq * 1e-4, lng: -73.98 }, 'msgpack');
   await driver.waitFor<AckMessage>((m) => m.t === 'ack' && m.seq === 20);

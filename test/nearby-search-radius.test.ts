@@ -6,7 +6,8 @@ import { generateFleet } from '../src/seed/fleet.ts';
 import { repairIndex } from '../src/sync/index-repair.ts';
 import { bruteForceNearby, type BruteForceQuery } from './support/brute-force.ts';
 import { startTestHub, type TestHub } from './support/hub.ts';
-import { TestClient } from './support/ws-client.ts';
+import { type TestClient } from './support/ws-client.ts';
+import { connectSteadily } from './support/steady-connect.ts';
 
 const DENSE = { lat: 40.7589, lng: -73.9851 };
 /** 20 km north-east: a sparse suburb the first, narrow search cannot cover. */
@@ -22,7 +23,7 @@ beforeAll(async () => {
   const sparse = [...generateFleet({ count: 40, seed: 4, center: SPARSE, radiusKm: 12, onlineShare: 1 })];
   await testHub.hub.store.insertDrivers([...dense, ...sparse]);
   await repairIndex(testHub.hub.store, testHub.hub.geo, 60_000, createLogger('silent'));
-  rider = await TestClient.connect(testHub.wsUrl('/ws/rider'));
+  rider = await connectSteadily(testHub.wsUrl('/ws/rider'));
 });
 afterAll(async () => {
   rider.close();

@@ -3,7 +3,8 @@ import type { NearbyResultMessage } from '../src/protocol/messages.ts';
 import { bruteForceNearby, type BruteForceQuery } from './support/brute-force.ts';
 import { seedFleet } from './support/fleet.ts';
 import { startTestHub, type TestHub } from './support/hub.ts';
-import { TestClient } from './support/ws-client.ts';
+import { type TestClient } from './support/ws-client.ts';
+import { connectSteadily } from './support/steady-connect.ts';
 
 let testHub: TestHub;
 let rider: TestClient;
@@ -11,7 +12,7 @@ let rider: TestClient;
 beforeAll(async () => {
   testHub = await startTestHub('nearby');
   await seedFleet(testHub, 3000);
-  rider = await TestClient.connect(testHub.wsUrl('/ws/rider'));
+  rider = await connectSteadily(testHub.wsUrl('/ws/rider'));
 });
 afterAll(async () => {
   rider.close();
@@ -68,7 +69,7 @@ describe('nearby over the rider socket', () => {
     const [polarId] = await testHub.hub.store.insertDrivers([
       { name: 'Polar Pat', phone: '+1-212-555-0000', vehicleType: 'xl', rating: 4.9, totalRides: 0, status: 'online', lat: 89.5, lng: 10 },
     ]);
-    const driver = await TestClient.connect(testHub.wsUrl(`/ws/driver?id=${polarId}`));
+    const driver = await connectSteadily(testHub.wsUrl(`/ws/driver?id=${polarId}`));
     await driver.waitFor((m) => m.t === 'hello');
     driver.send({ t: 'loc', seq: 1, lat: 89.6, lng: 11 });
     await driver.waitFor((m) => m.t === 'ack' && m.seq === 1);
@@ -84,7 +85,7 @@ describe('nearby over the rider socket', () => {
   it('lists only online drivers and puts a driver who went offline out of the answer', async () => {
     const { answer } = await ask({ lat: 40.7589, lng: -73.9851, limit: 1 });
     const nearest = answer.drivers[0]!;
-    const driver = await TestClient.connect(testHub.wsUrl(`/ws/driver?id=${nearest.id}`));
+    const driver = await connectSteadily(testHub.wsUrl(`/ws/driver?id=${nearest.id}`));
     await driver.waitFor((m) => m.t === 'hello');
     driver.send({ t: 'status', status: 'offline' });
     await driver.waitFor((m) => m.t === 'ack');

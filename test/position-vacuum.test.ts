@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { seedFleet, withDb } from './support/fleet.ts';
 import { startTestHub, type TestHub } from './support/hub.ts';
-import { TestClient } from './support/ws-client.ts';
+import { connectSteadily } from './support/steady-connect.ts';
 
 let vacuuming: TestHub;
 let leftToAutovacuum: TestHub;
@@ -24,7 +24,7 @@ function vacuumCount(testHub: TestHub): Promise<number> {
 
 async function streamFrames(testHub: TestHub): Promise<void> {
   const [id] = await seedFleet(testHub, 5);
-  const driver = await TestClient.connect(testHub.wsUrl(`/ws/driver?id=${id}`));
+  const driver = await connectSteadily(testHub.wsUrl(`/ws/driver?id=${id}`));
   await driver.waitFor((m) => m.t === 'hello');
   for (let seq = 1; seq <= 30; seq++) driver.send({ t: 'loc', seq, lat: 40.75 + seq * 1e-4, lng: -73.98 }, 'msgpack');
   await driver.waitFor((m) => m.t === 'ack' && (m as { seq: number }).seq === 30);

@@ -5,7 +5,7 @@ import type { ErrorMessage } from '../src/protocol/messages.ts';
 import { decodeServerMessage, parseDriverMessage, parseRiderMessage } from '../src/protocol/parse.ts';
 import { seedFleet } from './support/fleet.ts';
 import { startTestHub, type TestHub } from './support/hub.ts';
-import { TestClient } from './support/ws-client.ts';
+import { connectSteadily } from './support/steady-connect.ts';
 
 /** The HubError a parse throws, so its code, message and echoed references can be checked. */
 function refusal(parse: () => unknown): HubError {
@@ -89,7 +89,7 @@ describe('error frames on the wire', () => {
   afterAll(() => testHub.close());
 
   it('an unknown type echoes the request id', async () => {
-    const rider = await TestClient.connect(testHub.wsUrl('/ws/rider'));
+    const rider = await connectSteadily(testHub.wsUrl('/ws/rider'));
     rider.send({ t: 'foo', id: 'q2' });
     const error = await rider.waitFor<ErrorMessage>((m) => m.t === 'error');
     expect(error).toMatchObject({ code: 'unknown_type', id: 'q2' });
@@ -97,7 +97,7 @@ describe('error frames on the wire', () => {
   });
 
   it('refused loc frames carry their seq: invalid, over the pending bound, over the rate limit', async () => {
-    const driver = await TestClient.connect(testHub.wsUrl(`/ws/driver?id=${driverId}`));
+    const driver = await connectSteadily(testHub.wsUrl(`/ws/driver?id=${driverId}`));
     await driver.waitFor((m) => m.t === 'hello');
     driver.send({ t: 'loc', seq: 1, lat: 91, lng: -73 });
     expect(await driver.waitFor<ErrorMessage>((m) => m.t === 'error')).toMatchObject({ code: 'out_of_range', seq: 1 });

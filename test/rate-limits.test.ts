@@ -5,6 +5,7 @@ import { seedFleet, withDb } from './support/fleet.ts';
 import { startTestHub, type TestHub } from './support/hub.ts';
 import { AUTH_ENV, driverToken, refusedUpgrade, riderToken } from './support/tokens.ts';
 import { TestClient } from './support/ws-client.ts';
+import { connectSteadily } from './support/steady-connect.ts';
 
 const DRIVER_BURST = 5;
 const RIDER_BURST = 3;
@@ -38,7 +39,7 @@ async function committed(driverId: number): Promise<{ rows: number; lastSeq: num
 }
 
 async function connectDriver(hub: TestHub, id: number): Promise<TestClient> {
-  const driver = await TestClient.connect(hub.wsUrl(`/ws/driver?token=${await driverToken(id)}`));
+  const driver = await connectSteadily(hub.wsUrl(`/ws/driver?token=${await driverToken(id)}`));
   await driver.waitFor((m) => m.t === 'hello');
   return driver;
 }
@@ -95,7 +96,7 @@ describe('per-connection rate limits', () => {
   });
 
   it('refuses rider queries over the bucket without running them', async () => {
-    const rider = await TestClient.connect(testHub.wsUrl(`/ws/rider?token=${await riderToken('rate-rider')}`));
+    const rider = await connectSteadily(testHub.wsUrl(`/ws/rider?token=${await riderToken('rate-rider')}`));
     for (let id = 1; id <= 6; id++) rider.send({ t: 'nearby', id, lat: 40.75, lng: -73.98 }, 'msgpack');
     await waitUntil(() => rider.received.length === 6, 'six answers arrive');
     const results = rider.received.map((entry) => entry.message).filter((m) => m.t === 'nearby.result');

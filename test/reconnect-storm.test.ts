@@ -10,7 +10,7 @@ import type { PrivateDatabase } from '../tools/testkit/database.ts';
 import { createSeededDatabase } from './support/seeded-database.ts';
 import type { StormResult, StormShare } from './support/storm-drivers.ts';
 import { riderToken, TEST_AUTH_SECRET } from './support/tokens.ts';
-import { TestClient } from './support/ws-client.ts';
+import { connectSteadily } from './support/steady-connect.ts';
 
 const DRIVERS = 10_000;
 /** Generator processes: each holds a third of the sockets, far under the 20,000 files a process may open. */
@@ -137,7 +137,7 @@ function longestStallMs(before: Map<string, number>, after: Map<string, number>)
 it(
   'resumes 10,000 drivers reconnecting at once, every one at its committed seq, while nearby stays on Redis',
   async () => {
-    const rider = await TestClient.connect(hub.wsUrl(`/ws/rider?encoding=msgpack&token=${await riderToken('storm-watcher')}`));
+    const rider = await connectSteadily(hub.wsUrl(`/ws/rider?encoding=msgpack&token=${await riderToken('storm-watcher')}`));
     let asked = 0;
     const ask = () => rider.send({ t: 'nearby', id: ++asked, lat: 40.7589 + (asked % 30) * 1e-3, lng: -73.9851, radiusKm: 2, limit: 10 }, 'msgpack');
     const before = await scrape();

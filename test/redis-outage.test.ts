@@ -4,7 +4,7 @@ import { readinessReportSchema } from '../src/protocol/rest.ts';
 import { seedFleet } from './support/fleet.ts';
 import { startTestHub, type TestHub } from './support/hub.ts';
 import { startPrivateRedis, type PrivateRedis } from '../tools/testkit/private-redis.ts';
-import { TestClient } from './support/ws-client.ts';
+import { connectSteadily } from './support/steady-connect.ts';
 
 let redis: PrivateRedis;
 let testHub: TestHub;
@@ -21,7 +21,7 @@ afterAll(async () => {
 });
 
 it('answers nearby from SQL with the same drivers, and keeps acking frames, while Redis is down', async () => {
-  const rider = await TestClient.connect(testHub.wsUrl('/ws/rider'));
+  const rider = await connectSteadily(testHub.wsUrl('/ws/rider'));
   const query = { t: 'nearby', lat: 40.7589, lng: -73.9851, radiusKm: 4, limit: 20 };
   rider.send({ ...query, id: 'before' });
   const before = await rider.waitFor<NearbyResultMessage>((m) => m.t === 'nearby.result' && m.id === 'before');
@@ -36,7 +36,7 @@ it('answers nearby from SQL with the same drivers, and keeps acking frames, whil
   expect(during.source).toBe('sql');
   expect(during.drivers.map((d) => d.id)).toEqual(before.drivers.map((d) => d.id));
 
-  const driver = await TestClient.connect(testHub.wsUrl(`/ws/driver?id=${ids[0]}`));
+  const driver = await connectSteadily(testHub.wsUrl(`/ws/driver?id=${ids[0]}`));
   await driver.waitFor((m) => m.t === 'hello');
   driver.send({ t: 'loc', seq: 1, lat: 40.75, lng: -73.98 });
   await driver.waitFor((m) => m.t === 'ack' && m.seq === 1);

@@ -3,7 +3,8 @@ import { EARTH_RADIUS_KM } from '../src/domain/geo.ts';
 import type { ErrorMessage, NearbyResultMessage, NearbyUpdateMessage, ServerMessage } from '../src/protocol/messages.ts';
 import { startPrivateRedis, type PrivateRedis } from '../tools/testkit/private-redis.ts';
 import { startTestHub, type TestHub } from './support/hub.ts';
-import { TestClient } from './support/ws-client.ts';
+import { type TestClient } from './support/ws-client.ts';
+import { connectSteadily } from './support/steady-connect.ts';
 
 // Live nearby over real sockets: a hub with PostgreSQL and Redis, drivers that
 // report positions and wait for their acks, riders that subscribe.
@@ -52,7 +53,7 @@ class Driver {
         lng: area.at(northM, eastM).lng,
       },
     ]);
-    const client = await TestClient.connect(testHub.wsUrl(`/ws/driver?id=${id}`));
+    const client = await connectSteadily(testHub.wsUrl(`/ws/driver?id=${id}`));
     await client.waitFor((m) => m.t === 'hello');
     const driver = new Driver(id!, client, area);
     await driver.moveTo(northM, eastM);
@@ -82,7 +83,7 @@ class Rider {
   private constructor(readonly client: TestClient) {}
 
   static async connect(testHub: TestHub): Promise<Rider> {
-    return new Rider(await TestClient.connect(testHub.wsUrl('/ws/rider')));
+    return new Rider(await connectSteadily(testHub.wsUrl('/ws/rider')));
   }
 
   get mark(): number {

@@ -2,7 +2,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { seedFleet } from './support/fleet.ts';
 import { startTestHub, type TestHub } from './support/hub.ts';
-import { TestClient } from './support/ws-client.ts';
+import { connectSteadily } from './support/steady-connect.ts';
 
 let testHub: TestHub;
 let ids: number[];
@@ -16,7 +16,7 @@ afterAll(() => testHub.close());
 
 it('keeps committing and acking frames while every read connection is stuck', async () => {
   const [streaming, blocked] = ids as [number, number];
-  const driver = await TestClient.connect(testHub.wsUrl(`/ws/driver?id=${streaming}`));
+  const driver = await connectSteadily(testHub.wsUrl(`/ws/driver?id=${streaming}`));
   await driver.waitFor((m) => m.t === 'hello');
 
   // Another writer holds the blocked driver's row; the REST update for it then

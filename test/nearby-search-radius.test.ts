@@ -48,6 +48,14 @@ describe('the first search radius learned from recent answers', () => {
     expect(radius.first(10, 0.2)).toBe(0.2);
   });
 
+  it('never starts at zero, even after answers whose drivers all stood at the query point', () => {
+    const radius = new SearchRadius();
+    radius.learn(60, 0);
+    // A zero first radius never widened: the query searched forever (found by the parity property, seed 785719357).
+    expect(radius.first(60, 5)).toBeGreaterThan(0);
+    expect(radius.first(60, 0.01)).toBe(0.01);
+  });
+
   it('still answers exactly where the fleet is much sparser than where it learned', async () => {
     // Queries in the dense centre teach the hub that ten drivers sit within a few hundred metres.
     for (let i = 0; i < 30; i++) await ask({ lat: DENSE.lat + (i % 5) * 1e-3, lng: DENSE.lng, radiusKm: 20, limit: 10 });

@@ -2,6 +2,12 @@
 const LEARNING_RATE = 0.05;
 /** First searches reach this much past the typical distance of the limit-th driver: most answers then need one round trip. */
 const MARGIN = 2;
+/**
+ * Never start below this: answers whose limit-th driver stood exactly at the
+ * query point (drivers parked at one spot) teach a distance of zero, and a
+ * zero radius would never widen.
+ */
+const MIN_FIRST_KM = 0.05;
 
 /**
  * Where to start searching. Redis's GEOSEARCH examines every member in the
@@ -22,7 +28,7 @@ export class SearchRadius {
   /** The radius of the first search for a query asking for `limit` drivers within `maxKm`. */
   first(limit: number, maxKm: number): number {
     if (this.kmPerRootK === undefined) return maxKm;
-    return Math.min(maxKm, MARGIN * this.kmPerRootK * Math.sqrt(limit));
+    return Math.min(maxKm, Math.max(MIN_FIRST_KM, MARGIN * this.kmPerRootK * Math.sqrt(limit)));
   }
 
   /** Records that the `limit`-th nearest driver of an answer was `kthKm` away. */

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.ts';
 import { startHub, type Hub } from '../src/hub.ts';
 import { createLogger } from '../src/logger.ts';
-import { DEFAULT_MOVEMENT, runSimulation, type Simulation } from '../clients/sim/index.ts';
+import { DEFAULT_MOVEMENT, runSimulation, type SimulationOptions } from '../clients/sim/index.ts';
 import { loadDemoAssets } from '../src/transport/demo-assets.ts';
 import { CHROMIUM, hasChromium, launchChromium, watchPageProblems } from './support/browser.ts';
 
@@ -18,13 +18,20 @@ const DRIVERS = 150;
 const INTERVAL_MS = 500;
 const title = hasChromium ? 'browser map demo' : `browser map demo (skipped: ${CHROMIUM} is missing; apt-get install chromium)`;
 
+interface DemoWorld {
+  hub: Hub;
+  browser: Browser;
+  close(): Promise<void>;
+}
+
 /**
  * An embedded hub serving the map page, seeded with exactly the drivers the
- * simulation moves, so every dot on the map moves. An explicit environment,
- * not process.env: the demo must run embedded even where the shell exports
- * DATABASE_URL and REDIS_URL for other tests.
+ * simulation moves (so every dot on the map moves), the simulation, and
+ * Chromium. An explicit environment, not process.env: the demo must run
+ * embedded even where the shell exports DATABASE_URL and REDIS_URL for other
+ * tests.
  */
-async function startEmbeddedDemoHub(name: string, drivers: number): Promise<{ hub: Hub; dataDir: string }> {
+async function startDemoWorld(name: string, drivers: number, simulationOptions: Partial<SimulationOptions> = {}): Promise<DemoWorld> {
   const dataDir = await mkdtemp(path.join(tmpdir(), `${name}-`));
   const config = loadConfig({
     NODE_ENV: 'test',
@@ -35,38 +42,40 @@ async function startEmbeddedDemoHub(name: string, drivers: number): Promise<{ hu
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
   });
   const hub = await startHub(config, { logger: createLogger(config.LOG_LEVEL, { test: name }), assets: await loadDemoAssets() });
-  return { hub, dataDir };
+  const simulation = runSimulation({
+    hubUrl: `ws://127.0.0.1:${hub.port}`,
+    drivers,
+    intervalMs: INTERVAL_MS,
+    rampMs: INTERVAL_MS,
+    offline: null,
+    drainMs: 500,
+    seed: name,
+    ...simulationOptions,
+  });
+  const browser = await launchChromium();
+  return {
+    hub,
+    browser,
+    async close() {
+      await browser.close();
+      await simulation.stop();
+      await hub.close();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
 }
 
 describe.skipIf(!hasChromium)(title, () => {
-  let dataDir: string;
-  let hub: Hub | undefined;
-  let simulation: Simulation | undefined;
-  let browser: Browser | undefined;
+  let world: DemoWorld | undefined;
 
   beforeAll(async () => {
-    ({ hub, dataDir } = await startEmbeddedDemoHub('demo-browser', DRIVERS));
-    simulation = runSimulation({
-      hubUrl: `ws://127.0.0.1:${hub.port}`,
-      drivers: DRIVERS,
-      intervalMs: INTERVAL_MS,
-      rampMs: INTERVAL_MS,
-      offline: null,
-      drainMs: 500,
-      seed: 'demo-browser',
-    });
-    browser = await launchChromium();
+    world = await startDemoWorld('demo-browser', DRIVERS);
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await simulation?.stop();
-    await hub?.close();
-    await rm(dataDir, { recursive: true, force: true });
-  });
+  afterAll(() => world?.close());
 
   it('shows the fleet moving and ranks the nearest drivers for a clicked rider', async () => {
-    const page = await browser!.newPage({ viewport: { width: 1440, height: 900 } });
+    const page = await world!.browser.newPage({ viewport: { width: 1440, height: 900 } });
     const problems = watchPageProblems(page);
 
     // What the page sends on its rider socket: live subscriptions, never polled queries.
@@ -76,7 +85,7 @@ describe.skipIf(!hasChromium)(title, () => {
         if (typeof frame.payload === 'string') sentTypes.add(String((JSON.parse(frame.payload) as { t?: unknown }).t));
       }),
     );
-    await page.goto(`http://127.0.0.1:${hub!.port}/?zoom=15`);
+    await page.goto(`http://127.0.0.1:${world!.hub.port}/?zoom=15`);
     await page.locator('#status-connection[data-state="live"]').waitFor({ timeout: 15_000 });
     await page.waitForFunction(() => document.querySelectorAll('path.driver-dot').length >= 10, null, {
       timeout: 15_000,
@@ -145,40 +154,23 @@ describe.skipIf(!hasChromium)(title, () => {
  */
 describe.skipIf(!hasChromium)(hasChromium ? 'browser ride demo' : `browser ride demo (skipped: ${CHROMIUM} is missing)`, () => {
   const RIDE_DRIVERS = 40;
-  let dataDir: string;
-  let hub: Hub | undefined;
-  let simulation: Simulation | undefined;
-  let browser: Browser | undefined;
+  let world: DemoWorld | undefined;
 
   beforeAll(async () => {
-    ({ hub, dataDir } = await startEmbeddedDemoHub('ride-browser', RIDE_DRIVERS));
-    simulation = runSimulation({
-      hubUrl: `ws://127.0.0.1:${hub.port}`,
-      drivers: RIDE_DRIVERS,
-      intervalMs: INTERVAL_MS,
-      rampMs: INTERVAL_MS,
-      offline: null,
-      drainMs: 500,
-      seed: 'ride-browser',
+    world = await startDemoWorld('ride-browser', RIDE_DRIVERS, {
       // A 3 km square around the map's centre, cars at 300 km/h: about 40 m per fix.
       grid: { halfWidthM: 1500, halfHeightM: 1500 },
       movement: { ...DEFAULT_MOVEMENT, avenueSpeedKmh: [300, 320], streetSpeedKmh: [300, 320], redLightProbability: 0, stopProbability: 0 },
       driverRides: { acceptProbability: 1, answerDelayMs: [200, 500], boardingMs: [500, 1000], tripWithoutDropoffM: [200, 400] },
     });
-    browser = await launchChromium();
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await simulation?.stop();
-    await hub?.close();
-    await rm(dataDir, { recursive: true, force: true });
-  });
+  afterAll(() => world?.close());
 
   it('asks for a ride with a click and follows the car to the pickup and the ride to its end', async () => {
-    const page = await browser!.newPage({ viewport: { width: 1440, height: 900 } });
+    const page = await world!.browser.newPage({ viewport: { width: 1440, height: 900 } });
     const problems = watchPageProblems(page);
-    await page.goto(`http://127.0.0.1:${hub!.port}/?zoom=15`);
+    await page.goto(`http://127.0.0.1:${world!.hub.port}/?zoom=15`);
     await page.locator('#status-connection[data-state="live"]').waitFor({ timeout: 15_000 });
     await page.waitForFunction(() => document.querySelectorAll('path.driver-dot').length >= 10, null, { timeout: 15_000 });
     expect(await page.locator('#ride-request').isDisabled()).toBe(true);
@@ -218,7 +210,7 @@ describe.skipIf(!hasChromium)(hasChromium ? 'browser ride demo' : `browser ride 
 
     // The hub holds the same story, every step stamped.
     const rideId = await page.evaluate(() => document.body.dataset.rideId);
-    const ride = await hub!.store.rides.getRide(rideId!);
+    const ride = await world!.hub.store.rides.getRide(rideId!);
     expect(ride).toMatchObject({ status: 'completed' });
     for (const stamp of [ride!.assignedAt, ride!.arrivedAt, ride!.startedAt, ride!.completedAt]) expect(stamp).not.toBeNull();
     await page.locator('#ride-again').click();

@@ -1,4 +1,8 @@
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { createServer, type Server } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { listen, ListenError } from '../src/transport/listen.ts';
@@ -81,6 +85,20 @@ describe('the hub on a taken port', () => {
       `PORT ${port} is already in use on 127.0.0.1 (another hub or program listens there): stop it, or set another PORT (PORT=0 picks a free one); HUB_SHARE_PORT=true shares a port between hub processes on purpose`,
     );
     expect(result.stderr).not.toMatch(STACK_LINE);
+  }, 180_000);
+
+  it('fails before an embedded hub creates, migrates or seeds its database', async () => {
+    const { port, server } = await holdPort();
+    held.push(server);
+    const dataDir = join(await mkdtemp(join(tmpdir(), 'taken-port-')), 'data');
+    try {
+      const result = await runEntry('src/main.ts', [], { env: { DATA_DIR: dataDir, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'silent' } });
+      expect(result.code).toBe(1);
+      expect(result.stderr.trim()).toMatch(new RegExp(`^PORT ${port} is already in use on 127\\.0\\.0\\.1 `));
+      expect(existsSync(dataDir)).toBe(false);
+    } finally {
+      await rm(dirname(dataDir), { recursive: true, force: true });
+    }
   }, 180_000);
 
   it('lets a second hub process listen on the same port when both set HUB_SHARE_PORT=true', async () => {

@@ -9,6 +9,7 @@ import { createMetrics, type Metrics } from '../metrics.ts';
 import type { Store } from '../store/types.ts';
 import type { SubscriptionRegistry } from '../subscriptions/subscription-registry.ts';
 import { startTransport, type Transport } from '../transport/app.ts';
+import { claimFreePort } from '../transport/listen.ts';
 import { ConnectionRegistry } from '../transport/connections.ts';
 import type { StaticAsset } from '../transport/http-routes.ts';
 import { securitySettings } from '../transport/security-settings.ts';
@@ -51,6 +52,9 @@ export interface HubOptions {
  */
 export async function startHub(config: Config, options: HubOptions = {}): Promise<Hub> {
   const logger = options.logger ?? createLogger(config.LOG_LEVEL);
+  // A taken port fails the start before stores open: a second hub must not migrate
+  // and seed its database only to learn that. The listen below stays exclusive.
+  if (!config.HUB_SHARE_PORT && config.PORT !== 0) await claimFreePort(config.HOST, config.PORT);
   const metrics = createMetrics();
   const stores = await openStores(config, logger, metrics);
   const openedBus = openBus(config, metrics, logger);

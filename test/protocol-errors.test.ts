@@ -49,6 +49,19 @@ describe('parse errors say what was expected and carry what can be echoed', () =
     expect(error.seq).toBe(3);
   });
 
+  it('an unknown field is named with the fields that are accepted, nested ones too', () => {
+    const top = refusal(() => parseRiderMessage(jsonCodec, JSON.stringify({ t: 'nearby', id: 'q1', lat: 40, lng: -73, radius: 2 })));
+    expect(top).toMatchObject({ code: 'invalid_field', requestId: 'q1' });
+    expect(top.message).toBe('frame: unknown field "radius"; expected only t, id, lat, lng, radiusKm, limit, vehicleType, minRating');
+    const nested = refusal(() =>
+      parseRiderMessage(
+        jsonCodec,
+        JSON.stringify({ t: 'ride.request', id: 'r1', pickup: { lat: 40, lng: -73, latitude: 40 }, dropoff: { lat: 40.1, lng: -73 } }),
+      ),
+    );
+    expect(nested.message).toBe('pickup: unknown field "latitude"; expected only lat, lng');
+  });
+
   it('a refused loc frame carries its seq; other frames do not', () => {
     const loc = refusal(() => parseDriverMessage(jsonCodec, JSON.stringify({ t: 'loc', seq: 12, lat: 91, lng: -73 })));
     expect(loc).toMatchObject({ code: 'out_of_range', seq: 12 });

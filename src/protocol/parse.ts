@@ -27,7 +27,7 @@ function parseWith<T>(codec: Codec, frame: Uint8Array | string, schemas: SchemaT
   const result = schema?.safeParse(raw);
   if (result?.success) return result.data as T;
   const error = result
-    ? hubErrorFromZod(result.error, raw)
+    ? hubErrorFromZod(result.error, raw, 'frame', schema)
     : typeof type === 'string'
       ? new HubError('unknown_type', `unknown message type "${type.slice(0, 32)}"; expected one of ${Object.keys(schemas).join(', ')}`)
       : new HubError('unknown_type', 'field "t" must be a string naming the message type');

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 import { HubError } from './errors.ts';
 
 type Issue = z.core.$ZodIssue;
@@ -23,9 +23,27 @@ function branchExpects(branch: Issue[]): string {
   return first?.code === 'invalid_type' ? first.expected : (first?.message ?? 'another shape');
 }
 
+/** The fields the object schema at `path` accepts, or undefined when `path` does not lead to one. */
+function fieldsAt(schema: z.ZodType | undefined, path: readonly PropertyKey[]): string[] | undefined {
+  let current: unknown = schema;
+  for (const key of path) {
+    while (current instanceof z.ZodOptional || current instanceof z.ZodDefault) current = current.unwrap();
+    if (!(current instanceof z.ZodObject) || typeof key !== 'string') return undefined;
+    current = (current.shape as Record<string, unknown>)[key];
+  }
+  while (current instanceof z.ZodOptional || current instanceof z.ZodDefault) current = current.unwrap();
+  return current instanceof z.ZodObject ? Object.keys(current.shape) : undefined;
+}
+
 /** What the issue expected, in words, for the issues zod's own message leaves vague. */
-function explain(issue: Issue, input: unknown): string {
+function explain(issue: Issue, input: unknown, schema: z.ZodType | undefined): string {
   const value = valueAt(input, issue.path);
+  if (issue.code === 'unrecognized_keys') {
+    // A typo is the usual cause: naming what is accepted shows the right spelling.
+    const unknown = issue.keys.map((key) => `"${key.slice(0, 32)}"`).join(', ');
+    const fields = fieldsAt(schema, issue.path);
+    return `unknown field${issue.keys.length > 1 ? 's' : ''} ${unknown}${fields ? `; expected only ${fields.join(', ')}` : ''}`;
+  }
   if (issue.code === 'invalid_union') {
     // A schema's own message says it best; otherwise list what each branch expected.
     const wanted = issue.message !== 'Invalid input' ? issue.message : `expected ${[...new Set(issue.errors.map(branchExpects))].join(' or ')}`;
@@ -38,11 +56,12 @@ function explain(issue: Issue, input: unknown): string {
 /**
  * The one mapping from a failed zod parse to a HubError: a bound that was
  * crossed is `out_of_range`, anything else about a field is `invalid_field`.
- * The message names the field and what it expected.
+ * The message names the field and what it expected; with the `schema`
+ * that failed, an unknown field's error lists the fields it accepts.
  */
-export function hubErrorFromZod(error: z.ZodError, input: unknown, rootName = '(root)'): HubError {
+export function hubErrorFromZod(error: z.ZodError, input: unknown, rootName = 'frame', schema?: z.ZodType): HubError {
   const issue = error.issues[0]!;
   const field = issue.path.map(String).join('.') || rootName;
   const range = issue.code === 'too_big' || issue.code === 'too_small';
-  return new HubError(range ? 'out_of_range' : 'invalid_field', `${field}: ${explain(issue, input)}`);
+  return new HubError(range ? 'out_of_range' : 'invalid_field', `${field}: ${explain(issue, input, schema)}`);
 }

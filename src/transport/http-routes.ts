@@ -85,7 +85,7 @@ export function registerHttpRoutes(
         throw new HubError('bad_frame', 'body is not valid JSON');
       }
       const parsed = locationBodySchema.safeParse(json);
-      if (!parsed.success) throw hubErrorFromZod(parsed.error, json, 'body');
+      if (!parsed.success) throw hubErrorFromZod(parsed.error, json, 'body', locationBodySchema);
       const driver = await services.ingest.writeNow(Number(rawId), parsed.data.lat, parsed.data.lng);
       if (!driver) throw new HubError('not_found', `driver ${rawId} not found`);
       const answer: LocationResponse = { success: true, data: driver };
@@ -98,7 +98,7 @@ export function registerHttpRoutes(
     const state = watchAbort(res);
     handle(logger, async () => {
       const parsed = nearbyParamsSchema.safeParse(params);
-      if (!parsed.success) throw hubErrorFromZod(parsed.error, params, 'query');
+      if (!parsed.success) throw hubErrorFromZod(parsed.error, params, 'query', nearbyParamsSchema);
       const { radius, ...rest } = parsed.data;
       const answer = await services.nearby.find({ ...rest, radiusKm: radius });
       const body: NearbyResponse = {
@@ -122,7 +122,7 @@ export function registerHttpRoutes(
         throw new HubError('invalid_field', 'driver id must be a positive integer');
       }
       const parsed = trackParamsSchema.safeParse(params);
-      if (!parsed.success) throw hubErrorFromZod(parsed.error, params, 'query');
+      if (!parsed.success) throw hubErrorFromZod(parsed.error, params, 'query', trackParamsSchema);
       const { from, to, limit, after } = parsed.data;
       const page = await services.ops.driverTrack({ driverId: Number(rawId), fromMs: from, toMs: to, limit, after: parseCursor(after) });
       if (!page) throw new HubError('not_found', `driver ${rawId} not found`);

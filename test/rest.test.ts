@@ -69,6 +69,11 @@ describe('GET /api/drivers/nearby', () => {
   ])('answers 400 for %s', async (_name, path) => {
     expect((await fetch(testHub.httpUrl(path))).status).toBe(400);
   });
+
+  it('says a radius is in km when it is out of range', async () => {
+    const response = await fetch(testHub.httpUrl('/api/drivers/nearby?lat=40&lng=-73&radius=500'));
+    expect(await response.json()).toMatchObject({ success: false, code: 'out_of_range', error: 'radius: must be at most 50 km' });
+  });
 });
 
 describe('health endpoints', () => {

@@ -30,7 +30,9 @@ const queryNumber = (bounds: z.ZodNumber) => z.string().regex(DECIMAL, 'must be 
 export const nearbyParamsSchema = z.object({
   lat: queryNumber(z.number().min(-90).max(90)),
   lng: queryNumber(z.number().min(-180).max(180)),
-  radius: queryNumber(z.number().gt(0).max(NEARBY_MAX_RADIUS_KM)).default(NEARBY_DEFAULT_RADIUS_KM),
+  radius: queryNumber(z.number().gt(0, 'must be above 0 km').max(NEARBY_MAX_RADIUS_KM, `must be at most ${NEARBY_MAX_RADIUS_KM} km`)).default(
+    NEARBY_DEFAULT_RADIUS_KM,
+  ),
   limit: queryNumber(z.number().int().min(1).max(NEARBY_MAX_LIMIT)).default(NEARBY_DEFAULT_LIMIT),
   vehicleType: z.enum(VEHICLE_TYPES).optional(),
   minRating: queryNumber(z.number().min(1).max(5)).optional(),

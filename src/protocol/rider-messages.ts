@@ -10,7 +10,7 @@ export const nearbyCriteria = {
   id: requestId(),
   lat: latitude(),
   lng: longitude(),
-  radiusKm: num().gt(0).max(NEARBY_MAX_RADIUS_KM).default(NEARBY_DEFAULT_RADIUS_KM),
+  radiusKm: num().gt(0, 'must be above 0 km').max(NEARBY_MAX_RADIUS_KM, `must be at most ${NEARBY_MAX_RADIUS_KM} km`).default(NEARBY_DEFAULT_RADIUS_KM),
   limit: num().int().min(1).max(NEARBY_MAX_LIMIT).default(NEARBY_DEFAULT_LIMIT),
   vehicleType: z.enum(VEHICLE_TYPES).optional(),
   minRating: num().min(1).max(5).optional(),

@@ -71,7 +71,7 @@ describe('start-up errors name the setting and the fix', () => {
         `PostgreSQL 127.0.0.1:5432/${db.name} + Redis 127.0.0.1:${redisPort} (unreachable: nearby answers come from PostgreSQL until it is back)`,
       );
       const listening = output.split('\n').find((line) => line.includes('"msg":"hub listening"'));
-      expect(JSON.parse(listening!)).toMatchObject({ geo: 'redis', geoState: 'down' });
+      expect(JSON.parse(listening!)).toMatchObject({ geo: 'redis', geoState: 'down', nearbyFrom: 'postgres' });
     } finally {
       await hub.stop();
     }

@@ -91,7 +91,9 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
       logger,
     },
   );
-  logger.info({ port: transport.port, mode: stores.mode, geo: stores.geo.source, geoState: stores.health.state }, 'hub listening');
+  // nearbyFrom: an index that is down at start must not read as serving nearby.
+  const nearbyFrom = stores.health.usable ? stores.geo.source : 'postgres';
+  logger.info({ port: transport.port, mode: stores.mode, geo: stores.geo.source, geoState: stores.health.state, nearbyFrom }, 'hub listening');
 
   let closing: Promise<void> | undefined;
   return {

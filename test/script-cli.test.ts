@@ -1,13 +1,10 @@
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPrivateDatabase, type PrivateDatabase } from '../tools/testkit/database.ts';
 import { freePort } from '../tools/testkit/free-port.ts';
 import { runEntry, runNpmScript, STACK_LINE, type RunResult } from './support/run-entry.ts';
-
-/** Scripts whose command line is ours: they answer --help and refuse unknown options the same way. */
-const OUR_SCRIPTS = ['start', 'demo', 'simulate', 'db:migrate', 'db:seed', 'setup:redis', 'token', 'config:docs', 'bench', 'bench:dispatch', 'lint'];
-/** Scripts that hand their arguments to a tool (tsc, vitest, drizzle-kit, eslint, depcruise, prettier), which answers --help itself. */
-const TOOL_SCRIPTS = ['test', 'typecheck', 'typecheck:k6', 'db:generate', 'lint:es', 'lint:deps', 'format', 'format:check'];
 
 /** Runs `work` over `items`, a few at a time: each is a Node process, and the machine is shared. */
 async function inBatches<T, R>(items: T[], size: number, work: (item: T) => Promise<R>): Promise<R[]> {
@@ -18,22 +15,27 @@ async function inBatches<T, R>(items: T[], size: number, work: (item: T) => Prom
 
 const show = (result: RunResult) => `exit ${result.code}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`;
 
-describe('every package.json script', () => {
-  it('is one of the scripts these tests know, so a new one cannot slip by untested', async () => {
-    const { scripts } = JSON.parse(await readFile('package.json', 'utf8')) as { scripts: Record<string, string> };
-    const known = new Set([...OUR_SCRIPTS, ...TOOL_SCRIPTS]);
-    const unknown = Object.keys(scripts).filter((name) => !known.has(name));
-    expect(unknown, 'a new script: add it to OUR_SCRIPTS (our command line) or TOOL_SCRIPTS (a tool with its own --help) above').toEqual([]);
-    expect(Object.keys(scripts).sort()).toEqual([...known].sort());
-    // Long-lived scripts run under node itself: tsx's CLI relays Ctrl-C and kills its child about 30 ms later.
-    for (const name of OUR_SCRIPTS) expect(scripts[name], name).toMatch(/^exec node --import tsx \S+\.ts$/);
-  });
+/** `exec node --import tsx <file>.ts`, or `... scripts/tool.ts <its own name>` for one that runs a tool behind our command line. */
+const OUR_COMMAND = /^exec node --import tsx (\S+\.ts)(?: (\S+))?$/;
 
-  /** The file a script runs, from its `exec node --import tsx <file>` (checked above). */
-  async function entries(): Promise<string[]> {
-    const { scripts } = JSON.parse(await readFile('package.json', 'utf8')) as { scripts: Record<string, string> };
-    return OUR_SCRIPTS.map((script) => scripts[script]!.replace('exec node --import tsx ', ''));
-  }
+/** Each package.json script with the file and arguments its command runs. */
+async function scripts(): Promise<{ name: string; command: string; entry: string[] }[]> {
+  const { scripts } = JSON.parse(await readFile('package.json', 'utf8')) as { scripts: Record<string, string> };
+  return Object.entries(scripts).map(([name, command]) => ({ name, command, entry: command.replace('exec node --import tsx ', '').split(' ') }));
+}
+
+/** `node --import tsx <file> <script's own arguments> ...args`, as the script runs it. */
+const runScriptEntry = ({ entry: [file = '', ...scriptArgs] }: { entry: string[] }, args: string[]) => runEntry(file, [...scriptArgs, ...args]);
+
+describe('every package.json script', () => {
+  it('runs our command line under node itself, a tool behind scripts/tool.ts', async () => {
+    for (const { name, command } of await scripts()) {
+      // Long-lived scripts run under node itself: tsx's CLI relays Ctrl-C and kills its child about 30 ms later.
+      const [, file, toolScript] = OUR_COMMAND.exec(command) ?? [];
+      expect(file, `${name}: ${command}`).toBeDefined();
+      if (toolScript !== undefined) expect([file, toolScript], name).toEqual(['scripts/tool.ts', name]);
+    }
+  });
 
   it('answers --help with its usage and exit 0', async () => {
     // Through npm once, as a user types it: npm hands the arguments after -- to the script.
@@ -41,23 +43,77 @@ describe('every package.json script', () => {
     expect(viaNpm.code, show(viaNpm)).toBe(0);
     expect(viaNpm.stdout).toMatch(/^usage: npm run token/);
     // Then each entry straight through node, a few at a time: npm would double every run's CPU.
-    const results = await inBatches(await entries(), 3, (entry) => runEntry(entry, ['--help']));
+    const all = await scripts();
+    const results = await inBatches(all, 3, (script) => runScriptEntry(script, ['--help']));
     results.forEach((result, i) => {
-      expect(result.code, `${OUR_SCRIPTS[i]}: ${show(result)}`).toBe(0);
-      expect(result.stdout, OUR_SCRIPTS[i]).toMatch(/^usage: npm (start|run \S+)/);
+      const { name } = all[i]!;
+      expect(result.code, `${name}: ${show(result)}`).toBe(0);
+      expect(result.stdout, name).toMatch(/^usage: npm (start|test|run \S+)/);
     });
-    // Eleven short processes; minutes on a machine loaded many times over.
+    // Nineteen short processes; minutes on a machine loaded many times over.
   }, 300_000);
 
   it('refuses an unknown option with the usage and exit 2, before doing anything', async () => {
-    const results = await inBatches(await entries(), 3, (entry) => runEntry(entry, ['--no-such-option']));
+    const all = await scripts();
+    const results = await inBatches(all, 3, (script) => runScriptEntry(script, ['--no-such-option']));
     results.forEach((result, i) => {
-      expect(result.code, `${OUR_SCRIPTS[i]}: ${show(result)}`).toBe(2);
-      expect(result.stderr, OUR_SCRIPTS[i]).toContain("Unknown option '--no-such-option'");
-      expect(result.stderr, OUR_SCRIPTS[i]).toMatch(/^usage: npm (start|run \S+)/m);
-      expect(result.stderr, OUR_SCRIPTS[i]).not.toMatch(STACK_LINE);
+      const { name } = all[i]!;
+      expect(result.code, `${name}: ${show(result)}`).toBe(2);
+      expect(result.stderr, name).toContain("Unknown option '--no-such-option'");
+      expect(result.stderr, name).toMatch(/^usage: npm (start|test|run \S+)/m);
+      expect(result.stderr, name).not.toMatch(STACK_LINE);
+      expect(result.stdout, `${name} did something`).toBe('');
     });
   }, 300_000);
+});
+
+describe('tool scripts', () => {
+  const toolScript = (name: string, args: string[]) => runEntry('scripts/tool.ts', [name, ...args]);
+  let dir: string;
+  let unformatted: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'tool-scripts-'));
+    unformatted = join(dir, 'unformatted.ts');
+    await writeFile(unformatted, 'export const   x = {a:1}\n');
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it('hand the files given to the tool, and exit with its code', async () => {
+    const formatted = await toolScript('format:check', ['package.json']);
+    expect(formatted.code, show(formatted)).toBe(0);
+    const notFormatted = await toolScript('format:check', [unformatted]);
+    expect(notFormatted.code, show(notFormatted)).toBe(1);
+    expect(notFormatted.stderr).toContain('unformatted.ts');
+  }, 120_000);
+
+  it('hand the accepted options to the tool, spelled as it reads them', async () => {
+    const report = await toolScript('lint:deps', ['--output-type', 'json']);
+    expect(report.code, show(report)).toBe(0);
+    const { summary } = JSON.parse(report.stdout) as { summary: { violations: unknown[]; totalCruised: number } };
+    expect(summary.violations).toEqual([]);
+    expect(summary.totalCruised).toBeGreaterThan(100);
+  }, 120_000);
+
+  it('run nothing for --help, nor for a positional where none is taken or one that looks like an option', async () => {
+    const help = await toolScript('format', ['--help', unformatted]);
+    expect(help.code, show(help)).toBe(0);
+    expect(help.stdout).toMatch(/^usage: npm run format/);
+    expect(await readFile(unformatted, 'utf8')).toBe('export const   x = {a:1}\n');
+
+    const positional = await toolScript('typecheck', ['src']);
+    expect(positional.code, show(positional)).toBe(2);
+    expect(positional.stderr).toMatch(/^Unexpected argument 'src'.*\n\nusage: npm run typecheck/);
+
+    const dashed = await toolScript('format', ['--', '--no-such-option']);
+    expect(dashed.code, show(dashed)).toBe(2);
+    expect(dashed.stderr).toMatch(/^'--no-such-option' is not a file or filter: .*\n\nusage: npm run format/);
+  }, 120_000);
+
+  it('refuse a tool script it does not know, in one line', async () => {
+    const unknown = await runEntry('scripts/tool.ts', ['no-such-script']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^scripts\/tool\.ts: no tool script named "no-such-script"; there are test, /)]);
+  }, 60_000);
 });
 
 describe('script failures', () => {

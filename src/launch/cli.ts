@@ -3,7 +3,8 @@ import { ConfigError } from '../config.ts';
 import { WorkersNeedSharedStoresError } from './worker-errors.ts';
 import { explainStartupFailure, type StartupContext } from './startup-errors.ts';
 
-type Options = NonNullable<ParseArgsConfig['options']>;
+/** The options a command accepts, as node's parseArgs takes them. */
+export type CliOptions = NonNullable<ParseArgsConfig['options']>;
 
 /** A wrong argument, found after parsing (a number that is not one): usage and exit 2. */
 export class UsageError extends Error {
@@ -22,22 +23,41 @@ export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
  * 0; an unknown option or a missing value prints the problem and the usage
  * and exits 2.
  */
-export type CliValues<O extends Options> = ReturnType<typeof parseArgs<{ options: O; strict: true; allowPositionals: false }>>['values'];
+export type CliValues<O extends CliOptions> = ReturnType<typeof parseArgs<{ options: O; strict: true; allowPositionals: false }>>['values'];
 
-export function parseCli<const O extends Options>(usage: string, options: O, argv: string[] = process.argv.slice(2)): CliValues<O> {
-  let values: Record<string, unknown>;
+export function parseCli<const O extends CliOptions>(usage: string, options: O, argv: string[] = process.argv.slice(2)): CliValues<O> {
+  return parseCliArgs(usage, { options, allowPositionals: false }, argv).values as CliValues<O>;
+}
+
+/** What parseCliArgs returns: the options, and the positionals (always empty unless allowed). */
+export interface CliArgs {
+  values: Record<string, string | boolean | (string | boolean)[] | undefined>;
+  positionals: string[];
+}
+
+/**
+ * parseCli for a command that may also take positionals (files, filters):
+ * one given where none is allowed is refused like an unknown option.
+ */
+export function parseCliArgs(usage: string, config: { options: CliOptions; allowPositionals: boolean }, argv: string[] = process.argv.slice(2)): CliArgs {
+  let parsed: CliArgs;
   try {
-    ({ values } = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false }));
+    parsed = parseArgs({
+      args: argv,
+      options: { ...config.options, help: { type: 'boolean', short: 'h' } },
+      strict: true,
+      allowPositionals: config.allowPositionals,
+    });
   } catch (error) {
     process.stderr.write(`${(error as Error).message}\n\n${usage}\n`);
     process.exit(EXIT.usage);
   }
-  if (values.help) {
+  if (parsed.values.help) {
     process.stdout.write(`${usage}\n`);
     process.exit(EXIT.ok);
   }
-  delete values.help;
-  return values as CliValues<O>;
+  delete parsed.values.help;
+  return parsed;
 }
 
 /**

@@ -1,4 +1,5 @@
 import WebSocket from 'ws';
+import { CloseCode } from '../../src/protocol/close-codes.ts';
 import type { ServerMessage } from '../../src/protocol/messages.ts';
 import { backoffDelayMs, DEFAULT_BACKOFF, type BackoffOptions } from '../lib/backoff.ts';
 import type { TokenProvider, TokenSubject } from './endpoints.ts';
@@ -20,8 +21,8 @@ export interface ReconnectingSocketOptions {
   onOpen(): void;
   /** Undefined for a frame that did not decode to a message. */
   onMessage(message: ServerMessage | undefined): void;
-  /** Called on every close, deliberate or not, after the socket is gone. */
-  onClose(): void;
+  /** Called on every close, deliberate or not, after the socket is gone; `replaced` when it ended with 4001. */
+  onClose(replaced: boolean): void;
 }
 
 type State = 'idle' | 'connecting' | 'open' | 'waiting';
@@ -30,6 +31,9 @@ type State = 'idle' | 'connecting' | 'open' | 'waiting';
  * One client connection that comes back by itself: a fresh token per
  * attempt, exponential backoff with jitter between attempts, and a
  * deliberate close() that stays closed until connect() is called again.
+ * A close with 4001 (another connection took this driver over) is not
+ * retried either: reconnecting would take the driver back, and the two
+ * clients would evict each other for ever.
  */
 export class ReconnectingSocket {
   private socket: WebSocket | undefined;
@@ -107,14 +111,16 @@ export class ReconnectingSocket {
   private handleClose(socket: WebSocket, code: number): void {
     if (socket !== this.socket) return;
     this.socket = undefined;
+    const replaced = code === CloseCode.REPLACED;
     if (this.state !== 'idle') {
       if (this.state === 'open') {
         this.options.stats.counters.disconnects += 1;
         this.options.stats.error(`close.${code}`);
       }
-      this.scheduleRetry();
+      if (replaced) this.state = 'idle';
+      else this.scheduleRetry();
     }
-    this.options.onClose();
+    this.options.onClose(replaced);
   }
 
   private scheduleRetry(): void {

@@ -118,7 +118,7 @@ export class DriverClient {
       backoff: options.backoff,
       onOpen: () => this.setPhase('syncing'),
       onMessage: (message) => this.handleMessage(message),
-      onClose: () => this.handleClose(),
+      onClose: (replaced) => this.handleClose(replaced),
     });
   }
 
@@ -238,13 +238,24 @@ export class DriverClient {
     );
   }
 
-  private handleClose(): void {
+  private handleClose(replaced: boolean): void {
     this.session.closed();
     clearTimeout(this.holdTimer);
     this.holdTimer = undefined;
     if (this.phase === 'syncing' || this.phase === 'ready') this.setPhase('disconnected');
     // Nothing more will be acked on this socket, so a pending drain is over.
     this.drain.fire();
+    if (replaced) this.stepAside();
+  }
+
+  /** Another client now streams as this driver (the real app, another simulator): it keeps the driver. */
+  private stepAside(): void {
+    if (this.phase === 'stopped') return;
+    clearInterval(this.tickTimer);
+    clearTimeout(this.awayTimer);
+    this.rides.stop();
+    this.setPhase('stopped');
+    this.options.stats.counters.driversReplaced += 1;
   }
 
   private sendStatus(status: StatusFrame['status']): void {

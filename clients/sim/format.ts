@@ -49,6 +49,9 @@ export function formatSummary(s: Summary): string {
   }
   const c = s.connections;
   lines.push(`  connections  reconnects ${c.reconnects} · disconnects ${c.disconnects} · offline episodes ${c.offlineEpisodes}`);
+  if (c.driversReplaced > 0) {
+    lines.push(`               ${c.driversReplaced} drivers taken over by another client (4001) stopped, leaving the driver to it`);
+  }
   const r = s.rides;
   if (r.offers.received + r.requested > 0) {
     lines.push(

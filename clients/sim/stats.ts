@@ -56,7 +56,8 @@ export interface Summary {
     /** Answers per `source` the hub named: shows when reads fell back from Redis to SQL. */
     sources: Record<string, number>;
   };
-  connections: { reconnects: number; disconnects: number; offlineEpisodes: number };
+  /** driversReplaced: drivers another client took over (4001); they stop rather than take the driver back. */
+  connections: { reconnects: number; disconnects: number; offlineEpisodes: number; driversReplaced: number };
   rides: {
     offers: { received: number; accepted: number; declined: number };
     /** As the drivers saw them. */
@@ -92,6 +93,7 @@ export interface Counters {
   reconnects: number;
   disconnects: number;
   offlineEpisodes: number;
+  driversReplaced: number;
   /** Offers drivers received, and how they answered. */
   offersReceived: number;
   offersAccepted: number;
@@ -135,6 +137,7 @@ export class SimStats {
     reconnects: 0,
     disconnects: 0,
     offlineEpisodes: 0,
+    driversReplaced: 0,
     offersReceived: 0,
     offersAccepted: 0,
     offersDeclined: 0,
@@ -264,7 +267,7 @@ export class SimStats {
         latencyMs: this.nearbyLatency.summary(),
         sources: Object.fromEntries(this.sourceCounts),
       },
-      connections: { reconnects: c.reconnects, disconnects: c.disconnects, offlineEpisodes: c.offlineEpisodes },
+      connections: { reconnects: c.reconnects, disconnects: c.disconnects, offlineEpisodes: c.offlineEpisodes, driversReplaced: c.driversReplaced },
       rides: {
         offers: { received: c.offersReceived, accepted: c.offersAccepted, declined: c.offersDeclined },
         driven: c.ridesDriven,

@@ -104,6 +104,14 @@ describe('memory geo index', () => {
     expect((await index.search({ ...nudged, radiusKm: 0, count: 5, freshSinceMs: 0 })).hits).toEqual([{ id: 7, ...nudged }]);
   });
 
+  it('counts only what it wrote: the same position at the same time again is no write', async () => {
+    const index = createMemoryIndex();
+    const change = { ids: [7], lats: [40.75], lngs: [-73.98], seenAtMs: [1_000], removeIds: [] };
+    expect(await index.apply(change)).toBe(1);
+    expect(await index.apply(change)).toBe(0);
+    expect(await index.apply({ ...change, seenAtMs: [1_001] })).toBe(1);
+  });
+
   it('removes members, including ids it never held, and applies removals before upserts', async () => {
     const index = createMemoryIndex();
     await index.apply(upserts([1, 2, 3].map((id) => ({ id, ...northOf(id) }))));

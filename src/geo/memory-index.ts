@@ -112,6 +112,8 @@ export function createMemoryIndex(): GeoIndex {
     const key = cellKeyOf(lat, lng);
     const member = members.get(id);
     if ((member && member.seenAtMs > seenAtMs) || (removedAtMs.get(id) ?? -Infinity) > seenAtMs) return false;
+    // The same position at the same time changes nothing: not counted as written, as Redis does not count it.
+    if (member && member.seenAtMs === seenAtMs && member.lat === lat && member.lng === lng) return false;
     removedAtMs.delete(id);
     if (!member) {
       const created: Member = { id, lat, lng, seenAtMs, cellKey: key, slot: 0, distKm: 0 };

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { formatSummary } from '../clients/sim/format.ts';
 import { runSimulation, type Simulation } from '../clients/sim/simulation.ts';
+import { seedFleet } from './support/fleet.ts';
 import { startTestHub, type TestHub } from './support/hub.ts';
 
 /**
@@ -28,18 +29,7 @@ function simulate(firstDriverId: number, seed: string): Simulation {
 }
 
 it('the simulator taken over stops its drivers, and the one that took over keeps streaming', async () => {
-  const ids = await testHub.hub.store.insertDrivers(
-    Array.from({ length: 3 }, (_, i) => ({
-      name: `Taken ${i}`,
-      phone: `+1555${i}`,
-      vehicleType: 'economy' as const,
-      rating: 4.5,
-      totalRides: 0,
-      status: 'offline' as const,
-      lat: 40.7589,
-      lng: -73.9851,
-    })),
-  );
+  const ids = await seedFleet(testHub, 3);
   const first = simulate(ids[0]!, 'first');
   await expect.poll(() => first.stats.counters.connectedDrivers, { timeout: 20_000 }).toBe(3);
 

@@ -59,8 +59,7 @@ describe('every package.json script', () => {
     results.forEach((result, i) => {
       const { name } = all[i]!;
       expect(result.code, `${name}: ${show(result)}`).toBe(2);
-      expect(result.stderr, name).toContain("Unknown option '--no-such-option'");
-      expect(result.stderr, name).toMatch(/^usage: npm (start|test|run \S+)/m);
+      expect(result.stderr, name).toMatch(/^Unknown option '--no-such-option'\n\nusage: npm (start|test|run \S+)/);
       expect(result.stderr, name).not.toMatch(STACK_LINE);
       expect(result.stdout, `${name} did something`).toBe('');
     });

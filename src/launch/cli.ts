@@ -36,6 +36,14 @@ export interface CliArgs {
 }
 
 /**
+ * Node's words for what was wrong, without its advice to pass an unknown
+ * option after `--` as a positional: our commands refuse those too.
+ */
+function usageProblem(error: Error & { code?: string }): string {
+  return error.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? (error.message.split('. To specify')[0] ?? error.message) : error.message;
+}
+
+/**
  * parseCli for a command that may also take positionals (files, filters):
  * one given where none is allowed is refused like an unknown option.
  */
@@ -49,7 +57,7 @@ export function parseCliArgs(usage: string, config: { options: CliOptions; allow
       allowPositionals: config.allowPositionals,
     });
   } catch (error) {
-    process.stderr.write(`${(error as Error).message}\n\n${usage}\n`);
+    process.stderr.write(`${usageProblem(error as Error & { code?: string })}\n\n${usage}\n`);
     process.exit(EXIT.usage);
   }
   if (parsed.values.help) {

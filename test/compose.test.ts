@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
@@ -6,7 +7,8 @@ import { parse } from 'yaml';
 /**
  * No Docker engine runs here, so the compose files are checked as data:
  * what `docker compose up` would start, in what order, and what it exposes.
- * Where Docker exists, `docker compose config` checks the syntax as well.
+ * Where a compose CLI exists (CI installs Debian's docker-compose), its
+ * `config` checks them as well.
  */
 interface Service {
   image?: string;
@@ -69,6 +71,45 @@ describe('docker-compose.yml', () => {
     expect(extra.redis!.ports!.map(withDefaults)).toEqual(['127.0.0.1:6379:6379']);
     expect(await readFile('scripts/ensure-services.ts', 'utf8')).toContain("'-f', 'docker-compose.yml', '-f', 'docker-compose.ports.yml'");
   });
+});
+
+/** `docker compose` (the plugin) or `docker-compose` (Debian's package), whichever this machine has. */
+function composeCli(): string[] | undefined {
+  for (const cli of [['docker', 'compose'], ['docker-compose']]) {
+    if (spawnSync(cli[0]!, [...cli.slice(1), 'version'], { stdio: 'ignore' }).status === 0) return cli;
+  }
+  return undefined;
+}
+
+/** A published port as `host_ip:published:target`, from either CLI's spelling. */
+function portSpec(port: string | { host_ip?: string; published: string | number; target: number }): string {
+  return typeof port === 'string' ? port.replace(/\/tcp$/, '') : `${port.host_ip ?? '0.0.0.0'}:${port.published}:${port.target}`;
+}
+
+const compose = composeCli();
+
+describe.skipIf(!compose)('the compose CLI', () => {
+  /** `config` over `files` with nothing set in the environment: the resolved services, or the CLI's complaint. */
+  function resolve(files: string[]): Record<string, { ports?: Parameters<typeof portSpec>[0][] }> {
+    const [command, ...prefix] = compose!;
+    const run = spawnSync(command!, [...prefix, ...files.flatMap((file) => ['-f', file]), 'config'], {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH, HOME: process.env.HOME },
+    });
+    expect(run.status, run.stderr).toBe(0);
+    return (parse(run.stdout) as { services: ReturnType<typeof resolve> }).services;
+  }
+
+  it('accepts docker-compose.yml, alone and with the ports file, publishing what the tests above expect', () => {
+    const alone = resolve(['docker-compose.yml']);
+    expect(Object.keys(alone).sort()).toEqual(['hub', 'postgres', 'redis', 'seed', 'simulator']);
+    expect(alone.hub!.ports!.map(portSpec)).toEqual(['127.0.0.1:8080:8080']);
+    expect(alone.postgres!.ports).toBeUndefined();
+    expect(alone.redis!.ports).toBeUndefined();
+    const withPorts = resolve(['docker-compose.yml', 'docker-compose.ports.yml']);
+    expect(withPorts.postgres!.ports!.map(portSpec)).toEqual(['127.0.0.1:5432:5432']);
+    expect(withPorts.redis!.ports!.map(portSpec)).toEqual(['127.0.0.1:6379:6379']);
+  }, 60_000);
 });
 
 describe('Dockerfile', () => {

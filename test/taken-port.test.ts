@@ -87,7 +87,7 @@ describe('the hub on a taken port', () => {
     expect(result.stderr).not.toMatch(STACK_LINE);
   }, 180_000);
 
-  it('fails before an embedded hub creates, migrates or seeds its database', async () => {
+  it('fails before an embedded hub creates, migrates or seeds its database, and so does a foreign HOST', async () => {
     const { port, server } = await holdPort();
     held.push(server);
     const dataDir = join(await mkdtemp(join(tmpdir(), 'taken-port-')), 'data');
@@ -95,6 +95,11 @@ describe('the hub on a taken port', () => {
       const result = await runEntry('src/main.ts', [], { env: { DATA_DIR: dataDir, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'silent' } });
       expect(result.code).toBe(1);
       expect(result.stderr.trim()).toMatch(new RegExp(`^PORT ${port} is already in use on 127\\.0\\.0\\.1 `));
+      expect(existsSync(dataDir)).toBe(false);
+      // PORT=0 is no excuse: a HOST that is not this machine's fails as early (192.0.2.0/24 is documentation only).
+      const foreign = await runEntry('src/main.ts', [], { env: { DATA_DIR: dataDir, HOST: '192.0.2.1', PORT: '0', LOG_LEVEL: 'silent' } });
+      expect(foreign.code).toBe(1);
+      expect(foreign.stderr.trim()).toMatch(/^HOST 192\.0\.2\.1 is not an address of this machine/);
       expect(existsSync(dataDir)).toBe(false);
     } finally {
       await rm(dirname(dataDir), { recursive: true, force: true });

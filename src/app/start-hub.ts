@@ -52,9 +52,9 @@ export interface HubOptions {
  */
 export async function startHub(config: Config, options: HubOptions = {}): Promise<Hub> {
   const logger = options.logger ?? createLogger(config.LOG_LEVEL);
-  // A taken port fails the start before stores open: a second hub must not migrate
-  // and seed its database only to learn that. The listen below stays exclusive.
-  if (!config.HUB_SHARE_PORT && config.PORT !== 0) await claimFreePort(config.HOST, config.PORT);
+  // A taken port or a HOST that is not ours fails the start before stores open: a hub
+  // must not migrate and seed its database only to learn that. The listen below stays exclusive.
+  if (!config.HUB_SHARE_PORT) await claimFreePort(config.HOST, config.PORT);
   const metrics = createMetrics();
   const stores = await openStores(config, logger, metrics);
   const openedBus = openBus(config, metrics, logger);

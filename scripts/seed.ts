@@ -1,8 +1,6 @@
 import '../src/launch/check-node.ts';
-import type { Config } from '../src/config.ts';
-import { parseCli, runCli, UsageError } from '../src/launch/cli.ts';
-import { loadSettings } from '../src/launch/settings.ts';
-import { deferStopSignals } from '../src/launch/stop-signals.ts';
+import { parseCli, UsageError } from '../src/launch/cli.ts';
+import { runConfiguredJob } from '../src/launch/configured-job.ts';
 import { TIMES_SQUARE } from '../src/seed/fleet.ts';
 
 const USAGE = `usage: npm run db:seed -- [--drivers 10000] [--seed 42] [--radius-km 15] [--online 0.7] [--reset]
@@ -28,70 +26,61 @@ function wholeNumber(flag: string, text: string): number {
   return value;
 }
 
-let config: Config | undefined;
-const stop = deferStopSignals('stopping after the chunk being written (a rerun completes the fleet)');
-process.exit(
-  await runCli(
-    USAGE,
-    async () => {
-      const count = wholeNumber('drivers', args.drivers);
-      const seed = wholeNumber('seed', args.seed);
-      const radiusKm = Number(args['radius-km']);
-      const onlineShare = Number(args.online);
-      if (!(radiusKm > 0)) throw new UsageError(`--radius-km must be > 0, got "${args['radius-km']}"`);
-      if (!(onlineShare >= 0 && onlineShare <= 1)) throw new UsageError(`--online must be within [0, 1], got "${args.online}"`);
+await runConfiguredJob(USAGE, 'stopping after the chunk being written (a rerun completes the fleet)', async (config, stop) => {
+  const count = wholeNumber('drivers', args.drivers);
+  const seed = wholeNumber('seed', args.seed);
+  const radiusKm = Number(args['radius-km']);
+  const onlineShare = Number(args.online);
+  if (!(radiusKm > 0)) throw new UsageError(`--radius-km must be > 0, got "${args['radius-km']}"`);
+  if (!(onlineShare >= 0 && onlineShare <= 1)) throw new UsageError(`--online must be within [0, 1], got "${args.online}"`);
 
-      config = loadSettings().config;
-      // Loaded only now, so --help answers without loading the database drivers.
-      const [{ openStore }, { seedFleet }] = await Promise.all([import('../src/store/open-store.ts'), import('../src/seed/seed-fleet.ts')]);
-      const store = await openStore(config);
-      try {
-        await store.migrate();
-        const started = Date.now();
-        const tty = process.stdout.isTTY;
-        const outcome = await seedFleet(store, {
-          count,
-          seed,
-          center: TIMES_SQUARE,
-          radiusKm,
-          onlineShare,
-          reset: args.reset,
-          stopRequested: () => stop.requested,
-          // Redrawn in place on a terminal; a line per chunk in a log.
-          onProgress: (inserted, toInsert) =>
-            process.stdout.write(
-              `${tty ? '\r' : ''}seeding drivers: ${inserted}/${toInsert} (${Math.round((inserted / Math.max(1, toInsert)) * 100)}%)${tty ? '' : '\n'}`,
-            ),
-        });
-        if (tty && (outcome.kind === 'seeded' || outcome.kind === 'interrupted')) process.stdout.write('\n');
-        switch (outcome.kind) {
-          case 'seeded':
-            process.stdout.write(
-              `seeded ${outcome.inserted} drivers of seed ${seed} in ${Date.now() - started} ms` +
-                `${outcome.kept > 0 ? ` (the first ${outcome.kept} were there already)` : ''}; ${outcome.total} drivers in total\n`,
-            );
-            return 0;
-          case 'interrupted':
-            process.stderr.write(
-              `stopped after ${outcome.inserted} drivers of seed ${seed}; ${outcome.total} drivers in total: run the same command again to complete the fleet\n`,
-            );
-            return 1;
-          case 'unchanged':
-            process.stdout.write(
-              `the database already holds the first ${count} drivers of seed ${seed} (${outcome.total} drivers in total): nothing to do; --reset starts over\n`,
-            );
-            return 0;
-          case 'foreign':
-            process.stderr.write(
-              `the database holds ${outcome.total} drivers that are not seed ${seed}'s fleet (driver ${outcome.firstDifferentId} differs): nothing written; ` +
-                `pass the --seed they came from, or --reset to replace them (deletes every driver and its history)\n`,
-            );
-            return 1;
-        }
-      } finally {
-        await store.close();
-      }
-    },
-    () => config,
-  ),
-);
+  // Loaded only now, so --help answers without loading the database drivers.
+  const [{ openStore }, { seedFleet }] = await Promise.all([import('../src/store/open-store.ts'), import('../src/seed/seed-fleet.ts')]);
+  const store = await openStore(config);
+  try {
+    await store.migrate();
+    const started = Date.now();
+    const tty = process.stdout.isTTY;
+    const outcome = await seedFleet(store, {
+      count,
+      seed,
+      center: TIMES_SQUARE,
+      radiusKm,
+      onlineShare,
+      reset: args.reset,
+      stopRequested: () => stop.requested,
+      // Redrawn in place on a terminal; a line per chunk in a log.
+      onProgress: (inserted, toInsert) =>
+        process.stdout.write(
+          `${tty ? '\r' : ''}seeding drivers: ${inserted}/${toInsert} (${Math.round((inserted / Math.max(1, toInsert)) * 100)}%)${tty ? '' : '\n'}`,
+        ),
+    });
+    if (tty && (outcome.kind === 'seeded' || outcome.kind === 'interrupted')) process.stdout.write('\n');
+    switch (outcome.kind) {
+      case 'seeded':
+        process.stdout.write(
+          `seeded ${outcome.inserted} drivers of seed ${seed} in ${Date.now() - started} ms` +
+            `${outcome.kept > 0 ? ` (the first ${outcome.kept} were there already)` : ''}; ${outcome.total} drivers in total\n`,
+        );
+        return 0;
+      case 'interrupted':
+        process.stderr.write(
+          `stopped after ${outcome.inserted} drivers of seed ${seed}; ${outcome.total} drivers in total: run the same command again to complete the fleet\n`,
+        );
+        return 1;
+      case 'unchanged':
+        process.stdout.write(
+          `the database already holds the first ${count} drivers of seed ${seed} (${outcome.total} drivers in total): nothing to do; --reset starts over\n`,
+        );
+        return 0;
+      case 'foreign':
+        process.stderr.write(
+          `the database holds ${outcome.total} drivers that are not seed ${seed}'s fleet (driver ${outcome.firstDifferentId} differs): nothing written; ` +
+            `pass the --seed they came from, or --reset to replace them (deletes every driver and its history)\n`,
+        );
+        return 1;
+    }
+  } finally {
+    await store.close();
+  }
+});

@@ -6,6 +6,7 @@ import { msgpackCodec } from '../../src/protocol/codec.ts';
 import type { ServerMessage } from '../../src/protocol/messages.ts';
 import { decodeServerMessage } from '../../src/protocol/parse.ts';
 import type { HubAddress, LoadTask, TaskResult, TokenSpec } from './load-protocol.ts';
+import { runOpenLoop } from './open-loop.ts';
 import { TaskRun, sleep, waitUntil, type ProgressSink } from './task-run.ts';
 import { tokenQuery } from './tokens.ts';
 
@@ -134,32 +135,17 @@ export class DriverFleet {
   async streamRate(task: StreamRate, progress: ProgressSink): Promise<TaskResult> {
     const run = this.begin(task.warmupMs, task.center, progress);
     const count = this.drivers.length;
-    const perMs = (count * task.perDriverHz) / 1000;
-    const started = performance.now();
-    let issued = 0;
-    await new Promise<void>((resolve) => {
-      const timer = setInterval(() => {
-        const elapsed = performance.now() - started;
-        const due = Math.floor(Math.min(elapsed, task.durationMs) * perMs);
-        while (issued < due) {
-          const driver = this.drivers[issued % count];
-          issued += 1;
-          run.scheduled(started + issued / perMs);
-          if (!driver?.session.isReady) {
-            run.error('driver not connected');
-            continue;
-          }
-          if (driver.session.size >= RING - 1) {
-            run.error('stalled: too many unacked frames');
-            continue;
-          }
-          this.sendFrame(driver);
-        }
-        if (elapsed >= task.durationMs) {
-          clearInterval(timer);
-          resolve();
-        }
-      }, TICK_MS);
+    await runOpenLoop(run, { perSecond: count * task.perDriverHz, durationMs: task.durationMs, tickMs: TICK_MS }, (index) => {
+      const driver = this.drivers[index % count];
+      if (!driver?.session.isReady) {
+        run.error('driver not connected');
+        return;
+      }
+      if (driver.session.size >= RING - 1) {
+        run.error('stalled: too many unacked frames');
+        return;
+      }
+      this.sendFrame(driver);
     });
     return this.end(run);
   }

@@ -3,6 +3,7 @@ import autocannon from 'autocannon';
 import { randomPointInDisc } from '../../src/domain/geo.ts';
 import { createRng } from '../../src/domain/random.ts';
 import type { LoadTask, TaskResult } from './load-protocol.ts';
+import { runOpenLoop } from './open-loop.ts';
 import { TaskRun, waitUntil, type ProgressSink } from './task-run.ts';
 import { tokenFor } from './tokens.ts';
 
@@ -133,24 +134,9 @@ async function fixedRate(task: HttpTask, perSecond: number, run: TaskRun, nextCa
     req.on('error', (error) => finish(error.message.slice(0, 80)));
     req.end(call.body);
   };
-  const perMs = perSecond / 1000;
-  const started = performance.now();
-  let issued = 0;
-  await new Promise<void>((resolve) => {
-    const timer = setInterval(() => {
-      const elapsed = performance.now() - started;
-      const due = Math.floor(Math.min(elapsed, task.durationMs) * perMs);
-      while (issued < due) {
-        issued += 1;
-        run.scheduled(started + issued / perMs);
-        if (inFlight < task.concurrency) send();
-        else run.error('skipped: all connections busy');
-      }
-      if (elapsed >= task.durationMs) {
-        clearInterval(timer);
-        resolve();
-      }
-    }, TICK_MS);
+  await runOpenLoop(run, { perSecond, durationMs: task.durationMs, tickMs: TICK_MS }, () => {
+    if (inFlight < task.concurrency) send();
+    else run.error('skipped: all connections busy');
   });
   run.stopSending();
   await waitUntil(() => inFlight === 0, DRAIN_MS);

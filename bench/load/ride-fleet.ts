@@ -5,6 +5,7 @@ import { msgpackCodec } from '../../src/protocol/codec.ts';
 import type { ServerMessage } from '../../src/protocol/messages.ts';
 import { decodeServerMessage } from '../../src/protocol/parse.ts';
 import type { HubAddress, LoadTask, TaskResult, TokenSpec } from './load-protocol.ts';
+import { runOpenLoop } from './open-loop.ts';
 import { sleep, TaskRun, waitUntil, type ProgressSink } from './task-run.ts';
 import { tokenQuery } from './tokens.ts';
 
@@ -82,33 +83,19 @@ export class RideFleet {
     this.run = run;
     const rng = createRng(task.seed);
     const center = { lat: task.shape.centerLat, lng: task.shape.centerLng };
-    const perMs = task.perSecond / 1000;
-    const started = performance.now();
-    let issued = 0;
-    await new Promise<void>((resolve) => {
-      const timer = setInterval(() => {
-        const elapsed = performance.now() - started;
-        const due = Math.floor(Math.min(elapsed, task.durationMs) * perMs);
-        for (; issued < due; issued++) {
-          run.scheduled(started + (issued + 1) / perMs);
-          const rider = this.nextIdle();
-          if (!rider) {
-            run.error('no idle rider');
-            continue;
-          }
-          const pickup = randomPointInDisc(rng, center, task.shape.spreadKm);
-          rider.requests += 1;
-          rider.requestId = `r${rider.requests}`;
-          rider.busy = true;
-          rider.sentAt = performance.now();
-          if (run.wasMeasured(rider.sentAt)) run.sent += 1;
-          rider.socket.sendFrame(encodeClientFrame(msgpackCodec.encode({ t: 'ride.request', id: rider.requestId, pickup }) as Uint8Array, true));
-        }
-        if (elapsed >= task.durationMs) {
-          clearInterval(timer);
-          resolve();
-        }
-      }, TICK_MS);
+    await runOpenLoop(run, { perSecond: task.perSecond, durationMs: task.durationMs, tickMs: TICK_MS }, () => {
+      const rider = this.nextIdle();
+      if (!rider) {
+        run.error('no idle rider');
+        return;
+      }
+      const pickup = randomPointInDisc(rng, center, task.shape.spreadKm);
+      rider.requests += 1;
+      rider.requestId = `r${rider.requests}`;
+      rider.busy = true;
+      rider.sentAt = performance.now();
+      if (run.wasMeasured(rider.sentAt)) run.sent += 1;
+      rider.socket.sendFrame(encodeClientFrame(msgpackCodec.encode({ t: 'ride.request', id: rider.requestId, pickup }) as Uint8Array, true));
     });
     run.stopSending();
     await waitUntil(() => this.riders.every((rider) => !rider.busy), DRAIN_MS);

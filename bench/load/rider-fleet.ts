@@ -6,6 +6,7 @@ import { RiderSession } from '../../clients/core/rider-session.ts';
 import { createRng } from '../../src/domain/random.ts';
 import type { HubAddress, LoadTask, QueryShape, TaskResult, TokenSpec } from './load-protocol.ts';
 import { randomPointInDisc } from '../../src/domain/geo.ts';
+import { runOpenLoop } from './open-loop.ts';
 import { TaskRun, sleep, waitUntil, type ProgressSink } from './task-run.ts';
 import { tokenQuery } from './tokens.ts';
 import { encodeClientFrame, WireSocket } from '../../clients/core/wire-socket.ts';
@@ -91,25 +92,10 @@ export class RiderFleet {
 
   async queryRate(task: QueryRate, progress: ProgressSink): Promise<TaskResult> {
     const run = this.begin(task.warmupMs, task.shape, task.seed, progress);
-    const perMs = task.perSecond / 1000;
-    const started = performance.now();
-    let issued = 0;
-    await new Promise<void>((resolve) => {
-      const timer = setInterval(() => {
-        const elapsed = performance.now() - started;
-        const due = Math.floor(Math.min(elapsed, task.durationMs) * perMs);
-        while (issued < due) {
-          const rider = this.riders[issued % this.riders.length];
-          issued += 1;
-          run.scheduled(started + issued / perMs);
-          if (rider?.socket.isOpen) this.sendQuery(rider);
-          else run.error('rider not connected');
-        }
-        if (elapsed >= task.durationMs) {
-          clearInterval(timer);
-          resolve();
-        }
-      }, TICK_MS);
+    await runOpenLoop(run, { perSecond: task.perSecond, durationMs: task.durationMs, tickMs: TICK_MS }, (index) => {
+      const rider = this.riders[index % this.riders.length];
+      if (rider?.socket.isOpen) this.sendQuery(rider);
+      else run.error('rider not connected');
     });
     return this.end(run);
   }

@@ -7,7 +7,7 @@ import type { ServerMessage } from '../../src/protocol/messages.ts';
 import { decodeServerMessage } from '../../src/protocol/parse.ts';
 import type { HubAddress, LoadTask, TaskResult, TokenSpec } from './load-protocol.ts';
 import { runOpenLoop } from './open-loop.ts';
-import { TaskRun, sleep, waitUntil, type ProgressSink } from './task-run.ts';
+import { TaskRun, sleep, type ProgressSink } from './task-run.ts';
 import { tokenQuery } from './tokens.ts';
 
 /** Frames kept unacknowledged per driver: more than this is a stall. */
@@ -172,10 +172,8 @@ export class DriverFleet {
   }
 
   private async end(run: TaskRun): Promise<TaskResult> {
-    run.stopSending();
     const unacked = () => this.drivers.reduce((sum, driver) => sum + (driver?.session.isReady ? driver.session.size : 0), 0);
-    await waitUntil(() => unacked() === 0, DRAIN_MS);
-    run.count('unacked after drain', unacked());
+    run.count('unacked after drain', await run.stopAndDrain(unacked, DRAIN_MS));
     this.run = undefined;
     return run.finish();
   }

@@ -138,8 +138,6 @@ async function fixedRate(task: HttpTask, perSecond: number, run: TaskRun, nextCa
     if (inFlight < task.concurrency) send();
     else run.error('skipped: all connections busy');
   });
-  run.stopSending();
-  await waitUntil(() => inFlight === 0, DRAIN_MS);
-  run.count('unanswered after drain', inFlight);
+  run.count('unanswered after drain', await run.stopAndDrain(() => inFlight, DRAIN_MS));
   agent.destroy();
 }

@@ -6,7 +6,7 @@ import type { ServerMessage } from '../../src/protocol/messages.ts';
 import { decodeServerMessage } from '../../src/protocol/parse.ts';
 import type { HubAddress, LoadTask, TaskResult, TokenSpec } from './load-protocol.ts';
 import { runOpenLoop } from './open-loop.ts';
-import { sleep, TaskRun, waitUntil, type ProgressSink } from './task-run.ts';
+import { sleep, TaskRun, type ProgressSink } from './task-run.ts';
 import { tokenQuery } from './tokens.ts';
 
 type RideRate = Extract<LoadTask, { kind: 'ride-rate' }>;
@@ -97,9 +97,7 @@ export class RideFleet {
       if (run.wasMeasured(rider.sentAt)) run.sent += 1;
       rider.socket.sendFrame(encodeClientFrame(msgpackCodec.encode({ t: 'ride.request', id: rider.requestId, pickup }) as Uint8Array, true));
     });
-    run.stopSending();
-    await waitUntil(() => this.riders.every((rider) => !rider.busy), DRAIN_MS);
-    const unresolved = this.riders.filter((rider) => rider.busy).length;
+    const unresolved = await run.stopAndDrain(() => this.riders.filter((rider) => rider.busy).length, DRAIN_MS);
     if (unresolved > 0) run.count('unresolved after drain', unresolved);
     this.run = undefined;
     return run.finish();

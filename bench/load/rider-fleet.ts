@@ -7,7 +7,7 @@ import { createRng } from '../../src/domain/random.ts';
 import type { HubAddress, LoadTask, QueryShape, TaskResult, TokenSpec } from './load-protocol.ts';
 import { randomPointInDisc } from '../../src/domain/geo.ts';
 import { runOpenLoop } from './open-loop.ts';
-import { TaskRun, sleep, waitUntil, type ProgressSink } from './task-run.ts';
+import { TaskRun, sleep, type ProgressSink } from './task-run.ts';
 import { tokenQuery } from './tokens.ts';
 import { encodeClientFrame, WireSocket } from '../../clients/core/wire-socket.ts';
 
@@ -146,10 +146,8 @@ export class RiderFleet {
   }
 
   private async end(run: TaskRun): Promise<TaskResult> {
-    run.stopSending();
     const outstanding = () => this.riders.reduce((sum, rider) => sum + rider.session.outstanding, 0);
-    await waitUntil(() => outstanding() === 0, DRAIN_MS);
-    run.count('unanswered after drain', outstanding());
+    run.count('unanswered after drain', await run.stopAndDrain(outstanding, DRAIN_MS));
     for (const rider of this.riders) rider.session.lost();
     this.run = undefined;
     return run.finish();

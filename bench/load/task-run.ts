@@ -55,6 +55,16 @@ export class TaskRun {
   }
 
   /**
+   * Marks the end of sending, then waits up to `timeoutMs` for what the
+   * window left in flight; returns how much of it never came back.
+   */
+  async stopAndDrain(outstanding: () => number, timeoutMs: number): Promise<number> {
+    this.stopSending();
+    await waitUntil(() => outstanding() === 0, timeoutMs);
+    return outstanding();
+  }
+
+  /**
    * One operation of an open-loop schedule, due at `dueAt` (performance.now()),
    * handled now: sent, or skipped for a reason of the hub's (counted as an
    * error), which is not the generator's lateness.

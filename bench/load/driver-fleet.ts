@@ -5,6 +5,7 @@ import { createRng, deriveSeed, type Rng } from '../../src/domain/random.ts';
 import { msgpackCodec } from '../../src/protocol/codec.ts';
 import type { ServerMessage } from '../../src/protocol/messages.ts';
 import { decodeServerMessage } from '../../src/protocol/parse.ts';
+import { closeSockets } from './fleet-sockets.ts';
 import type { HubAddress, LoadTask, TaskResult, TokenSpec } from './load-protocol.ts';
 import { runOpenLoop } from './open-loop.ts';
 import { TaskRun, sleep, type ProgressSink } from './task-run.ts';
@@ -127,9 +128,9 @@ export class DriverFleet {
   }
 
   async disconnect(): Promise<void> {
-    for (const driver of this.drivers) driver?.socket.close();
+    const drivers = this.drivers;
     this.drivers = [];
-    await sleep(200);
+    await closeSockets(drivers);
   }
 
   async streamRate(task: StreamRate, progress: ProgressSink): Promise<TaskResult> {

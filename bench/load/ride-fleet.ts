@@ -1,13 +1,13 @@
-import { encodeClientFrame, WireSocket } from '../../clients/core/wire-socket.ts';
+import { encodeClientFrame, type WireSocket } from '../../clients/core/wire-socket.ts';
 import { randomPointInDisc } from '../../src/domain/geo.ts';
 import { createRng } from '../../src/domain/random.ts';
 import { msgpackCodec } from '../../src/protocol/codec.ts';
 import type { ServerMessage } from '../../src/protocol/messages.ts';
 import { decodeServerMessage } from '../../src/protocol/parse.ts';
 import type { HubAddress, LoadTask, TaskResult, TokenSpec } from './load-protocol.ts';
+import { closeSockets, openRiderSockets } from './fleet-sockets.ts';
 import { runOpenLoop } from './open-loop.ts';
-import { sleep, TaskRun, type ProgressSink } from './task-run.ts';
-import { tokenQuery } from './tokens.ts';
+import { TaskRun, type ProgressSink } from './task-run.ts';
 
 type RideRate = Extract<LoadTask, { kind: 'ride-rate' }>;
 
@@ -39,43 +39,26 @@ export class RideFleet {
 
   async connect(hub: HubAddress, count: number, token: TokenSpec | undefined, progress: ProgressSink): Promise<TaskResult> {
     const run = new TaskRun(0, progress);
-    const opened = await Promise.all(
-      Array.from({ length: count }, async (_, index) => {
-        const riderId = `bench-ride-${process.pid}-${index}`;
-        const query = await tokenQuery(token, { role: 'rider', riderId });
-        return new Promise<RideRider | undefined>((resolve) => {
-          let settled = false;
-          const rider: RideRider = {
-            busy: false,
-            requestId: '',
-            sentAt: 0,
-            requests: 0,
-            socket: new WireSocket(hub.host, hub.port, `/ws/rider?id=${riderId}&encoding=msgpack${query}`, {
-              onOpen: () => {
-                settled = true;
-                resolve(rider);
-              },
-              onMessage: (payload) => this.handle(rider, decodeServerMessage(payload)),
-              onClose: (reason) => {
-                if (settled) this.run?.error('socket closed');
-                else run.error(reason.slice(0, 80));
-                resolve(undefined);
-              },
-            }),
-          };
-        });
-      }),
-    );
-    this.riders = opened.filter((rider): rider is RideRider => rider !== undefined);
+    this.riders = await openRiderSockets({
+      hub,
+      count,
+      token,
+      idPrefix: 'bench-ride',
+      run,
+      timeOpens: false,
+      currentRun: () => this.run,
+      create: (socket): RideRider => ({ socket, busy: false, requestId: '', sentAt: 0, requests: 0 }),
+      onMessage: (rider, payload) => this.handle(rider, decodeServerMessage(payload)),
+    });
     run.completed = this.riders.length;
     run.count('connected', this.riders.length);
     return run.finish();
   }
 
   async disconnect(): Promise<void> {
-    for (const rider of this.riders) rider.socket.close();
+    const riders = this.riders;
     this.riders = [];
-    await sleep(200);
+    await closeSockets(riders);
   }
 
   async rate(task: RideRate, progress: ProgressSink): Promise<TaskResult> {

@@ -6,10 +6,10 @@ import { RiderSession } from '../../clients/core/rider-session.ts';
 import { createRng } from '../../src/domain/random.ts';
 import type { HubAddress, LoadTask, QueryShape, TaskResult, TokenSpec } from './load-protocol.ts';
 import { randomPointInDisc } from '../../src/domain/geo.ts';
+import { closeSockets, openRiderSockets } from './fleet-sockets.ts';
 import { runOpenLoop } from './open-loop.ts';
 import { TaskRun, sleep, type ProgressSink } from './task-run.ts';
-import { tokenQuery } from './tokens.ts';
-import { encodeClientFrame, WireSocket } from '../../clients/core/wire-socket.ts';
+import { encodeClientFrame, type WireSocket } from '../../clients/core/wire-socket.ts';
 
 const DRAIN_MS = 3000;
 const TICK_MS = 2;
@@ -47,37 +47,17 @@ export class RiderFleet {
 
   async connect(hub: HubAddress, count: number, token: TokenSpec | undefined, progress: ProgressSink): Promise<TaskResult> {
     const run = new TaskRun(0, progress);
-    const opened = await Promise.all(
-      Array.from({ length: count }, async (_, index) => {
-        const riderId = `bench-rider-${process.pid}-${index}`;
-        const query = await tokenQuery(token, { role: 'rider', riderId });
-        const started = performance.now();
-        return new Promise<Rider | undefined>((resolve) => {
-          let settled = false;
-          const rider: Rider = {
-            session: new RiderSession<undefined>(),
-            lastSentAt: 0,
-            socket: new WireSocket(hub.host, hub.port, `/ws/rider?id=${riderId}&encoding=msgpack${query}`, {
-              onOpen: () => {
-                settled = true;
-                run.latency.record(performance.now() - started);
-                resolve(rider);
-              },
-              onMessage: (payload) => this.handle(rider, decodeServerMessage(payload)),
-              onClose: (reason) => {
-                if (!settled) {
-                  run.error(reason.slice(0, 80));
-                  resolve(undefined);
-                } else {
-                  this.run?.error('socket closed');
-                }
-              },
-            }),
-          };
-        });
-      }),
-    );
-    this.riders = opened.filter((rider): rider is Rider => rider !== undefined);
+    this.riders = await openRiderSockets({
+      hub,
+      count,
+      token,
+      idPrefix: 'bench-rider',
+      run,
+      timeOpens: true,
+      currentRun: () => this.run,
+      create: (socket): Rider => ({ socket, session: new RiderSession<undefined>(), lastSentAt: 0 }),
+      onMessage: (rider, payload) => this.handle(rider, decodeServerMessage(payload)),
+    });
     run.completed = this.riders.length;
     run.sent = count;
     run.count('connected', this.riders.length);
@@ -85,9 +65,9 @@ export class RiderFleet {
   }
 
   async disconnect(): Promise<void> {
-    for (const rider of this.riders) rider.socket.close();
+    const riders = this.riders;
     this.riders = [];
-    await sleep(200);
+    await closeSockets(riders);
   }
 
   async queryRate(task: QueryRate, progress: ProgressSink): Promise<TaskResult> {

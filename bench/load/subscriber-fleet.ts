@@ -1,14 +1,14 @@
 import { SubscriptionSession } from '../../clients/core/subscription-session.ts';
-import { encodeClientFrame, WireSocket } from '../../clients/core/wire-socket.ts';
+import { encodeClientFrame, type WireSocket } from '../../clients/core/wire-socket.ts';
 import { randomPointInDisc } from '../../src/domain/geo.ts';
 import { createRng } from '../../src/domain/random.ts';
 import { msgpackCodec } from '../../src/protocol/codec.ts';
 import type { NearbyUpdateMessage } from '../../src/protocol/messages.ts';
 import { decodeServerMessage } from '../../src/protocol/parse.ts';
 import { compareRanked } from '../../src/protocol/ranking.ts';
+import { closeSockets, openRiderSockets } from './fleet-sockets.ts';
 import type { LoadTask, TaskResult } from './load-protocol.ts';
 import { sleep, TaskRun, waitUntil, type ProgressSink } from './task-run.ts';
-import { tokenQuery } from './tokens.ts';
 
 type ConnectSubscribers = Extract<LoadTask, { kind: 'connect-subscribers' }>;
 type WatchUpdates = Extract<LoadTask, { kind: 'watch-updates' }>;
@@ -40,31 +40,17 @@ export class SubscriberFleet {
     this.firstAnswers = 0;
     const rng = createRng(task.seed);
     const { shape } = task;
-    const opened = await Promise.all(
-      Array.from({ length: task.sockets }, async (_, index) => {
-        const riderId = `bench-subscriber-${process.pid}-${index}`;
-        const query = await tokenQuery(task.token, { role: 'rider', riderId });
-        return new Promise<Subscriber | undefined>((resolve) => {
-          let settled = false;
-          const subscriber: Subscriber = {
-            session: new SubscriptionSession(),
-            socket: new WireSocket(task.hub.host, task.hub.port, `/ws/rider?id=${riderId}&encoding=msgpack${query}`, {
-              onOpen: () => {
-                settled = true;
-                resolve(subscriber);
-              },
-              onMessage: (payload) => this.handle(subscriber, payload),
-              onClose: (reason) => {
-                if (settled) this.run?.error('socket closed');
-                else run.error(reason.slice(0, 80));
-                resolve(undefined);
-              },
-            }),
-          };
-        });
-      }),
-    );
-    this.subscribers = opened.filter((subscriber): subscriber is Subscriber => subscriber !== undefined);
+    this.subscribers = await openRiderSockets({
+      hub: task.hub,
+      count: task.sockets,
+      token: task.token,
+      idPrefix: 'bench-subscriber',
+      run,
+      timeOpens: false,
+      currentRun: () => this.run,
+      create: (socket): Subscriber => ({ socket, session: new SubscriptionSession() }),
+      onMessage: (subscriber, payload) => this.handle(subscriber, payload),
+    });
     for (const subscriber of this.subscribers) {
       subscriber.socket.cork();
       for (let i = 0; i < task.perSocket; i++) {
@@ -96,9 +82,9 @@ export class SubscriberFleet {
   }
 
   async disconnect(): Promise<void> {
-    for (const subscriber of this.subscribers) subscriber.socket.close();
+    const subscribers = this.subscribers;
     this.subscribers = [];
-    await sleep(200);
+    await closeSockets(subscribers);
   }
 
   private handle(subscriber: Subscriber, payload: Buffer): void {

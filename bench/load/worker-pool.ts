@@ -5,16 +5,9 @@ import type { LoadTask, TaskResult, WorkerMessage } from './load-protocol.ts';
 
 const WORKER_ENTRY = fileURLToPath(new URL('./load-worker.ts', import.meta.url));
 
-export interface MergedResult {
-  sent: number;
-  completed: number;
-  offered: number;
-  onTime: number;
-  measuredMs: number;
+/** The workers' TaskResults added up (measuredMs: the longest), their histograms merged into one. */
+export interface MergedResult extends Omit<TaskResult, 'latency'> {
   latency: LatencyHistogram;
-  errors: Record<string, number>;
-  counts: Record<string, number>;
-  workerCpuMs: number;
 }
 
 export interface LiveTotals {

@@ -1,10 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { TIMES_SQUARE } from '../../src/public/fleet.ts';
-import { createLogger, createPostgresStore, createRedisIndex, explainNearest, repairIndex } from '../../src/public/setup.ts';
+import { createLogger, createPostgresStore, createRedisIndex, repairIndex } from '../../src/public/setup.ts';
 import type { HubProcess } from '../../tools/testkit/hub-process.ts';
 import { seedDrivers } from '../bench-database.ts';
 import { BENCH_STALE_AFTER_MS, formatLive, toPhase, type BenchPhase, type BenchRun } from '../bench-run.ts';
 import { loadOriginalDesignKey, originalDesignKey } from '../original-design-key.ts';
+import { explainFallbackQuery } from './fallback-explain.ts';
 
 const SEED_LARGE = 44;
 
@@ -25,13 +25,7 @@ export const largeFleetSeed: BenchPhase = {
       await Promise.allSettled([geo.close(), store.close()]);
     }
     await loadOriginalDesignKey(database.url, redisUrl, originalDesignKey(prefix));
-    run.findings.explain.fallbackLarge = await explainNearest(database.url, {
-      lat: TIMES_SQUARE.lat,
-      lng: TIMES_SQUARE.lng,
-      radiusKm: plan.query.radiusKm,
-      limit: plan.query.limit,
-      freshSinceMs: Date.now() - BENCH_STALE_AFTER_MS,
-    });
+    run.findings.explain.fallbackLarge = await explainFallbackQuery(database.url, plan.query);
   },
 };
 

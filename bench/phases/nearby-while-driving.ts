@@ -1,6 +1,5 @@
-import { TIMES_SQUARE } from '../../src/public/fleet.ts';
-import { explainNearest } from '../../src/public/setup.ts';
-import { BENCH_STALE_AFTER_MS, type BenchPhase } from '../bench-run.ts';
+import type { BenchPhase } from '../bench-run.ts';
+import { explainFallbackQuery } from './fallback-explain.ts';
 
 /** Nearby at a fixed rate over WebSocket, answered from Redis, while the fleet moves. */
 export const nearbyRedis: BenchPhase = {
@@ -42,13 +41,7 @@ export const sqlFallback: BenchPhase = {
       run.nearbyRate(12, plan.fallbackPerS),
       run.fallbackOffered,
     );
-    run.findings.explain.fallbackSmall = await explainNearest(database.url, {
-      lat: TIMES_SQUARE.lat,
-      lng: TIMES_SQUARE.lng,
-      radiusKm: plan.query.radiusKm,
-      limit: plan.query.limit,
-      freshSinceMs: Date.now() - BENCH_STALE_AFTER_MS,
-    });
+    run.findings.explain.fallbackSmall = await explainFallbackQuery(database.url, plan.query);
     await run.disconnectDrivers(run.driverWorkers);
   },
 };

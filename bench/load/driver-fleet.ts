@@ -1,12 +1,12 @@
 import { DriverSession } from '../../clients/core/driver-session.ts';
-import { encodeClientFrame, WireSocket } from '../../clients/core/wire-socket.ts';
+import { WireSocket } from '../../clients/core/wire-socket.ts';
 import { randomPointInDisc } from '../../src/domain/geo.ts';
 import { createRng, deriveSeed, type Rng } from '../../src/domain/random.ts';
-import { msgpackCodec } from '../../src/protocol/codec.ts';
 import type { ServerMessage } from '../../src/protocol/messages.ts';
 import { decodeServerMessage } from '../../src/protocol/parse.ts';
 import { closeSockets } from './fleet-sockets.ts';
 import type { HubAddress, LoadTask, TaskResult, TokenSpec } from './load-protocol.ts';
+import { msgpackFrame } from './msgpack-frame.ts';
 import { runOpenLoop } from './open-loop.ts';
 import { TaskRun, sleep, type ProgressSink } from './task-run.ts';
 import { tokenQuery } from './tokens.ts';
@@ -18,10 +18,6 @@ const DRAIN_MS = 3000;
 const TICK_MS = 5;
 /** About 5 m per frame: drivers move, so the index really is rewritten. */
 const STEP_DEG = 5e-5;
-
-function rideFrame(message: object): Buffer {
-  return encodeClientFrame(msgpackCodec.encode(message) as Uint8Array, true);
-}
 
 type StreamRate = Extract<LoadTask, { kind: 'stream-rate' }>;
 type StreamWindow = Extract<LoadTask, { kind: 'stream-window' }>;
@@ -193,7 +189,7 @@ export class DriverFleet {
     driver.lat += (this.rng.next() - 0.5) * STEP_DEG;
     driver.lng += (this.rng.next() - 0.5) * STEP_DEG;
     const { lat, lng } = driver;
-    driver.session.push((seq) => encodeClientFrame(msgpackCodec.encode({ t: 'loc', seq, lat, lng, ts: Date.now() }) as Uint8Array, true));
+    driver.session.push((seq) => msgpackFrame({ t: 'loc', seq, lat, lng, ts: Date.now() }));
     driver.session.flush(driver.send, performance.now());
   }
 
@@ -216,12 +212,12 @@ export class DriverFleet {
       this.run?.error(message.code);
     } else if (this.acceptOffers && message.t === 'offer') {
       this.offersAccepted += 1;
-      driver.socket.sendFrame(rideFrame({ t: 'offer.accept', rideId: message.rideId }));
+      driver.socket.sendFrame(msgpackFrame({ t: 'offer.accept', rideId: message.rideId }));
     } else if (this.acceptOffers && message.t === 'ride.assigned' && 'rider' in message) {
       // The whole ride at once: the hub applies a socket's ride messages in order, and the driver is free again.
       const { rideId } = message;
       driver.socket.cork();
-      for (const t of ['ride.arrived', 'ride.started', 'ride.completed'] as const) driver.socket.sendFrame(rideFrame({ t, rideId }));
+      for (const t of ['ride.arrived', 'ride.started', 'ride.completed'] as const) driver.socket.sendFrame(msgpackFrame({ t, rideId }));
       driver.socket.uncork();
       this.ridesCompleted += 1;
     }

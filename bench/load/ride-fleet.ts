@@ -1,10 +1,10 @@
-import { encodeClientFrame, type WireSocket } from '../../clients/core/wire-socket.ts';
+import type { WireSocket } from '../../clients/core/wire-socket.ts';
 import { randomPointInDisc } from '../../src/domain/geo.ts';
 import { createRng } from '../../src/domain/random.ts';
-import { msgpackCodec } from '../../src/protocol/codec.ts';
 import type { ServerMessage } from '../../src/protocol/messages.ts';
 import { decodeServerMessage } from '../../src/protocol/parse.ts';
 import type { HubAddress, LoadTask, TaskResult, TokenSpec } from './load-protocol.ts';
+import { msgpackFrame } from './msgpack-frame.ts';
 import { closeSockets, openRiderSockets } from './fleet-sockets.ts';
 import { runOpenLoop } from './open-loop.ts';
 import { TaskRun, type ProgressSink } from './task-run.ts';
@@ -78,7 +78,7 @@ export class RideFleet {
       rider.busy = true;
       rider.sentAt = performance.now();
       if (run.wasMeasured(rider.sentAt)) run.sent += 1;
-      rider.socket.sendFrame(encodeClientFrame(msgpackCodec.encode({ t: 'ride.request', id: rider.requestId, pickup }) as Uint8Array, true));
+      rider.socket.sendFrame(msgpackFrame({ t: 'ride.request', id: rider.requestId, pickup }));
     });
     const unresolved = await run.stopAndDrain(() => this.riders.filter((rider) => rider.busy).length, DRAIN_MS);
     if (unresolved > 0) run.count('unresolved after drain', unresolved);

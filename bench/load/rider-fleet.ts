@@ -1,4 +1,3 @@
-import { msgpackCodec } from '../../src/protocol/codec.ts';
 import type { NearbyResultMessage, ServerMessage } from '../../src/protocol/messages.ts';
 import { decodeServerMessage } from '../../src/protocol/parse.ts';
 import { compareRanked } from '../../src/protocol/ranking.ts';
@@ -7,9 +6,10 @@ import { createRng } from '../../src/domain/random.ts';
 import type { HubAddress, LoadTask, QueryShape, TaskResult, TokenSpec } from './load-protocol.ts';
 import { randomPointInDisc } from '../../src/domain/geo.ts';
 import { closeSockets, openRiderSockets } from './fleet-sockets.ts';
+import { msgpackFrame } from './msgpack-frame.ts';
 import { runOpenLoop } from './open-loop.ts';
 import { TaskRun, sleep, type ProgressSink } from './task-run.ts';
-import { encodeClientFrame, type WireSocket } from '../../clients/core/wire-socket.ts';
+import type { WireSocket } from '../../clients/core/wire-socket.ts';
 
 const DRAIN_MS = 3000;
 const TICK_MS = 2;
@@ -137,11 +137,11 @@ export class RiderFleet {
     const shape = this.shape!;
     const point = this.prepared[this.cursor++ % this.prepared.length]!;
     const id = rider.session.newId();
-    const payload = msgpackCodec.encode({ t: 'nearby', id, lat: point.lat, lng: point.lng, radiusKm: shape.radiusKm, limit: shape.limit }) as Uint8Array;
+    const frame = msgpackFrame({ t: 'nearby', id, lat: point.lat, lng: point.lng, radiusKm: shape.radiusKm, limit: shape.limit });
     const now = performance.now();
     rider.session.track(id, undefined, now);
     rider.lastSentAt = now;
-    rider.socket.sendFrame(encodeClientFrame(payload, true));
+    rider.socket.sendFrame(frame);
     if (this.run?.wasMeasured(now)) this.run.sent += 1;
   }
 

@@ -1,13 +1,13 @@
 import { SubscriptionSession } from '../../clients/core/subscription-session.ts';
-import { encodeClientFrame, type WireSocket } from '../../clients/core/wire-socket.ts';
+import type { WireSocket } from '../../clients/core/wire-socket.ts';
 import { randomPointInDisc } from '../../src/domain/geo.ts';
 import { createRng } from '../../src/domain/random.ts';
-import { msgpackCodec } from '../../src/protocol/codec.ts';
 import type { NearbyUpdateMessage } from '../../src/protocol/messages.ts';
 import { decodeServerMessage } from '../../src/protocol/parse.ts';
 import { compareRanked } from '../../src/protocol/ranking.ts';
 import { closeSockets, openRiderSockets } from './fleet-sockets.ts';
 import type { LoadTask, TaskResult } from './load-protocol.ts';
+import { msgpackFrame } from './msgpack-frame.ts';
 import { sleep, TaskRun, waitUntil, type ProgressSink } from './task-run.ts';
 
 type ConnectSubscribers = Extract<LoadTask, { kind: 'connect-subscribers' }>;
@@ -59,7 +59,7 @@ export class SubscriberFleet {
           { lat: at.lat, lng: at.lng, radiusKm: shape.radiusKm, limit: shape.limit },
           { sentAt: performance.now(), answered: false },
         );
-        subscriber.socket.sendFrame(encodeClientFrame(msgpackCodec.encode(message) as Uint8Array, true));
+        subscriber.socket.sendFrame(msgpackFrame(message));
         run.sent += 1;
       }
       subscriber.socket.uncork();

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { seedFleet, withDb } from './support/fleet.ts';
 import { startTestHub, type TestHub } from './support/hub.ts';
-import { TestClient } from './support/ws-client.ts';
+import { connectSteadily } from './support/steady-connect.ts';
 
 let testHub: TestHub;
 
@@ -20,7 +20,7 @@ it('writes thousands of frames from hundreds of drivers in far fewer database ro
   const drivers = 200;
   const framesEach = 20;
   const ids = await seedFleet(testHub, drivers);
-  const clients = await Promise.all(ids.map((id) => TestClient.connect(testHub.wsUrl(`/ws/driver?id=${id}`))));
+  const clients = await Promise.all(ids.map((id) => connectSteadily(testHub.wsUrl(`/ws/driver?id=${id}`))));
   await Promise.all(clients.map((client) => client.waitFor((m) => m.t === 'hello')));
   const before = await scrapeRoundTrips();
 

@@ -12,6 +12,7 @@
  * Redis, and writes its own keys under a prefix it deletes at the end.
  */
 import { createClient } from 'redis';
+import { parseCli } from '../src/public/cli.ts';
 import { randomPointInDisc } from '../src/domain/geo.ts';
 import { createRng } from '../src/domain/random.ts';
 import { TIMES_SQUARE } from '../src/public/fleet.ts';
@@ -26,8 +27,8 @@ const SEARCHES = 20_000;
 const IN_FLIGHT = 32;
 const ROUNDS = 2;
 
-const redisFlag = process.argv.indexOf('--redis');
-const url = redisFlag >= 0 ? process.argv[redisFlag + 1]! : 'redis://127.0.0.1:6379';
+const USAGE = 'usage: node --import tsx bench/nearby-cost.ts [--redis redis://127.0.0.1:6379]';
+const { redis: url } = parseCli(USAGE, { redis: { type: 'string', default: 'redis://127.0.0.1:6379' } });
 const prefix = `nearby-cost:${process.pid}:`;
 const rawKey = `${prefix}raw`;
 

@@ -14,6 +14,7 @@
  * and drops both at the end. `--redis URL` picks another Redis.
  */
 import { createClient } from 'redis';
+import { parseCli } from '../src/public/cli.ts';
 import { generateFleet, TIMES_SQUARE } from '../src/public/fleet.ts';
 import { createIndexReconciler, createLogger, createPostgresStore, createRedisIndex, repairIndex } from '../src/public/setup.ts';
 import { createPrivateDatabase, withClient } from '../tools/testkit/database.ts';
@@ -23,8 +24,8 @@ const DRIVERS = 10_000;
 const SETTLE_MS = 6000;
 const STALE_AFTER_MS = 3_600_000;
 
-const redisFlag = process.argv.indexOf('--redis');
-const url = redisFlag >= 0 ? process.argv[redisFlag + 1]! : 'redis://127.0.0.1:6379';
+const USAGE = 'usage: node --import tsx bench/reconcile-cost.ts [--redis redis://127.0.0.1:6379]';
+const { redis: url } = parseCli(USAGE, { redis: { type: 'string', default: 'redis://127.0.0.1:6379' } });
 const prefix = `reconcile-cost:${process.pid}:`;
 
 const db = await createPrivateDatabase();

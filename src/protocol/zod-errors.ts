@@ -25,14 +25,19 @@ function branchExpects(branch: Issue[]): string {
 
 /** The fields the object schema at `path` accepts, or undefined when `path` does not lead to one. */
 function fieldsAt(schema: z.ZodType | undefined, path: readonly PropertyKey[]): string[] | undefined {
-  let current: unknown = schema;
+  let current = objectIn(schema);
   for (const key of path) {
-    while (current instanceof z.ZodOptional || current instanceof z.ZodDefault) current = current.unwrap();
-    if (!(current instanceof z.ZodObject) || typeof key !== 'string') return undefined;
-    current = (current.shape as Record<string, unknown>)[key];
+    if (!current || typeof key !== 'string') return undefined;
+    current = objectIn((current.shape as Record<string, unknown>)[key]);
   }
-  while (current instanceof z.ZodOptional || current instanceof z.ZodDefault) current = current.unwrap();
-  return current instanceof z.ZodObject ? Object.keys(current.shape) : undefined;
+  return current ? Object.keys(current.shape) : undefined;
+}
+
+/** The object schema inside optional and default wrappers, if that is what `schema` is. */
+function objectIn(schema: unknown): z.ZodObject | undefined {
+  let inner = schema;
+  while (inner instanceof z.ZodOptional || inner instanceof z.ZodDefault) inner = inner.unwrap();
+  return inner instanceof z.ZodObject ? inner : undefined;
 }
 
 /** What the issue expected, in words, for the issues zod's own message leaves vague. */
